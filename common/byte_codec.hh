@@ -1,0 +1,168 @@
+// Bounds-checked little-endian reader and writer for wire formats (SMB2, NTLMSSP,
+// DCE/RPC, ring messages). Every parser of network input goes through byte_reader:
+// a read past the end sets a sticky error flag and yields zeros, so a parser checks
+// ok() once at the end instead of after every field.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smbx {
+
+using bytes = std::vector<uint8_t>;
+using byte_span = std::span<const uint8_t>;
+
+class byte_reader {
+public:
+    byte_reader() = default;
+    explicit byte_reader(byte_span data) : _data(data) {}
+
+    bool ok() const { return !_failed; }
+    void fail() { _failed = true; }
+    size_t position() const { return _pos; }
+    size_t size() const { return _data.size(); }
+    size_t remaining() const { return _failed ? 0 : _data.size() - _pos; }
+    byte_span data() const { return _data; }
+
+    void seek(size_t pos) {
+        if (pos > _data.size()) {
+            _failed = true;
+            return;
+        }
+        _pos = pos;
+    }
+    void skip(size_t n) { seek(_pos + n); }
+
+    uint8_t u8() { return static_cast<uint8_t>(read_le(1)); }
+    uint16_t u16() { return static_cast<uint16_t>(read_le(2)); }
+    uint32_t u32() { return static_cast<uint32_t>(read_le(4)); }
+    uint64_t u64() { return read_le(8); }
+    uint16_t u16be() { return static_cast<uint16_t>(read_be(2)); }
+    uint32_t u32be() { return static_cast<uint32_t>(read_be(4)); }
+
+    // n bytes from the current position; empty span (and failure) if fewer remain.
+    byte_span take(size_t n) {
+        if (_failed || n > _data.size() - _pos) {
+            _failed = true;
+            return {};
+        }
+        auto s = _data.subspan(_pos, n);
+        _pos += n;
+        return s;
+    }
+    void copy_to(void* dst, size_t n) {
+        auto s = take(n);
+        if (!s.empty()) {
+            std::memcpy(dst, s.data(), n);
+        } else if (n) {
+            std::memset(dst, 0, n);
+        }
+    }
+
+    // A field addressed by (offset, length) relative to the start of this reader's
+    // data, as SMB2 and NTLMSSP do. Does not move the position.
+    byte_span at(size_t offset, size_t length) {
+        if (offset > _data.size() || length > _data.size() - offset) {
+            _failed = true;
+            return {};
+        }
+        return _data.subspan(offset, length);
+    }
+
+private:
+    uint64_t read_le(size_t n) {
+        auto s = take(n);
+        uint64_t v = 0;
+        for (size_t i = 0; i < s.size(); ++i) {
+            v |= uint64_t(s[i]) << (8 * i);
+        }
+        return v;
+    }
+    uint64_t read_be(size_t n) {
+        auto s = take(n);
+        uint64_t v = 0;
+        for (size_t i = 0; i < s.size(); ++i) {
+            v = (v << 8) | s[i];
+        }
+        return v;
+    }
+
+    byte_span _data;
+    size_t _pos = 0;
+    bool _failed = false;
+};
+
+class byte_writer {
+public:
+    byte_writer() = default;
+    explicit byte_writer(bytes&& initial) : _buf(std::move(initial)) {}
+
+    size_t size() const { return _buf.size(); }
+    const bytes& buffer() const { return _buf; }
+    bytes& buffer() { return _buf; }
+    bytes take() { return std::move(_buf); }
+
+    void u8(uint8_t v) { _buf.push_back(v); }
+    void u16(uint16_t v) { put_le(v, 2); }
+    void u32(uint32_t v) { put_le(v, 4); }
+    void u64(uint64_t v) { put_le(v, 8); }
+    void u16be(uint16_t v) { put_be(v, 2); }
+    void u32be(uint32_t v) { put_be(v, 4); }
+    void put(byte_span s) { _buf.insert(_buf.end(), s.begin(), s.end()); }
+    void put(const void* p, size_t n) {
+        auto b = static_cast<const uint8_t*>(p);
+        _buf.insert(_buf.end(), b, b + n);
+    }
+    void zeros(size_t n) { _buf.insert(_buf.end(), n, 0); }
+    void align(size_t a) {
+        while (_buf.size() % a) {
+            _buf.push_back(0);
+        }
+    }
+
+    // Reserve a field now, fill it later (lengths and offsets known only after the body).
+    size_t reserve(size_t n) {
+        size_t at = _buf.size();
+        zeros(n);
+        return at;
+    }
+    void patch_u16(size_t at, uint16_t v) { patch_le(at, v, 2); }
+    void patch_u32(size_t at, uint32_t v) { patch_le(at, v, 4); }
+    void patch_u64(size_t at, uint64_t v) { patch_le(at, v, 8); }
+
+private:
+    void put_le(uint64_t v, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            _buf.push_back(uint8_t(v >> (8 * i)));
+        }
+    }
+    void put_be(uint64_t v, size_t n) {
+        for (size_t i = n; i-- > 0;) {
+            _buf.push_back(uint8_t(v >> (8 * i)));
+        }
+    }
+    void patch_le(size_t at, uint64_t v, size_t n) {
+        for (size_t i = 0; i < n; ++i) {
+            _buf.at(at + i) = uint8_t(v >> (8 * i));
+        }
+    }
+
+    bytes _buf;
+};
+
+// UTF-16LE <-> UTF-8 for names on the wire. Invalid input (unpaired surrogates,
+// odd byte counts, bad UTF-8) returns false.
+bool utf16le_to_utf8(byte_span in, std::string& out);
+void utf8_to_utf16le(std::string_view in, bytes& out);
+inline bytes utf16le(std::string_view s) {
+    bytes b;
+    utf8_to_utf16le(s, b);
+    return b;
+}
+
+} // namespace smbx

@@ -1,0 +1,65 @@
+// The shared-memory segment between smbx-control and smbx-dataplane: the data plane's
+// settings (plain values, written by control before the data plane starts) and two
+// message rings, one each way. Wake-ups travel on two eventfds inherited by the data
+// plane. Control creates the segment (memfd) and passes its fd number on the data
+// plane's command line; a re-exec'd control finds it again in SMBX_CHANNEL_FD.
+#pragma once
+
+#include <cstdint>
+
+#include "common/shm_ring.hh"
+
+namespace smbx {
+
+// Samba's `server signing` / `smb encrypt` values.
+enum class signing_policy : uint8_t { disabled = 0, if_required = 1, enabled = 2, mandatory = 3 };
+enum class encrypt_policy : uint8_t { off = 0, if_required = 1, desired = 2, required = 3 };
+
+struct dataplane_settings {
+    uint32_t workers = 1;
+    uint16_t min_dialect = 0x0202; // MS-SMB2 2.2.3 dialect numbers
+    uint16_t max_dialect = 0x0311;
+    signing_policy signing = signing_policy::if_required;
+    encrypt_policy encrypt = encrypt_policy::if_required;
+    uint8_t _pad[2]{};
+    int32_t log_level = 1;
+    uint8_t server_guid[16]{};
+    char netbios_name[16]{};
+    uint32_t listen_fd_count = 0; // listening sockets created by control, inherited
+    int32_t listen_fds[16]{};
+};
+
+struct control_channel_layout {
+    static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
+    uint64_t magic;
+    uint32_t version;
+    uint32_t dataplane_pid; // written by the data plane
+    dataplane_settings settings;
+    uint64_t to_control_offset;   // ring: data plane -> control
+    uint64_t to_dataplane_offset; // ring: control -> data plane
+    uint64_t total_size;
+};
+
+class control_channel {
+public:
+    static constexpr uint32_t slot_count = 256;
+    static constexpr uint32_t slot_size = 16384; // fits a 16 KiB SPNEGO token
+
+    // Control: create a new segment (memfd), format the rings. Returns false on error.
+    bool create();
+    // Either side: map an existing segment from its fd.
+    bool attach(int fd);
+
+    int fd() const { return _fd; }
+    control_channel_layout& layout() { return *_layout; }
+    shm_ring to_control() const { return _to_control; }
+    shm_ring to_dataplane() const { return _to_dataplane; }
+
+private:
+    int _fd = -1;
+    control_channel_layout* _layout = nullptr;
+    shm_ring _to_control = shm_ring::attach(nullptr);
+    shm_ring _to_dataplane = shm_ring::attach(nullptr);
+};
+
+} // namespace smbx

@@ -1,0 +1,53 @@
+// The data plane's side of the control channel: sends requests to smbx-control and
+// waits for the matching reply. Calls block the calling thread, so they are made from
+// the request executor's threads, never from a network worker thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/control_channel.hh"
+#include "common/ipc_messages.hh"
+
+namespace smbx {
+
+class control_client {
+public:
+    using status_provider = std::function<ipc::status_reply()>;
+
+    control_client(control_channel& channel, int wake_control_fd, int wake_dataplane_fd);
+    ~control_client();
+
+    void start(status_provider status);
+    void stop();
+
+    std::optional<ipc::auth_reply> authenticate(const ipc::auth_request& req);
+    void abandon(uint64_t auth_id);
+    std::optional<ipc::tree_connect_reply> tree_connect(const ipc::tree_connect_request& req);
+    std::optional<ipc::share_enum_reply> enum_shares();
+
+private:
+    std::optional<bytes> call(uint64_t id, const bytes& message);
+    bool send(const bytes& message);
+    void receive_loop();
+
+    control_channel& _channel;
+    int _wake_control_fd;
+    int _wake_dataplane_fd;
+    status_provider _status;
+    std::mutex _mutex;
+    std::condition_variable _cv;
+    std::map<uint64_t, std::optional<bytes>> _pending;
+    uint64_t _next_id = 1;
+    bool _stopping = false;
+    std::thread _receiver;
+    std::chrono::milliseconds _timeout{10000};
+};
+
+} // namespace smbx

@@ -1,0 +1,73 @@
+// Per-connection SMB2 state (MS-SMB2 3.3.1.7): negotiated dialect and algorithms,
+// sessions, and the table of opens. One connection's requests are processed one chain
+// at a time (a strand), so handlers touch this state without locks.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/control_channel.hh"
+#include "dataplane/smb2/open_handle.hh"
+#include "dataplane/smb2/session.hh"
+
+namespace smbx {
+class control_client;
+}
+
+namespace smbx::smb2 {
+
+class connection {
+public:
+    connection(const dataplane_settings& settings, control_client& control, std::string client)
+        : settings(settings), control(control), client_address(std::move(client)) {}
+    ~connection();
+
+    const dataplane_settings& settings;
+    control_client& control;
+    const std::string client_address;
+
+    // Negotiated state
+    bool negotiated = false;
+    uint16_t dialect = 0;
+    uint32_t client_capabilities = 0;
+    uint32_t server_capabilities = 0;
+    uint16_t client_security_mode = 0;
+    std::array<uint8_t, 16> client_guid{};
+    cipher cipher_id = cipher::none;
+    signing_algorithm signing_alg = signing_algorithm::hmac_sha256;
+    crypto::preauth_hash preauth{}; // connection PreauthIntegrityHashValue (3.1.1)
+    std::array<uint16_t, 8> client_dialects{}; // for VALIDATE_NEGOTIATE_INFO
+    uint16_t client_dialect_count = 0;
+    bool signing_required_by_server = false;
+
+    static constexpr uint32_t max_transact_size = 8 * 1024 * 1024;
+    static constexpr uint32_t max_read_size = 8 * 1024 * 1024;
+    static constexpr uint32_t max_write_size = 8 * 1024 * 1024;
+
+    bool is_smb3() const { return dialect >= 0x0300; }
+    bool large_mtu() const { return dialect >= 0x0210; }
+
+    // Sessions
+    std::map<uint64_t, std::unique_ptr<session>> sessions;
+    session* find_session(uint64_t id) {
+        auto it = sessions.find(id);
+        return it == sessions.end() ? nullptr : it->second.get();
+    }
+    void remove_session(uint64_t id);
+
+    // Opens: volatile id -> open. Persistent ids equal volatile ids (no durable handles yet).
+    file_id add_open(std::shared_ptr<open_handle> h);
+    std::shared_ptr<open_handle> find_open(const file_id& id) const;
+    void remove_open(const file_id& id);
+    void close_opens_of(uint64_t session_id, uint32_t tree_id /* 0: all trees */);
+    const std::map<uint64_t, std::shared_ptr<open_handle>>& opens() const { return _opens; }
+
+private:
+    std::map<uint64_t, std::shared_ptr<open_handle>> _opens;
+    uint64_t _next_volatile_id = 1;
+};
+
+} // namespace smbx::smb2

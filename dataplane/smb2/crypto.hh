@@ -1,0 +1,48 @@
+// SMB2/3 cryptography on OpenSSL 3: key derivation (MS-SMB2 3.1.4.2), signing
+// (3.1.4.1: HMAC-SHA256, AES-CMAC, AES-GMAC), encryption (3.1.4.3: AES-CCM/GCM in the
+// TRANSFORM_HEADER), and the 3.1.1 preauth integrity hash (3.3.5.4, 3.3.5.5).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+#include "common/byte_codec.hh"
+#include "dataplane/smb2/wire.hh"
+
+namespace smbx::smb2::crypto {
+
+using preauth_hash = std::array<uint8_t, 64>;
+using signature = std::array<uint8_t, 16>;
+
+// SP800-108 KDF in counter mode, PRF = HMAC-SHA256, r = 32, L = out_len * 8.
+// `label` and `context` are passed exactly as MS-SMB2 3.1.4.2 lists them (labels
+// include their terminating NUL).
+bytes kdf(byte_span key, byte_span label, byte_span context, size_t out_len);
+
+// hash = SHA-512(hash || message)
+void preauth_update(preauth_hash& hash, byte_span message);
+
+// Signature of a complete SMB2 message (header + body) as if its Signature field were
+// zero; the message's own Signature field is ignored. For AES-GMAC the nonce is taken
+// from the header (MessageId, SERVER_TO_REDIR flag, CANCEL command).
+signature compute_signature(signing_algorithm alg, byte_span key, byte_span message);
+// Constant-time comparison with the Signature field of `message`.
+bool verify_signature(signing_algorithm alg, byte_span key, byte_span message);
+// Writes the signature into the message's Signature field (sets nothing else).
+void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message);
+
+// Builds TRANSFORM_HEADER + ciphertext of `plaintext` (one SMB2 message or a compound
+// chain). `flags_field` is 0x0001 (3.1.1 Encrypted flag) or the 3.0 EncryptionAlgorithm.
+bytes encrypt_message(cipher c, byte_span key, uint64_t session_id, byte_span plaintext);
+// Verifies and decrypts a message that starts with a TRANSFORM_HEADER. nullopt when
+// the header is malformed or authentication fails.
+std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message);
+
+// Key sizes: 16 for 128-bit ciphers, 32 for 256-bit ones.
+size_t cipher_key_size(cipher c);
+
+// Constant-time equality for secrets and signatures.
+bool equal_constant_time(byte_span a, byte_span b);
+
+} // namespace smbx::smb2::crypto

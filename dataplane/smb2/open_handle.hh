@@ -1,0 +1,33 @@
+// An open (MS-SMB2 3.3.1.10): what a CREATE returns a FileId for. Files and
+// directories (vfs/) and named pipes (ipc/) are both opens; the engine keeps them in
+// the connection's table and closes them on CLOSE, TREE_DISCONNECT, LOGOFF or
+// disconnect.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace smbx::smb2 {
+
+struct file_id {
+    uint64_t persistent = 0;
+    uint64_t volatile_id = 0;
+    bool is_related_placeholder() const {
+        return persistent == ~0ULL && volatile_id == ~0ULL; // 3.3.5.2.7.2
+    }
+};
+
+class open_handle {
+public:
+    virtual ~open_handle() = default;
+
+    file_id id;
+    uint64_t session_id = 0;
+    uint32_t tree_id = 0;
+    uint32_t granted_access = 0; // MS-SMB2 2.2.13.1 access mask after checks
+    std::string path;            // share-relative, '/'-separated, for status and logging
+
+    virtual bool is_pipe() const { return false; }
+};
+
+} // namespace smbx::smb2

@@ -1,0 +1,54 @@
+// What a command handler receives and fills in. The engine (dispatch.cc) has already
+// checked the header, the session and the tree connect the command needs, and
+// verified the signature; the handler parses its body with byte_reader and writes the
+// response body. Offsets inside a response body are from the start of the SMB2
+// header, so a handler computes them with response::next_offset().
+#pragma once
+
+#include <memory>
+
+#include "common/ntstatus.hh"
+#include "dataplane/smb2/connection.hh"
+#include "dataplane/smb2/wire.hh"
+
+namespace smbx::smb2 {
+
+struct request {
+    connection& conn;
+    header hdr;
+    byte_span message; // this request's header and body (not the rest of a compound)
+    session* sess = nullptr;
+    tree_connect* tree = nullptr;
+    file_id* chain_file_id = nullptr; // last FileId of a related compound (3.3.5.2.7.2)
+
+    // Reader over the whole request, positioned at the start of the body.
+    byte_reader body() const {
+        byte_reader r(message);
+        r.seek(header_size);
+        return r;
+    }
+    // Finds an open by FileId; the all-ones FileId of a related compound means the
+    // FileId of the previous request in the chain.
+    std::shared_ptr<open_handle> find_open(const file_id& id) const {
+        if (id.is_related_placeholder() && chain_file_id) {
+            return conn.find_open(*chain_file_id);
+        }
+        return conn.find_open(id);
+    }
+};
+
+struct response {
+    uint32_t status = status::success;
+    byte_writer body;
+    bool error_body = false; // set by fail(): the engine writes the 2.2.2 ERROR body
+
+    size_t next_offset() const { return header_size + body.size(); }
+    // Fails the request: the engine sends SMB2 ERROR Response (2.2.2) with `st`.
+    void fail(uint32_t st) {
+        status = st;
+        body = byte_writer();
+        error_body = true;
+    }
+};
+
+} // namespace smbx::smb2
