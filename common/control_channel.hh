@@ -25,6 +25,9 @@ struct dataplane_settings {
     int32_t log_level = 1;
     uint8_t server_guid[16]{};
     char netbios_name[16]{};
+    // SPNEGO negTokenInit2 for the NEGOTIATE response (built by control: it owns auth).
+    uint32_t negotiate_token_length = 0;
+    uint8_t negotiate_token[512]{};
     uint32_t listen_fd_count = 0; // listening sockets created by control, inherited
     int32_t listen_fds[16]{};
 };
