@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# deploy/run-tests.sh: the project's test command (README "Testing"; .ci/run calls it).
+#
+# Stages, each a fresh CMake build dir beside the sources:
+#   release  build/       RelWithDebInfo, -DSMBX_WERROR=ON; ctest: unit + integration
+#   asan     build-asan/  -DSMBX_SANITIZE=address,undefined (gcc); unit + integration
+#                         with LeakSanitizer on; a reduced smbtorture list
+#   fuzz     build-fuzz/  clang, -DSMBX_FUZZ=ON; the fuzz.* tests (SMBX_FUZZ_SECONDS each)
+# A stage whose configure or build fails counts as one failure and the next stage
+# still runs. The last line printed is `N passed, N failed` over all stages, and the
+# exit status is non-zero if anything failed.
+#
+# Knobs: SMBX_BUILD_ROOT=build (dirs are ROOT, ROOT-asan, ROOT-fuzz), SMBX_STAGES="release asan fuzz" (subset/order), SMBX_JOBS=2 (build and
+# ctest parallelism), SMBX_FUZZ_SECONDS=30, SMBX_CTEST_ARGS (extra ctest args, e.g.
+# "-R integration.test_smbclient"), SMBX_STAGE_TIMEOUT_<stage> (seconds a stage's
+# ctest may run; defaults below keep the whole run inside CI's 90 minutes on 2 cores).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$SRC"
+STAGES=${SMBX_STAGES:-release asan fuzz}
+JOBS=${SMBX_JOBS:-2}
+ROOT=${SMBX_BUILD_ROOT:-build}
+FUZZ_SECONDS=${SMBX_FUZZ_SECONDS:-30}
+read -r -a CTEST_EXTRA <<<"${SMBX_CTEST_ARGS:-}"
+
+total_pass=0
+total_fail=0
+summary=()
+t_start=$SECONDS
+
+note() { printf '\n==== %s ====\n' "$*"; }
+
+# count_ctest LOG: prints "passed failed" from ctest's output. Uses the summary line
+# ("N% tests passed, X tests failed out of Y"); if ctest was cut short and printed
+# none, counts the per-test result lines and adds one failure for the cut.
+count_ctest() {
+    local log=$1 line
+    line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+    if [ -n "$line" ]; then
+        awk '{ for (i = 1; i <= NF; i++) { if ($i == "failed") f = $(i - 2); if ($i == "of") y = $(i + 1) } }
+             END { printf "%d %d\n", y - f, f }' <<<"$line"
+    elif grep -q 'No tests were found' "$log"; then
+        echo "0 0"
+    else
+        local p f
+        p=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed ' "$log" || true)
+        f=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*|^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (Failed|Not Run) ' "$log" || true)
+        echo "$p $((f + 1))"
+    fi
+}
+
+# run_stage NAME BUILD_DIR CTEST_TIMEOUT CMAKE_ARGS... -- CTEST_ARGS...
+run_stage() {
+    local name=$1 dir=$2 budget=$3; shift 3
+    local cmake_args=() ctest_args=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do cmake_args+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    ctest_args=("$@")
+    local t0=$SECONDS
+    note "stage $name: configure + build in $dir"
+    mkdir -p "$dir"
+    if ! cmake -S "$SRC" -B "$dir" "${cmake_args[@]}" >"$dir/configure.log" 2>&1; then
+        tail -n 40 "$dir/configure.log"
+        echo "stage $name: configure FAILED (log: $dir/configure.log)"
+        total_fail=$((total_fail + 1)); summary+=("$name: configure failed")
+        return 0
+    fi
+    if ! cmake --build "$dir" -j "$JOBS" >"$dir/build.log" 2>&1; then
+        grep -E -B2 -A8 'error:|Error [0-9]' "$dir/build.log" | head -n 80 || tail -n 60 "$dir/build.log"
+        echo "stage $name: build FAILED (log: $dir/build.log)"
+        total_fail=$((total_fail + 1)); summary+=("$name: build failed")
+        return 0
+    fi
+    echo "built in $((SECONDS - t0)) s"
+    note "stage $name: ctest ${ctest_args[*]} ${CTEST_EXTRA[*]}"
+    local rc=0
+    timeout -k 30 "$budget" ctest --test-dir "$dir" --output-on-failure -j "$JOBS" \
+        "${ctest_args[@]}" "${CTEST_EXTRA[@]}" 2>&1 | tee "$dir/ctest.log" || rc=$?
+    [ "$rc" = 124 ] && echo "stage $name: ctest cut at its ${budget} s budget"
+    local p f
+    read -r p f <<<"$(count_ctest "$dir/ctest.log")"
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+    summary+=("$name: $p passed, $f failed ($((SECONDS - t0)) s)")
+    echo "stage $name: $p passed, $f failed in $((SECONDS - t0)) s"
+}
+
+for stage in $STAGES; do
+    case $stage in
+    release)
+        run_stage release "$ROOT" "${SMBX_STAGE_TIMEOUT_release:-1800}" \
+            -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_WERROR=ON -DSMBX_SANITIZE= -DSMBX_FUZZ=OFF
+        ;;
+    asan)
+        # halt_on_error: any UBSan report kills the process, so the test fails. The
+        # integration tests also fail on a sanitizer report in the server log.
+        # LeakSanitizer runs when a process exits normally (SIGTERM -> exit).
+        export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1"
+        export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+        # smbtorture against an ASan server is slow: the short list (test_smbtorture.sh).
+        export SMBX_TORTURE_SUITES="${SMBX_TORTURE_SUITES_ASAN:-smb2.connect smb2.read smb2.rw smb2.tcon smb2.mkdir smb2.getinfo smb2.dir smb2.credits}"
+        run_stage asan "$ROOT-asan" "${SMBX_STAGE_TIMEOUT_asan:-2100}" \
+            -DCMAKE_BUILD_TYPE=Debug -DSMBX_WERROR=ON -DSMBX_SANITIZE=address,undefined -DSMBX_FUZZ=OFF
+        unset ASAN_OPTIONS UBSAN_OPTIONS SMBX_TORTURE_SUITES
+        ;;
+    fuzz)
+        run_stage fuzz "$ROOT-fuzz" "${SMBX_STAGE_TIMEOUT_fuzz:-1200}" \
+            -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_FUZZ=ON -DSMBX_SANITIZE= \
+            -DSMBX_FUZZ_SECONDS="$FUZZ_SECONDS" -- -L fuzz
+        ;;
+    *)
+        echo "unknown stage '$stage' (release, asan, fuzz)"
+        total_fail=$((total_fail + 1))
+        ;;
+    esac
+done
+
+note "summary ($((SECONDS - t_start)) s)"
+for s in "${summary[@]}"; do echo "  $s"; done
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
