@@ -408,7 +408,8 @@ samba_add_user() {
 samba_start() {
     local conf
     conf=$(samba_conf_from_smbx)
-    smbd --foreground --no-process-group --debug-stdout -d "${SMBX_LOG_LEVEL:-1}" \
+    # Its own session: smbd signals its whole process group when it stops.
+    setsid smbd --foreground --no-process-group --debug-stdout -d "${SMBX_LOG_LEVEL:-1}" \
         --configfile="$conf" >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
 }
