@@ -1,0 +1,62 @@
+// smbx-control's side of the control channel: drains the to_control ring, answers
+// each request (authentication, tree connect, share enumeration) with a reply of the
+// same id on the to_dataplane ring, and wakes the data plane. It also asks the data
+// plane for its status on behalf of the admin socket.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "common/control_channel.hh"
+#include "common/ipc_messages.hh"
+#include "control/config.hh"
+
+namespace smbx {
+
+// The authentication back end (smbx::auth::authenticator in production).
+struct auth_backend {
+    std::function<ipc::auth_reply(const ipc::auth_request&)> step;
+    std::function<void(uint64_t auth_id)> abandon;
+};
+
+class control_service {
+public:
+    control_service(const config::server_config& cfg, auth_backend auth, control_channel& channel,
+                    int wake_control_fd, int wake_dataplane_fd);
+
+    // Answer everything queued on to_control (call when wake_control is readable).
+    void on_wake();
+    // The data plane died: drop whatever either ring still holds for or from it.
+    void reset_rings();
+
+    // Ask the data plane for its sessions and opens; keeps answering other requests
+    // while waiting. nullopt if no reply came within the timeout.
+    std::optional<ipc::status_reply> query_status(std::chrono::milliseconds timeout);
+
+    // The policy behind the replies (public for tests).
+    ipc::tree_connect_reply tree_connect(const ipc::tree_connect_request& req) const;
+    ipc::share_enum_reply share_enum() const;
+
+    int wake_control_fd() const { return _wake_control_fd; }
+
+private:
+    void handle(const bytes& message);
+    bool send(const bytes& message);
+    ipc::share_info share_info_of(const config::share_config& s) const;
+
+    const config::server_config& _cfg;
+    auth_backend _auth;
+    control_channel& _channel;
+    int _wake_control_fd;
+    int _wake_dataplane_fd;
+    uint64_t _next_id = 1;
+    std::map<uint64_t, std::optional<ipc::status_reply>> _status_waiting;
+};
+
+// The built-in IPC$ share (MS-SRVS STYPE_IPC), present whatever the configuration says.
+ipc::share_info ipc_share();
+
+} // namespace smbx
