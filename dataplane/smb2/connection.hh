@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/control_channel.hh"
+#include "dataplane/smb2/credit_window.hh"
 #include "dataplane/smb2/open_handle.hh"
 #include "dataplane/smb2/session.hh"
 
@@ -38,10 +39,11 @@ public:
     std::array<uint8_t, 16> client_guid{};
     cipher cipher_id = cipher::none;
     signing_algorithm signing_alg = signing_algorithm::hmac_sha256;
-    crypto::preauth_hash preauth{}; // connection PreauthIntegrityHashValue (3.1.1)
+    crypto::preauth_hash preauth{};            // connection PreauthIntegrityHashValue (3.1.1)
     std::array<uint16_t, 8> client_dialects{}; // for VALIDATE_NEGOTIATE_INFO
     uint16_t client_dialect_count = 0;
     bool signing_required_by_server = false;
+    credit_window credits;
 
     static constexpr uint32_t max_transact_size = 8 * 1024 * 1024;
     static constexpr uint32_t max_read_size = 8 * 1024 * 1024;

@@ -41,6 +41,7 @@ struct response {
     uint32_t status = status::success;
     byte_writer body;
     bool error_body = false; // set by fail(): the engine writes the 2.2.2 ERROR body
+    bool disconnect = false; // close the connection instead of answering (e.g. 3.3.5.15.12)
 
     size_t next_offset() const { return header_size + body.size(); }
     // Fails the request: the engine sends SMB2 ERROR Response (2.2.2) with `st`.

@@ -25,7 +25,8 @@ struct session {
 
     uint64_t id = 0;
     state st = state::in_progress;
-    uint64_t auth_id = 0; // control plane's authentication context while in progress
+    bool logged_off = false; // removed after the LOGOFF response is sent
+    uint64_t auth_id = 0;    // control plane's authentication context while in progress
     std::string user;
     std::string domain;
     bool guest = false;

@@ -1,0 +1,425 @@
+#include "dataplane/smb2/dispatch.hh"
+
+#include <cstring>
+#include <optional>
+
+#include "common/log.hh"
+#include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/negotiate.hh"
+
+namespace smbx::smb2 {
+
+namespace {
+
+// What the engine checks before a handler runs (MS-SMB2 3.3.5.2.9, 3.3.5.2.11).
+enum needs : uint8_t { none = 0, session_needed = 1, tree_needed = 2 | 1 };
+
+struct command_entry {
+    void (*handler)(request&, response&);
+    uint8_t needs;
+    uint16_t structure_size; // request StructureSize (2.2.x); 0: the handler checks
+};
+
+// The one table of every SMB2 command.
+const command_entry command_table[command_count] = {
+    {handle_negotiate, none, 36},              // 0x00
+    {handle_session_setup, none, 25},          // 0x01
+    {handle_logoff, session_needed, 4},        // 0x02
+    {handle_tree_connect, session_needed, 9},  // 0x03
+    {handle_tree_disconnect, tree_needed, 4},  // 0x04
+    {handle_create, tree_needed, 57},          // 0x05
+    {handle_close, tree_needed, 24},           // 0x06
+    {handle_flush, tree_needed, 24},           // 0x07
+    {handle_read, tree_needed, 49},            // 0x08
+    {handle_write, tree_needed, 49},           // 0x09
+    {handle_lock, tree_needed, 48},            // 0x0A
+    {handle_ioctl, tree_needed, 57},           // 0x0B
+    {nullptr, none, 4},                        // 0x0C CANCEL: handled here
+    {handle_echo, none, 4},                    // 0x0D
+    {handle_query_directory, tree_needed, 33}, // 0x0E
+    {handle_change_notify, tree_needed, 32},   // 0x0F
+    {handle_query_info, tree_needed, 41},      // 0x10
+    {handle_set_info, tree_needed, 33},        // 0x11
+    {nullptr, tree_needed, 24},                // 0x12 OPLOCK_BREAK: no oplocks granted
+};
+
+void write_error_body(byte_writer& w) {
+    // SMB2 ERROR Response (2.2.2): StructureSize 9, no error contexts, one byte of data.
+    w.u16(9);
+    w.u8(0);
+    w.u8(0);
+    w.u32(0);
+    w.u8(0);
+}
+
+// Bytes of payload a multi-credit request moves (3.3.5.2.5).
+uint32_t payload_size(const header& h, byte_reader body) {
+    switch (h.cmd) {
+    case command::read: {
+        body.skip(4);
+        return body.u32();
+    }
+    case command::write: {
+        body.skip(4);
+        return body.u32();
+    }
+    case command::ioctl: {
+        body.skip(24);
+        uint32_t in_count = body.u32();
+        body.skip(8);
+        body.skip(4); // OutputOffset
+        uint32_t out_max = body.u32();
+        body.skip(0);
+        body.skip(4);
+        return std::max(in_count, body.ok() ? out_max : 0);
+    }
+    case command::query_directory: {
+        body.skip(28);
+        return body.u32();
+    }
+    default:
+        return 0;
+    }
+}
+
+// State carried along a compound chain (3.3.5.2.7).
+struct chain_state {
+    uint64_t session_id = 0;
+    uint32_t tree_id = 0;
+    file_id last_file_id{~0ULL, ~0ULL};
+    bool have_file_id = false;
+    uint32_t create_error = 0;
+};
+
+struct one_result {
+    bytes message;    // response header + body
+    bool send = true; // false for CANCEL
+    bool disconnect = false;
+    bytes signing_key; // set when this response is signed
+    bool sign = false;
+};
+
+bool requires_encryption(const session* s, const tree_connect* t) {
+    return (s && s->encrypt_data) || (t && t->encrypt_required());
+}
+
+one_result process_one(connection& conn, byte_span message, chain_state& chain, bool encrypted,
+                       uint64_t transform_session) {
+    one_result out;
+    header h;
+    if (!parse_header(message, h) || (h.flags & flag_server_to_redir)) {
+        out.disconnect = true;
+        return out;
+    }
+    uint16_t cmd = static_cast<uint16_t>(h.cmd);
+    // Before NEGOTIATE only NEGOTIATE is valid (3.3.5.2).
+    if (conn.negotiated == (h.cmd == command::negotiate)) { // a second NEGOTIATE too
+        out.disconnect = true;
+        return out;
+    }
+    if (h.cmd != command::cancel && !conn.credits.consume(h.message_id, h.credit_charge)) {
+        LOG_WARN("%s: MessageId %llu outside the credit window; disconnecting",
+                 conn.client_address.c_str(), static_cast<unsigned long long>(h.message_id));
+        out.disconnect = true;
+        return out;
+    }
+
+    response resp;
+    request req{conn, h, message};
+    req.chain_file_id = &chain.last_file_id;
+    header rh;
+    rh.cmd = h.cmd;
+    rh.credit_charge = h.credit_charge;
+    rh.message_id = h.message_id;
+    rh.flags = flag_server_to_redir | (h.flags & flag_related_operations);
+    rh.process_id = h.process_id;
+    rh.tree_id = h.tree_id;
+    rh.session_id = h.session_id;
+
+    if (h.is_related()) {
+        // Related operations take the previous request's ids (3.3.5.2.7.2).
+        req.hdr.session_id = rh.session_id = chain.session_id;
+        req.hdr.tree_id = rh.tree_id = chain.tree_id;
+    }
+
+    auto finish = [&](void) {
+        if (resp.error_body || (resp.status != status::success && resp.body.size() == 0)) {
+            resp.body = byte_writer();
+            write_error_body(resp.body);
+        }
+        rh.status = resp.status;
+        if (h.cmd != command::cancel) {
+            rh.credits = conn.credits.grant(std::max<uint16_t>(h.credits, 1));
+        }
+        byte_writer w;
+        write_header(w, rh);
+        w.put(resp.body.buffer());
+        out.message = w.take();
+    };
+
+    if (cmd >= command_count || (h.cmd != command::cancel && !command_table[cmd].handler)) {
+        resp.fail(cmd >= command_count ? status::invalid_parameter : status::not_supported);
+        finish();
+        return out;
+    }
+    if (h.cmd == command::cancel) {
+        // Nothing waits asynchronously yet, so there is nothing to cancel; CANCEL never
+        // gets a response of its own (3.3.5.16).
+        out.send = false;
+        return out;
+    }
+    const command_entry& entry = command_table[cmd];
+    {
+        byte_reader b = req.body();
+        uint16_t ss = b.u16();
+        if (!b.ok() || (entry.structure_size && ss != entry.structure_size)) {
+            resp.fail(status::invalid_parameter);
+            finish();
+            return out;
+        }
+    }
+
+    // Session (3.3.5.2.9).
+    session* sess = nullptr;
+    bool check_session = (entry.needs & session_needed) ||
+                         (h.cmd == command::echo && req.hdr.session_id != 0 && !encrypted);
+    if (check_session) {
+        sess = conn.find_session(req.hdr.session_id);
+        if (!sess) {
+            resp.fail(status::user_session_deleted);
+        } else if (sess->st != session::state::valid && h.cmd != command::logoff &&
+                   h.cmd != command::close && h.cmd != command::lock) {
+            resp.fail(sess->st == session::state::expired ? status::network_session_expired
+                                                          : status::user_session_deleted);
+        }
+    } else if (h.cmd == command::session_setup && req.hdr.session_id != 0) {
+        sess = conn.find_session(req.hdr.session_id);
+    }
+    if (encrypted && sess && sess->id != transform_session) {
+        out.disconnect = true; // a request encrypted for another session (3.3.5.2.1.1)
+        return out;
+    }
+
+    // Signature (3.3.5.2.4).
+    if (!resp.error_body && !encrypted && h.cmd != command::negotiate) {
+        if (h.is_signed()) {
+            session* key_owner = sess ? sess : conn.find_session(req.hdr.session_id);
+            if (!key_owner || key_owner->signing_key.empty()) {
+                if (!key_owner) {
+                    resp.fail(status::user_session_deleted);
+                }
+            } else if (!crypto::verify_signature(conn.signing_alg, key_owner->signing_key,
+                                                 message)) {
+                LOG_WARN("%s: bad signature on %s request", conn.client_address.c_str(), "SMB2");
+                resp.fail(status::access_denied);
+            }
+        } else if (sess && sess->st == session::state::valid && sess->signing_required &&
+                   h.cmd != command::session_setup && h.cmd != command::echo) {
+            resp.fail(status::access_denied);
+        }
+    } else if (!resp.error_body && h.cmd == command::negotiate && h.is_signed()) {
+        resp.fail(status::invalid_parameter);
+    }
+
+    // Tree connect (3.3.5.2.11).
+    tree_connect* tree = nullptr;
+    if (!resp.error_body && sess && (entry.needs & 2)) {
+        auto it = sess->trees.find(req.hdr.tree_id);
+        if (it == sess->trees.end()) {
+            resp.fail(status::network_name_deleted);
+        } else {
+            tree = it->second.get();
+        }
+    }
+    // Encryption required but the request came in the clear (3.3.5.2.9, 3.3.5.2.11).
+    if (!resp.error_body && !encrypted && conn.is_smb3() && h.cmd != command::negotiate &&
+        h.cmd != command::session_setup && requires_encryption(sess, tree)) {
+        resp.fail(status::access_denied);
+    }
+
+    // Credit charge must cover the payload of large requests (3.3.5.2.5).
+    if (!resp.error_body && conn.large_mtu()) {
+        uint32_t payload = payload_size(h, req.body());
+        uint32_t needed = payload ? (payload - 1) / 65536 + 1 : 1;
+        if (std::max<uint16_t>(h.credit_charge, 1) < needed) {
+            resp.fail(status::invalid_parameter);
+        }
+    }
+
+    // Related requests after a failed CREATE fail the same way (3.3.5.2.7.2).
+    if (!resp.error_body && h.is_related() && chain.create_error != 0 && h.cmd != command::create) {
+        resp.fail(chain.create_error);
+    }
+
+    if (!resp.error_body) {
+        req.sess = sess;
+        req.tree = tree;
+        entry.handler(req, resp);
+        if (resp.disconnect) {
+            out.disconnect = true;
+            return out;
+        }
+        if (h.cmd == command::session_setup) {
+            rh.session_id = req.hdr.session_id; // the handler assigns new sessions' ids
+            sess = conn.find_session(rh.session_id);
+        }
+        if (h.cmd == command::tree_connect && resp.status == status::success) {
+            rh.tree_id = req.hdr.tree_id; // the handler assigns the new TreeId
+        }
+    }
+    if (h.cmd == command::create) {
+        chain.create_error = resp.status == status::success ? 0 : resp.status;
+    }
+    chain.session_id = rh.session_id;
+    chain.tree_id = rh.tree_id;
+
+    // Signing the response (3.3.4.1.1): when the request was signed, the session
+    // requires it, or it is the final 3.1.1 SESSION_SETUP response.
+    if (sess && !sess->signing_key.empty() && !sess->guest && !sess->anonymous) {
+        bool final_setup = h.cmd == command::session_setup && resp.status == status::success;
+        if (h.is_signed() || sess->signing_required ||
+            (final_setup && conn.dialect == dialect_311)) {
+            out.sign = true;
+            out.signing_key = sess->signing_key;
+            rh.flags |= flag_signed;
+        }
+    }
+    finish();
+    if (h.cmd == command::session_setup && resp.status == status::more_processing_required &&
+        conn.dialect == dialect_311 && sess) {
+        crypto::preauth_update(sess->preauth, out.message);
+    }
+    if (h.cmd == command::negotiate && resp.status == status::success &&
+        conn.dialect == dialect_311) {
+        crypto::preauth_update(conn.preauth, message);
+        crypto::preauth_update(conn.preauth, out.message);
+    }
+    return out;
+}
+
+} // namespace
+
+processing_result process_message(connection& conn, bytes message) {
+    processing_result result;
+    byte_span msg(message);
+    bytes plaintext;
+    bool encrypted = false;
+    uint64_t transform_session = 0;
+    session* encrypting_session = nullptr;
+
+    byte_reader peek(msg);
+    uint32_t magic = peek.u32();
+    if (magic == 0x424D53FF) { // SMB1: only the multi-protocol NEGOTIATE (3.3.5.3)
+        if (!conn.negotiated) {
+            auto reply = negotiate_from_smb1(conn, msg);
+            if (reply) {
+                result.replies.push_back(std::move(*reply));
+                return result;
+            }
+        }
+        result.disconnect = true;
+        return result;
+    }
+    if (magic == transform_protocol_id) {
+        transform_header th;
+        if (!conn.is_smb3() || !parse_transform_header(msg, th)) {
+            result.disconnect = true;
+            return result;
+        }
+        encrypting_session = conn.find_session(th.session_id);
+        if (!encrypting_session || encrypting_session->decryption_key.empty()) {
+            result.disconnect = true; // 3.3.5.2.1.1
+            return result;
+        }
+        auto dec = crypto::decrypt_message(conn.cipher_id, encrypting_session->decryption_key, msg);
+        if (!dec) {
+            LOG_WARN("%s: decryption failed; disconnecting", conn.client_address.c_str());
+            result.disconnect = true;
+            return result;
+        }
+        plaintext = std::move(*dec);
+        msg = byte_span(plaintext);
+        encrypted = true;
+        transform_session = th.session_id;
+    }
+
+    // Walk the chain (3.3.5.2.7).
+    chain_state chain;
+    std::vector<one_result> parts;
+    size_t offset = 0;
+    while (true) {
+        if (msg.size() - offset < header_size) {
+            result.disconnect = true;
+            break;
+        }
+        byte_reader r(msg.subspan(offset));
+        r.skip(20);
+        uint32_t next = r.u32();
+        size_t len = next ? next : msg.size() - offset;
+        if (next && (next % 8 != 0 || next < header_size || next > msg.size() - offset)) {
+            result.disconnect = true; // a chain we cannot walk safely
+            break;
+        }
+        auto part =
+            process_one(conn, msg.subspan(offset, len), chain, encrypted, transform_session);
+        bool stop = part.disconnect;
+        if (!part.disconnect && part.send) {
+            parts.push_back(std::move(part));
+        }
+        if (stop) {
+            result.disconnect = true;
+            break;
+        }
+        if (!next) {
+            break;
+        }
+        offset += next;
+    }
+
+    if (parts.empty()) {
+        return result;
+    }
+    // Join the responses: each but the last padded to 8 bytes with NextCommand set.
+    bytes chain_out;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        auto& m = parts[i].message;
+        if (i + 1 < parts.size()) {
+            while (m.size() % 8) {
+                m.push_back(0);
+            }
+            uint32_t n = static_cast<uint32_t>(m.size());
+            std::memcpy(m.data() + 20, &n, 4);
+        }
+        if (parts[i].sign && !encrypted) {
+            crypto::sign_in_place(conn.signing_alg, parts[i].signing_key, m);
+        }
+        chain_out.insert(chain_out.end(), m.begin(), m.end());
+    }
+    if (encrypted) {
+        // Responses to encrypted requests are encrypted with the same session's key.
+        session* s = conn.find_session(transform_session);
+        if (!s || s->encryption_key.empty()) {
+            result.disconnect = true;
+            return result;
+        }
+        result.replies.push_back(
+            crypto::encrypt_message(conn.cipher_id, s->encryption_key, s->id, chain_out));
+    } else {
+        // An unencrypted chain whose session must encrypt (e.g. the final
+        // SESSION_SETUP of an encrypted session goes in the clear, 3.3.5.5.3).
+        result.replies.push_back(std::move(chain_out));
+    }
+    // LOGOFF answered with the session's keys; now the session goes (3.3.5.6).
+    for (auto it = conn.sessions.begin(); it != conn.sessions.end();) {
+        if (it->second->logged_off) {
+            uint64_t id = it->first;
+            ++it;
+            conn.remove_session(id);
+        } else {
+            ++it;
+        }
+    }
+    return result;
+}
+
+} // namespace smbx::smb2

@@ -1,0 +1,196 @@
+// SMB2 SESSION_SETUP and LOGOFF (MS-SMB2 3.3.5.5, 3.3.5.6; wire 2.2.5-2.2.8).
+// Authentication itself happens in smbx-control: this side forwards the security
+// blob, keeps the session's state and derives the SMB keys from the session key.
+#include <openssl/rand.h>
+
+#include "common/log.hh"
+#include "dataplane/control_client.hh"
+#include "dataplane/smb2/handlers.hh"
+
+namespace smbx::smb2 {
+
+namespace {
+
+constexpr uint8_t flag_binding = 0x01;
+
+byte_span label(const char* s, size_t with_nul) {
+    return byte_span(reinterpret_cast<const uint8_t*>(s), with_nul);
+}
+
+// Signing, encryption and application keys (3.3.5.5.3, 3.1.4.2).
+void derive_keys(const connection& conn, session& s) {
+    s.session_key.resize(16);
+    if (conn.dialect < dialect_300) {
+        s.signing_key = s.session_key; // HMAC-SHA256 over the session key (3.1.4.1)
+        return;
+    }
+    size_t cipher_len =
+        conn.cipher_id == cipher::none ? 16 : crypto::cipher_key_size(conn.cipher_id);
+    if (conn.dialect == dialect_311) {
+        byte_span ctx(s.preauth.data(), s.preauth.size());
+        s.signing_key = crypto::kdf(s.session_key, label("SMBSigningKey", 14), ctx, 16);
+        s.application_key = crypto::kdf(s.session_key, label("SMBAppKey", 10), ctx, 16);
+        s.encryption_key =
+            crypto::kdf(s.session_key, label("SMBS2CCipherKey", 16), ctx, cipher_len);
+        s.decryption_key =
+            crypto::kdf(s.session_key, label("SMBC2SCipherKey", 16), ctx, cipher_len);
+    } else {
+        s.signing_key =
+            crypto::kdf(s.session_key, label("SMB2AESCMAC", 12), label("SmbSign", 8), 16);
+        s.application_key = crypto::kdf(s.session_key, label("SMB2APP", 8), label("SmbRpc", 7), 16);
+        s.encryption_key =
+            crypto::kdf(s.session_key, label("SMB2AESCCM", 11), label("ServerOut", 10), 16);
+        s.decryption_key =
+            crypto::kdf(s.session_key, label("SMB2AESCCM", 11), label("ServerIn ", 10), 16);
+    }
+}
+
+bool encryption_possible(const connection& conn) {
+    return conn.is_smb3() && conn.cipher_id != cipher::none;
+}
+
+uint64_t new_session_id(const connection& conn) {
+    uint64_t id = 0;
+    while (id == 0 || id == ~0ULL || conn.sessions.count(id)) {
+        RAND_bytes(reinterpret_cast<uint8_t*>(&id), sizeof id);
+    }
+    return id;
+}
+
+void write_body(response& resp, uint16_t session_flags, const bytes& token) {
+    auto& w = resp.body;
+    w.u16(9);
+    w.u16(session_flags);
+    w.u16(static_cast<uint16_t>(header_size + 8));
+    w.u16(static_cast<uint16_t>(token.size()));
+    w.put(token);
+}
+
+} // namespace
+
+void handle_session_setup(request& req, response& resp) {
+    connection& conn = req.conn;
+    byte_reader r = req.body();
+    r.skip(2);
+    uint8_t flags = r.u8();
+    uint8_t security_mode = r.u8();
+    r.skip(4 + 4); // Capabilities, Channel
+    uint16_t blob_offset = r.u16();
+    uint16_t blob_length = r.u16();
+    byte_reader whole(req.message);
+    auto blob = whole.at(blob_offset, blob_length);
+    if (!r.ok() || !whole.ok()) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (flags & flag_binding) {
+        resp.fail(status::request_not_accepted); // no multichannel yet (3.3.5.5)
+        return;
+    }
+    // `server smb encrypt = required` refuses clients that cannot encrypt (3.3.5.5 1-2).
+    if (conn.settings.encrypt == encrypt_policy::required && !encryption_possible(conn)) {
+        resp.fail(status::access_denied);
+        return;
+    }
+
+    session* s;
+    if (req.hdr.session_id == 0) {
+        auto fresh = std::make_unique<session>();
+        fresh->id = new_session_id(conn);
+        fresh->preauth = conn.preauth;
+        s = fresh.get();
+        conn.sessions[s->id] = std::move(fresh);
+        req.hdr.session_id = s->id;
+    } else {
+        s = conn.find_session(req.hdr.session_id);
+        if (!s || s->logged_off) {
+            resp.fail(status::user_session_deleted);
+            return;
+        }
+    }
+    bool reauth = s->st == session::state::valid;
+    if (conn.dialect == dialect_311 && !reauth) {
+        crypto::preauth_update(s->preauth, req.message);
+    }
+
+    ipc::auth_request ar;
+    ar.auth_id = s->auth_id;
+    ar.client_address = conn.client_address;
+    ar.blob.assign(blob.begin(), blob.end());
+    auto reply = conn.control.authenticate(ar);
+    if (!reply) {
+        LOG_WARN("%s: no answer from the control plane for SESSION_SETUP",
+                 conn.client_address.c_str());
+        if (!reauth) {
+            conn.sessions.erase(s->id);
+        }
+        resp.fail(status::insufficient_resources);
+        return;
+    }
+    if (reply->status == status::more_processing_required) {
+        s->auth_id = reply->auth_id;
+        resp.status = status::more_processing_required;
+        write_body(resp, 0, reply->blob);
+        return;
+    }
+    s->auth_id = 0;
+    if (reply->status != status::success) {
+        LOG_NOTICE("%s: authentication failed (0x%08x)", conn.client_address.c_str(),
+                   reply->status);
+        if (!reauth) {
+            conn.sessions.erase(s->id);
+        }
+        resp.fail(reply->status);
+        return;
+    }
+    if (reauth) {
+        // Re-authentication keeps the session's keys (3.3.5.5.3); only the same user may.
+        if (reply->user != s->user) {
+            resp.fail(status::access_denied);
+            return;
+        }
+        write_body(resp, 0, reply->blob);
+        return;
+    }
+    s->user = reply->user;
+    s->domain = reply->domain;
+    s->guest = reply->guest;
+    s->anonymous = reply->anonymous;
+    s->session_key = reply->session_key;
+    uint16_t session_flags = 0;
+    if (s->guest) {
+        session_flags |= session_flag_is_guest;
+    } else if (s->anonymous) {
+        session_flags |= session_flag_is_null;
+    } else {
+        derive_keys(conn, *s);
+        s->signing_required = conn.settings.signing == signing_policy::mandatory ||
+                              (security_mode & signing_required);
+        bool want_encryption = conn.settings.encrypt == encrypt_policy::required ||
+                               conn.settings.encrypt == encrypt_policy::desired;
+        if (want_encryption && encryption_possible(conn)) {
+            s->encrypt_data = true;
+            session_flags |= session_flag_encrypt_data;
+        }
+    }
+    if (conn.settings.signing == signing_policy::mandatory && (s->guest || s->anonymous)) {
+        resp.fail(status::access_denied); // mandatory signing needs a session key
+        conn.sessions.erase(s->id);
+        return;
+    }
+    s->st = session::state::valid;
+    LOG_INFO("%s: session %016llx for %s%s", conn.client_address.c_str(),
+             static_cast<unsigned long long>(s->id), s->user.c_str(),
+             s->encrypt_data ? " (encrypted)" : "");
+    write_body(resp, session_flags, reply->blob);
+}
+
+void handle_logoff(request& req, response& resp) {
+    req.sess->logged_off = true;
+    req.sess->st = session::state::expired;
+    req.conn.close_opens_of(req.sess->id, 0);
+    resp.body.u16(4);
+    resp.body.u16(0);
+}
+
+} // namespace smbx::smb2

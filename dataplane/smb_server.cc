@@ -1,0 +1,99 @@
+#include "dataplane/smb_server.hh"
+
+#include "common/log.hh"
+#include "dataplane/smb2/dispatch.hh"
+
+namespace smbx {
+
+std::shared_ptr<smb_server::client> smb_server::find(const transport_connection* conn) {
+    std::lock_guard lock(_clients_mutex);
+    auto it = _clients.find(conn);
+    return it == _clients.end() ? nullptr : it->second;
+}
+
+void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
+    auto c = std::make_shared<client>();
+    c->strand = _executor.make_strand();
+    c->state = std::make_unique<smb2::connection>(_settings, _control, conn->peer_address());
+    std::lock_guard lock(_clients_mutex);
+    _clients[conn.get()] = std::move(c);
+}
+
+void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) {
+    auto c = find(conn.get());
+    if (!c) {
+        return;
+    }
+    c->strand->post([c, conn, msg = std::move(msg)]() mutable {
+        std::lock_guard lock(c->state_mutex);
+        if (c->closed) {
+            return;
+        }
+        auto result = smb2::process_message(*c->state, std::move(msg));
+        for (auto& reply : result.replies) {
+            conn->send(std::move(reply));
+        }
+        if (result.disconnect) {
+            LOG_INFO("%s: closing connection (protocol error)", conn->peer_address().c_str());
+            c->closed = true;
+            conn->close();
+        }
+    });
+}
+
+void smb_server::on_disconnect(const std::shared_ptr<transport_connection>& conn) {
+    std::shared_ptr<client> c;
+    {
+        std::lock_guard lock(_clients_mutex);
+        auto it = _clients.find(conn.get());
+        if (it == _clients.end()) {
+            return;
+        }
+        c = std::move(it->second);
+        _clients.erase(it);
+    }
+    // Tear down on the strand, after any message still being processed.
+    c->strand->post([c] {
+        std::lock_guard lock(c->state_mutex);
+        c->closed = true;
+        c->state.reset();
+    });
+}
+
+ipc::status_reply smb_server::status() {
+    std::vector<std::shared_ptr<client>> all;
+    {
+        std::lock_guard lock(_clients_mutex);
+        for (auto& [k, c] : _clients) {
+            all.push_back(c);
+        }
+    }
+    ipc::status_reply out;
+    for (auto& c : all) {
+        std::lock_guard lock(c->state_mutex);
+        if (!c->state) {
+            continue;
+        }
+        auto& conn = *c->state;
+        for (auto& [id, s] : conn.sessions) {
+            if (s->st != smb2::session::state::valid) {
+                continue;
+            }
+            out.sessions.push_back({id, s->user, conn.client_address, conn.dialect,
+                                    s->signing_required, s->encrypt_data});
+        }
+        for (auto& [vid, h] : conn.opens()) {
+            std::string share;
+            if (auto* s = conn.find_session(h->session_id)) {
+                auto t = s->trees.find(h->tree_id);
+                if (t != s->trees.end()) {
+                    share = t->second->share.name;
+                }
+            }
+            out.opens.push_back({h->session_id, share, h->path});
+        }
+    }
+    return out;
+}
+
+} // namespace smbx

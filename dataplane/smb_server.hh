@@ -1,0 +1,49 @@
+// Binds the transports to the SMB2 engine: each connection gets its SMB2 state and a
+// strand on the request executor; messages are processed in arrival order on that
+// strand and the replies go back through the connection's transport.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "common/control_channel.hh"
+#include "common/ipc_messages.hh"
+#include "dataplane/control_client.hh"
+#include "dataplane/request_executor.hh"
+#include "dataplane/smb2/connection.hh"
+#include "dataplane/transport.hh"
+
+namespace smbx {
+
+class smb_server final : public transport_events {
+public:
+    smb_server(const dataplane_settings& settings, control_client& control,
+               request_executor& executor)
+        : _settings(settings), _control(control), _executor(executor) {}
+
+    void on_connect(const std::shared_ptr<transport_connection>& conn) override;
+    void on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) override;
+    void on_disconnect(const std::shared_ptr<transport_connection>& conn) override;
+
+    // For `smbxctl status`: sessions and opens of every connection.
+    ipc::status_reply status();
+
+private:
+    struct client {
+        std::shared_ptr<request_executor::strand> strand;
+        std::mutex state_mutex; // held while a message is processed, and by status()
+        std::unique_ptr<smb2::connection> state;
+        bool closed = false;
+    };
+
+    std::shared_ptr<client> find(const transport_connection* conn);
+
+    const dataplane_settings& _settings;
+    control_client& _control;
+    request_executor& _executor;
+    std::mutex _clients_mutex;
+    std::map<const transport_connection*, std::shared_ptr<client>> _clients;
+};
+
+} // namespace smbx

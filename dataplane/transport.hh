@@ -1,0 +1,54 @@
+// The seam between the SMB2 engine and the wires it runs on, in the spirit of SPDK's
+// spdk_nvmf_transport_ops and ksmbd's ksmbd_transport_ops. A transport accepts
+// connections and delivers complete SMB2 messages (its own framing removed: the 4-byte
+// Direct TCP header, or MS-SMBD data transfer messages); the engine answers with
+// complete messages and the transport frames and sends them. Backends: kernel TCP on
+// io_uring (tcp/), SMB Direct (rdma/, later), DPDK (dpdk/, later).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/byte_codec.hh"
+
+namespace smbx {
+
+// One client connection as the engine sees it. Methods may be called from any thread;
+// the transport serialises them onto the worker that owns the connection.
+class transport_connection {
+public:
+    virtual ~transport_connection() = default;
+
+    // Queues one complete SMB2 message (or compound chain, or TRANSFORM_HEADER
+    // message) for sending, in order.
+    virtual void send(bytes message) = 0;
+    // Closes the connection; queued sends are dropped. Idempotent.
+    virtual void close() = 0;
+
+    virtual const std::string& peer_address() const = 0;
+    virtual const char* transport_name() const = 0;
+    // SMB2_CHANNEL_RDMA_V1 buffers can be used only on RDMA transports (MS-SMB2 3.3.5.12).
+    virtual bool supports_rdma_channel() const { return false; }
+};
+
+// What a transport tells the engine.
+class transport_events {
+public:
+    virtual ~transport_events() = default;
+    virtual void on_connect(const std::shared_ptr<transport_connection>& conn) = 0;
+    // One complete message as received (not yet decrypted or verified).
+    virtual void on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) = 0;
+    virtual void on_disconnect(const std::shared_ptr<transport_connection>& conn) = 0;
+};
+
+// A backend. One instance per worker; run() polls until stop() is called.
+class transport {
+public:
+    virtual ~transport() = default;
+    virtual const char* name() const = 0;
+    virtual void run() = 0;
+    virtual void stop() = 0;
+};
+
+} // namespace smbx
