@@ -44,6 +44,8 @@ public:
     error remove(std::string_view name);
 
     static bool valid_name(std::string_view name);
+    // Create the private dir (0700; parents 0755) if it does not exist.
+    error ensure_dir() const;
 
 private:
     struct entry {
@@ -62,7 +64,6 @@ private:
     };
 
     template <typename Change> error modify(Change change);
-    error ensure_dir() const;
     error save() const;
     std::optional<file_identity> identity() const;
 
