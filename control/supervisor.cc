@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -56,6 +57,9 @@ bool supervisor::start() {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
         signal(SIGPIPE, SIG_DFL);
+        // Exactly the listed descriptors reach the data plane: anything this process
+        // itself inherited without close-on-exec is not passed on.
+        close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         for (int fd : _launch.inherit_fds) {
             int flags = fcntl(fd, F_GETFD);
             if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) != 0) {

@@ -80,7 +80,7 @@ TEST(supervisor, backoff_caps_at_five_seconds) {
 
 TEST(supervisor, passes_exactly_the_listed_fds) {
     int passed = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int kept = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int kept = open("/dev/null", O_RDONLY); // not close-on-exec, still not passed
     ASSERT_GE(passed, 0);
     ASSERT_GE(kept, 0);
     // Exit 0 only if `passed` is open and `kept` is not.
@@ -93,6 +93,7 @@ TEST(supervisor, passes_exactly_the_listed_fds) {
     EXPECT_EQ(WEXITSTATUS(s.last_wait_status()), 0);
     // The parent's copy stays close-on-exec.
     EXPECT_TRUE(fcntl(passed, F_GETFD) & FD_CLOEXEC);
+    EXPECT_FALSE(fcntl(kept, F_GETFD) & FD_CLOEXEC);
     s.stop(100ms);
     close(passed);
     close(kept);
