@@ -25,6 +25,8 @@ public:
     ~control_client();
 
     void start(status_provider status);
+    // How long a call waits for its reply (tests and fuzzers shorten it).
+    void set_timeout(std::chrono::milliseconds t) { _timeout = t; }
     void stop();
 
     std::optional<ipc::auth_reply> authenticate(const ipc::auth_request& req);

@@ -1,5 +1,10 @@
 #include "dataplane/smb_server.hh"
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
 #include "common/log.hh"
 #include "dataplane/smb2/dispatch.hh"
 
@@ -19,7 +24,28 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     _clients[conn.get()] = std::move(c);
 }
 
+namespace {
+
+// SMBX_CAPTURE_DIR=dir writes every received message to a file there: how the fuzz
+// seed corpora were captured from real clients. Off unless the variable is set.
+void capture(const bytes& msg) {
+    static const char* dir = getenv("SMBX_CAPTURE_DIR");
+    static std::atomic<unsigned> counter{0};
+    if (!dir) {
+        return;
+    }
+    std::string path = std::string(dir) + "/msg-" + std::to_string(getpid()) + "-" +
+                       std::to_string(counter++);
+    if (FILE* f = fopen(path.c_str(), "wb")) {
+        fwrite(msg.data(), 1, msg.size(), f);
+        fclose(f);
+    }
+}
+
+} // namespace
+
 void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) {
+    capture(msg);
     auto c = find(conn.get());
     if (!c) {
         return;

@@ -1,0 +1,347 @@
+// The SMB2 engine's request checks (MS-SMB2 3.3.5.2) driven with real messages.
+#include "dataplane/smb2/dispatch.hh"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/ntstatus.hh"
+#include "dataplane/control_client.hh"
+#include "dataplane/smb2/crypto.hh"
+
+using namespace smbx;
+using namespace smbx::smb2;
+
+namespace {
+
+struct engine_fixture : ::testing::Test {
+    control_channel channel;
+    int wake_a = eventfd(0, 0), wake_b = eventfd(0, 0);
+    dataplane_settings settings;
+    std::unique_ptr<control_client> control;
+    std::unique_ptr<connection> conn;
+
+    void SetUp() override {
+        ASSERT_TRUE(channel.create());
+        control = std::make_unique<control_client>(channel, wake_a, wake_b);
+        conn = std::make_unique<connection>(settings, *control, "test");
+    }
+    void TearDown() override {
+        conn.reset();
+        control.reset();
+        close(wake_a);
+        close(wake_b);
+    }
+
+    static bytes message(command cmd, uint64_t mid, const bytes& body, uint64_t sid = 0,
+                         uint32_t tid = 0, uint32_t flags = 0, uint16_t charge = 1) {
+        header h;
+        h.cmd = cmd;
+        h.message_id = mid;
+        h.session_id = sid;
+        h.tree_id = tid;
+        h.flags = flags;
+        h.credit_charge = charge;
+        h.credits = 10;
+        byte_writer w;
+        write_header(w, h);
+        w.put(body);
+        return w.take();
+    }
+
+    static bytes negotiate_body(std::vector<uint16_t> dialects, bool contexts,
+                                std::vector<uint16_t> ciphers = {2, 1},
+                                std::vector<uint16_t> signing = {2, 1}) {
+        byte_writer w;
+        w.u16(36);
+        w.u16(static_cast<uint16_t>(dialects.size()));
+        w.u16(signing_enabled);
+        w.u16(0);
+        w.u32(cap_encryption | cap_large_mtu);
+        w.zeros(16);
+        size_t ctx_at = w.reserve(4);
+        size_t count_at = w.reserve(2);
+        w.u16(0);
+        for (auto d : dialects) {
+            w.u16(d);
+        }
+        if (contexts) {
+            auto ctx = [&](uint16_t type, const bytes& data) {
+                while ((w.size() + header_size) % 8) {
+                    w.u8(0);
+                }
+                w.u16(type);
+                w.u16(static_cast<uint16_t>(data.size()));
+                w.u32(0);
+                w.put(data);
+            };
+            while ((w.size() + header_size) % 8) {
+                w.u8(0);
+            }
+            w.patch_u32(ctx_at, static_cast<uint32_t>(w.size() + header_size));
+            byte_writer p;
+            p.u16(1);
+            p.u16(32);
+            p.u16(hash_sha512);
+            p.zeros(32);
+            ctx(ctx_preauth_integrity, p.buffer());
+            byte_writer e;
+            e.u16(static_cast<uint16_t>(ciphers.size()));
+            for (auto c : ciphers) {
+                e.u16(c);
+            }
+            ctx(ctx_encryption, e.buffer());
+            byte_writer s;
+            s.u16(static_cast<uint16_t>(signing.size()));
+            for (auto a : signing) {
+                s.u16(a);
+            }
+            ctx(ctx_signing, s.buffer());
+            w.patch_u16(count_at, 3);
+        }
+        return w.take();
+    }
+
+    static header reply_header(const processing_result& r, size_t index = 0) {
+        header h;
+        EXPECT_LT(index, r.replies.size());
+        if (index < r.replies.size()) {
+            EXPECT_TRUE(parse_header(r.replies[index], h));
+        }
+        return h;
+    }
+
+    // A valid session and tree, as SESSION_SETUP and TREE_CONNECT would leave them.
+    session& add_session(uint64_t id, bool signing_required) {
+        auto s = std::make_unique<session>();
+        s->id = id;
+        s->st = session::state::valid;
+        s->user = "alice";
+        s->session_key = bytes(16, 0x11);
+        s->signing_key = bytes(16, 0x22);
+        s->encryption_key = bytes(16, 0x33);
+        s->decryption_key = bytes(16, 0x44);
+        s->signing_required = signing_required;
+        auto t = std::make_shared<tree_connect>();
+        t->id = 1;
+        t->share.name = "share";
+        t->share.path = "/nonexistent";
+        s->trees[1] = t;
+        auto& ref = *s;
+        conn->sessions[id] = std::move(s);
+        return ref;
+    }
+
+    void negotiate_311() {
+        auto r = process_message(*conn, message(command::negotiate, 0,
+                                                negotiate_body({0x0202, 0x0300, 0x0311}, true)));
+        ASSERT_FALSE(r.disconnect);
+        ASSERT_EQ(reply_header(r).status, status::success);
+    }
+};
+
+} // namespace
+
+TEST_F(engine_fixture, negotiate_311_picks_gcm_gmac_and_hashes_preauth) {
+    auto r = process_message(*conn, message(command::negotiate, 0,
+                                            negotiate_body({0x0202, 0x0300, 0x0311}, true,
+                                                           {1, 2}, {1, 2})));
+    ASSERT_EQ(r.replies.size(), 1u);
+    auto h = reply_header(r);
+    EXPECT_EQ(h.status, status::success);
+    EXPECT_TRUE(h.flags & flag_server_to_redir);
+    byte_reader b(r.replies[0]);
+    b.seek(header_size);
+    EXPECT_EQ(b.u16(), 65);
+    b.skip(2);
+    EXPECT_EQ(b.u16(), dialect_311);
+    EXPECT_EQ(b.u16(), 3); // preauth, encryption, signing contexts
+    EXPECT_EQ(conn->cipher_id, cipher::aes128_gcm);
+    EXPECT_EQ(conn->signing_alg, signing_algorithm::aes_gmac);
+    EXPECT_NE(conn->preauth, crypto::preauth_hash{});
+}
+
+TEST_F(engine_fixture, negotiate_without_preauth_context_is_invalid) {
+    auto body = negotiate_body({0x0311}, false);
+    auto r = process_message(*conn, message(command::negotiate, 0, body));
+    EXPECT_EQ(reply_header(r).status, status::invalid_parameter);
+    EXPECT_FALSE(conn->negotiated);
+}
+
+TEST_F(engine_fixture, dialect_below_server_minimum_is_not_supported) {
+    settings.min_dialect = dialect_300;
+    auto r = process_message(*conn, message(command::negotiate, 0, negotiate_body({0x0202, 0x0210}, false)));
+    EXPECT_EQ(reply_header(r).status, status::not_supported);
+}
+
+TEST_F(engine_fixture, second_negotiate_and_early_commands_disconnect) {
+    auto early = process_message(*conn, message(command::echo, 0, {4, 0, 0, 0}));
+    EXPECT_TRUE(early.disconnect);
+    negotiate_311();
+    auto again = process_message(*conn, message(command::negotiate, 1,
+                                                negotiate_body({0x0311}, true)));
+    EXPECT_TRUE(again.disconnect);
+}
+
+TEST_F(engine_fixture, reused_or_ungranted_message_id_disconnects) {
+    negotiate_311();
+    add_session(7, false);
+    auto ok = process_message(*conn, message(command::echo, 1, {4, 0, 0, 0}, 7));
+    EXPECT_EQ(reply_header(ok).status, status::success);
+    auto reused = process_message(*conn, message(command::echo, 1, {4, 0, 0, 0}, 7));
+    EXPECT_TRUE(reused.disconnect);
+}
+
+TEST_F(engine_fixture, far_message_id_disconnects) {
+    negotiate_311();
+    auto r = process_message(*conn, message(command::echo, 100000, {4, 0, 0, 0}));
+    EXPECT_TRUE(r.disconnect);
+}
+
+TEST_F(engine_fixture, unrelated_compound_gets_chained_aligned_responses) {
+    negotiate_311();
+    add_session(7, false);
+    auto a = message(command::echo, 1, {4, 0, 0, 0}, 7);
+    auto b = message(command::echo, 2, {4, 0, 0, 0}, 7);
+    a.resize(72, 0);
+    uint32_t next = 72;
+    std::memcpy(a.data() + 20, &next, 4);
+    a.insert(a.end(), b.begin(), b.end());
+    auto r = process_message(*conn, a);
+    ASSERT_EQ(r.replies.size(), 1u);
+    header h1;
+    ASSERT_TRUE(parse_header(r.replies[0], h1));
+    EXPECT_EQ(h1.next_command % 8, 0u);
+    ASSERT_GT(h1.next_command, 0u);
+    header h2;
+    ASSERT_TRUE(parse_header(byte_span(r.replies[0]).subspan(h1.next_command), h2));
+    EXPECT_EQ(h2.message_id, 2u);
+    EXPECT_EQ(h2.next_command, 0u);
+}
+
+TEST_F(engine_fixture, misaligned_next_command_disconnects) {
+    negotiate_311();
+    auto a = message(command::echo, 1, {4, 0, 0, 0});
+    uint32_t next = 66;
+    std::memcpy(a.data() + 20, &next, 4);
+    a.resize(140, 0);
+    auto r = process_message(*conn, a);
+    EXPECT_TRUE(r.disconnect);
+}
+
+TEST_F(engine_fixture, unknown_session_gets_user_session_deleted) {
+    negotiate_311();
+    auto r = process_message(*conn, message(command::tree_disconnect, 1, {4, 0, 0, 0}, 99, 1));
+    EXPECT_EQ(reply_header(r).status, status::user_session_deleted);
+}
+
+TEST_F(engine_fixture, unknown_tree_gets_network_name_deleted) {
+    negotiate_311();
+    add_session(7, false);
+    auto r = process_message(*conn, message(command::tree_disconnect, 1, {4, 0, 0, 0}, 7, 42));
+    EXPECT_EQ(reply_header(r).status, status::network_name_deleted);
+}
+
+TEST_F(engine_fixture, signing_required_refuses_unsigned_and_accepts_signed) {
+    negotiate_311();
+    auto& s = add_session(7, true);
+    auto unsigned_req = process_message(*conn, message(command::tree_disconnect, 1, {4, 0, 0, 0}, 7, 1));
+    EXPECT_EQ(reply_header(unsigned_req).status, status::access_denied);
+
+    auto bad = message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1, flag_signed);
+    crypto::sign_in_place(conn->signing_alg, s.signing_key, bad);
+    bad[70] ^= 1; // the body changes after signing
+    EXPECT_EQ(reply_header(process_message(*conn, bad)).status, status::access_denied);
+
+    auto good = message(command::tree_disconnect, 3, {4, 0, 0, 0}, 7, 1, flag_signed);
+    crypto::sign_in_place(conn->signing_alg, s.signing_key, good);
+    auto r = process_message(*conn, good);
+    ASSERT_EQ(reply_header(r).status, status::success);
+    EXPECT_TRUE(reply_header(r).flags & flag_signed);
+    EXPECT_TRUE(crypto::verify_signature(conn->signing_alg, s.signing_key, r.replies[0]));
+    EXPECT_EQ(s.trees.count(1), 0u);
+}
+
+TEST_F(engine_fixture, encrypted_session_refuses_clear_text_and_answers_encrypted) {
+    negotiate_311();
+    auto& s = add_session(7, false);
+    s.encrypt_data = true;
+    auto clear = process_message(*conn, message(command::echo, 1, {4, 0, 0, 0}, 7));
+    // ECHO with a session id is checked like any other request of the session.
+    EXPECT_EQ(reply_header(clear).status, status::access_denied);
+
+    auto plain = message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1);
+    // The client encrypts with its client-to-server key: our decryption key.
+    auto enc = crypto::encrypt_message(conn->cipher_id, s.decryption_key, 7, plain);
+    auto r = process_message(*conn, enc);
+    ASSERT_EQ(r.replies.size(), 1u);
+    auto dec = crypto::decrypt_message(conn->cipher_id, s.encryption_key, r.replies[0]);
+    ASSERT_TRUE(dec.has_value());
+    header h;
+    ASSERT_TRUE(parse_header(*dec, h));
+    EXPECT_EQ(h.status, status::success);
+    EXPECT_EQ(h.cmd, command::tree_disconnect);
+}
+
+TEST_F(engine_fixture, garbage_transform_disconnects) {
+    negotiate_311();
+    add_session(7, false);
+    auto plain = message(command::echo, 1, {4, 0, 0, 0}, 7);
+    auto enc = crypto::encrypt_message(conn->cipher_id, bytes(16, 0x55), 7, plain);
+    EXPECT_TRUE(process_message(*conn, enc).disconnect);
+}
+
+TEST_F(engine_fixture, unknown_command_is_invalid_parameter) {
+    negotiate_311();
+    auto m = message(command::echo, 1, {4, 0, 0, 0});
+    m[12] = 0x40;
+    auto r = process_message(*conn, m);
+    EXPECT_EQ(reply_header(r).status, status::invalid_parameter);
+}
+
+TEST_F(engine_fixture, wrong_structure_size_is_invalid_parameter) {
+    negotiate_311();
+    auto r = process_message(*conn, message(command::echo, 1, {5, 0, 0, 0}));
+    EXPECT_EQ(reply_header(r).status, status::invalid_parameter);
+}
+
+TEST_F(engine_fixture, large_read_needs_matching_credit_charge) {
+    negotiate_311();
+    add_session(7, false);
+    byte_writer read;
+    read.u16(49);
+    read.u8(0x50);
+    read.u8(0);
+    read.u32(1024 * 1024); // Length: 1 MiB needs 16 credits
+    read.u64(0);
+    read.zeros(16 + 4 + 4 + 4 + 2 + 2 + 1);
+    auto r = process_message(*conn, message(command::read, 1, read.buffer(), 7, 1, 0, 1));
+    EXPECT_EQ(reply_header(r).status, status::invalid_parameter);
+}
+
+TEST_F(engine_fixture, credits_are_granted_up_to_the_request) {
+    negotiate_311();
+    add_session(7, false);
+    auto r = process_message(*conn, message(command::echo, 1, {4, 0, 0, 0}, 7));
+    EXPECT_EQ(reply_header(r).credits, 10);
+    // Ids 0..20 granted (1 at start, 10 by NEGOTIATE, 10 by ECHO); ids 0 and 1 used.
+    EXPECT_EQ(conn->credits.available(), 19u);
+}
+
+TEST_F(engine_fixture, smb1_negotiate_with_wildcard_gets_smb2_wildcard_response) {
+    byte_writer w;
+    w.u8(0xFF);
+    w.put("SMB", 3);
+    w.u8(0x72);
+    w.zeros(27);
+    w.u8(0);
+    const char dialects[] = "\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???";
+    w.u16(sizeof dialects);
+    w.put(dialects, sizeof dialects);
+    auto r = process_message(*conn, w.take());
+    ASSERT_EQ(r.replies.size(), 1u);
+    byte_reader b(r.replies[0]);
+    b.seek(header_size + 4);
+    EXPECT_EQ(b.u16(), dialect_wildcard);
+    EXPECT_FALSE(conn->negotiated);
+}
