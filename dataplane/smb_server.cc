@@ -34,8 +34,8 @@ void capture(const bytes& msg) {
     if (!dir) {
         return;
     }
-    std::string path = std::string(dir) + "/msg-" + std::to_string(getpid()) + "-" +
-                       std::to_string(counter++);
+    std::string path =
+        std::string(dir) + "/msg-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
     if (FILE* f = fopen(path.c_str(), "wb")) {
         fwrite(msg.data(), 1, msg.size(), f);
         fclose(f);

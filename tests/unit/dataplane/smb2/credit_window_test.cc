@@ -26,7 +26,7 @@ TEST(credit_window, ids_may_be_used_out_of_order_but_once) {
 TEST(credit_window, multi_credit_request_must_fit_the_window) {
     credit_window w;
     ASSERT_TRUE(w.consume(0, 1));
-    w.grant(4); // ids 1..4
+    w.grant(4);                    // ids 1..4
     EXPECT_FALSE(w.consume(2, 4)); // would need ids up to 5
     EXPECT_TRUE(w.consume(1, 4));
 }

@@ -133,8 +133,8 @@ struct engine_fixture : ::testing::Test {
     }
 
     void negotiate_311() {
-        auto r = process_message(*conn, message(command::negotiate, 0,
-                                                negotiate_body({0x0202, 0x0300, 0x0311}, true)));
+        auto r = process_message(
+            *conn, message(command::negotiate, 0, negotiate_body({0x0202, 0x0300, 0x0311}, true)));
         ASSERT_FALSE(r.disconnect);
         ASSERT_EQ(reply_header(r).status, status::success);
     }
@@ -143,9 +143,9 @@ struct engine_fixture : ::testing::Test {
 } // namespace
 
 TEST_F(engine_fixture, negotiate_311_picks_gcm_gmac_and_hashes_preauth) {
-    auto r = process_message(*conn, message(command::negotiate, 0,
-                                            negotiate_body({0x0202, 0x0300, 0x0311}, true,
-                                                           {1, 2}, {1, 2})));
+    auto r = process_message(
+        *conn, message(command::negotiate, 0,
+                       negotiate_body({0x0202, 0x0300, 0x0311}, true, {1, 2}, {1, 2})));
     ASSERT_EQ(r.replies.size(), 1u);
     auto h = reply_header(r);
     EXPECT_EQ(h.status, status::success);
@@ -170,7 +170,8 @@ TEST_F(engine_fixture, negotiate_without_preauth_context_is_invalid) {
 
 TEST_F(engine_fixture, dialect_below_server_minimum_is_not_supported) {
     settings.min_dialect = dialect_300;
-    auto r = process_message(*conn, message(command::negotiate, 0, negotiate_body({0x0202, 0x0210}, false)));
+    auto r = process_message(
+        *conn, message(command::negotiate, 0, negotiate_body({0x0202, 0x0210}, false)));
     EXPECT_EQ(reply_header(r).status, status::not_supported);
 }
 
@@ -178,8 +179,8 @@ TEST_F(engine_fixture, second_negotiate_and_early_commands_disconnect) {
     auto early = process_message(*conn, message(command::echo, 0, {4, 0, 0, 0}));
     EXPECT_TRUE(early.disconnect);
     negotiate_311();
-    auto again = process_message(*conn, message(command::negotiate, 1,
-                                                negotiate_body({0x0311}, true)));
+    auto again =
+        process_message(*conn, message(command::negotiate, 1, negotiate_body({0x0311}, true)));
     EXPECT_TRUE(again.disconnect);
 }
 
@@ -245,7 +246,8 @@ TEST_F(engine_fixture, unknown_tree_gets_network_name_deleted) {
 TEST_F(engine_fixture, signing_required_refuses_unsigned_and_accepts_signed) {
     negotiate_311();
     auto& s = add_session(7, true);
-    auto unsigned_req = process_message(*conn, message(command::tree_disconnect, 1, {4, 0, 0, 0}, 7, 1));
+    auto unsigned_req =
+        process_message(*conn, message(command::tree_disconnect, 1, {4, 0, 0, 0}, 7, 1));
     EXPECT_EQ(reply_header(unsigned_req).status, status::access_denied);
 
     auto bad = message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1, flag_signed);
