@@ -405,3 +405,16 @@ TEST(config, resolve_share_paths) {
     EXPECT_EQ(r.config.shares[0].path, std::filesystem::canonical(dir / "real").string());
     std::filesystem::remove_all(dir);
 }
+
+// The shipped example must parse cleanly: every key in it is a known key.
+TEST(config, deploy_example_parses_without_warnings) {
+    std::string here = __FILE__;
+    auto example = here.substr(0, here.rfind("tests/unit/control/")) + "deploy/smbx.conf.example";
+    auto r = load_file(example);
+    ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    for (const auto& w : r.warnings) {
+        ADD_FAILURE() << w.to_string();
+    }
+    ASSERT_EQ(r.config.shares.size(), 1u);
+    EXPECT_FALSE(r.config.shares[0].read_only);
+}
