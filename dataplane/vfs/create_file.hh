@@ -1,0 +1,52 @@
+// The file-system half of SMB2 CREATE (MS-SMB2 3.3.5.9, MS-FSA 2.1.5.1): checks the
+// parameters, resolves the name beneath the share root, applies the create
+// disposition, computes the granted and maximal access, enforces share modes, and
+// stores the initial DOS attributes. create.cc does the wire side.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dataplane/vfs/file_open.hh"
+#include "dataplane/vfs/share_path.hh"
+
+namespace smbx::vfs {
+
+// CreateDisposition (MS-SMB2 2.2.13)
+constexpr uint32_t file_supersede = 0;
+constexpr uint32_t file_open_disposition = 1;
+constexpr uint32_t file_create = 2;
+constexpr uint32_t file_open_if = 3;
+constexpr uint32_t file_overwrite = 4;
+constexpr uint32_t file_overwrite_if = 5;
+
+// CreateAction (MS-SMB2 2.2.14)
+constexpr uint32_t file_superseded = 0;
+constexpr uint32_t file_opened = 1;
+constexpr uint32_t file_created = 2;
+constexpr uint32_t file_overwritten = 3;
+
+struct create_params {
+    uint32_t desired_access = 0;
+    uint32_t file_attributes = 0;
+    uint32_t share_access = 0;
+    uint32_t disposition = file_open_disposition;
+    uint32_t options = 0;
+    uint64_t allocation_size = 0; // from the AlSi create context; 0: none
+};
+
+struct create_outcome {
+    uint32_t status = 0;
+    std::shared_ptr<file_open> open;
+    uint32_t action = file_opened;
+    uint32_t maximal_access = 0;
+};
+
+// Access the share and the file allow at most (MS-SMB2 3.3.5.9 MAXIMUM_ALLOWED).
+uint32_t maximal_access(bool read_only_share, bool directory, uint32_t attributes);
+
+create_outcome create_file(const std::string& share_root, bool read_only_share,
+                           const smb_name& name, const create_params& p);
+
+} // namespace smbx::vfs

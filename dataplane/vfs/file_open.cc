@@ -1,0 +1,80 @@
+#include "dataplane/vfs/file_open.hh"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.hh"
+#include "common/ntstatus.hh"
+#include "dataplane/vfs/share_path.hh"
+
+namespace smbx::vfs {
+
+file_open::file_open(unique_fd fd, const file_info& info, std::string share_root,
+                     bool read_only_share)
+    : _fd(std::move(fd)), _key{info.device, info.index_number}, _directory(info.directory),
+      _share_root(std::move(share_root)), _read_only_share(read_only_share) {}
+
+file_open::~file_open() {
+    if (!_state) {
+        return;
+    }
+    _state->locks.release_all(this);
+    auto r = share_mode_table::global().remove(*_state, this);
+    if (r.delete_file) {
+        remove_file(r.share_root, r.relative);
+    }
+}
+
+uint32_t file_open::register_share_mode(uint32_t access, uint32_t share,
+                                        const std::string& relative) {
+    auto r = share_mode_table::global().add(_key, this, access, share, _share_root, relative);
+    if (r.status == status::success) {
+        _state = std::move(r.state);
+    }
+    return r.status;
+}
+
+std::string file_open::relative_name() const {
+    return _state ? share_mode_table::global().relative(*_state) : std::string();
+}
+
+void file_open::set_delete_on_close(bool on) {
+    if (_state) {
+        share_mode_table::global().set_delete_on_close(*_state, this, on);
+    }
+}
+
+bool file_open::delete_pending() const {
+    return _state && share_mode_table::global().delete_pending(*_state);
+}
+
+// Removes the file by its current name, but only if that name still refers to this
+// file (another file may have been renamed over it since).
+void file_open::remove_file(const std::string& share_root, const std::string& relative) {
+    if (relative.empty()) {
+        return; // never the share root
+    }
+    unique_fd root = open_share_root(share_root);
+    if (!root) {
+        return;
+    }
+    auto slash = relative.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : relative.substr(0, slash);
+    std::string leaf = slash == std::string::npos ? relative : relative.substr(slash + 1);
+    unique_fd parent(open_beneath(root.get(), dir.c_str(), O_PATH | O_DIRECTORY));
+    if (!parent) {
+        return;
+    }
+    struct stat st;
+    if (::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        uint64_t(st.st_ino) != _key.inode) {
+        return;
+    }
+    int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
+    if (::unlinkat(parent.get(), leaf.c_str(), flags) != 0) {
+        LOG_INFO("delete on close of %s failed: errno %d", relative.c_str(), errno);
+    }
+}
+
+} // namespace smbx::vfs
