@@ -33,7 +33,8 @@ bool verify_signature(signing_algorithm alg, byte_span key, byte_span message);
 void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message);
 
 // Builds TRANSFORM_HEADER + ciphertext of `plaintext` (one SMB2 message or a compound
-// chain). `flags_field` is 0x0001 (3.1.1 Encrypted flag) or the 3.0 EncryptionAlgorithm.
+// chain). Flags/EncryptionAlgorithm is always 0x0001: the 3.1.1 Encrypted flag and the
+// 3.0 value for AES-128-CCM coincide (2.2.41).
 bytes encrypt_message(cipher c, byte_span key, uint64_t session_id, byte_span plaintext);
 // Verifies and decrypts a message that starts with a TRANSFORM_HEADER. nullopt when
 // the header is malformed or authentication fails.
