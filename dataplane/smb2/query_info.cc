@@ -1,0 +1,300 @@
+// SMB2 QUERY_INFO (MS-SMB2 2.2.37, 2.2.38, 3.3.5.20). Each class is encoded whole,
+// then fitted to OutputBufferLength: too small for the fixed part is
+// INFO_LENGTH_MISMATCH, too small for the variable part is BUFFER_OVERFLOW with the
+// truncated data (3.3.5.20.1, 3.3.5.20.2). Security descriptors: see
+// vfs/security_descriptor.hh; they are never truncated (BUFFER_TOO_SMALL, 3.3.5.20.3).
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "dataplane/smb2/fscc.hh"
+#include "dataplane/smb2/handlers.hh"
+#include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/open_lookup.hh"
+#include "dataplane/vfs/security_descriptor.hh"
+#include "dataplane/vfs/share_path.hh"
+
+namespace smbx::smb2 {
+
+namespace {
+
+constexpr uint8_t info_file = 1;
+constexpr uint8_t info_filesystem = 2;
+constexpr uint8_t info_security = 3;
+constexpr uint8_t info_quota = 4;
+constexpr uint32_t status_no_eas_on_file = 0xC0000052;
+
+struct encoded {
+    uint32_t status = status::success;
+    bytes data;
+    size_t fixed = 0; // size of the fixed part
+};
+
+encoded fail(uint32_t st) {
+    return encoded{st, {}, 0};
+}
+
+// The share-relative name as MS-FSCC names are returned: "\dir\file".
+std::string smb_path(const vfs::file_open& f) {
+    std::string n = "\\" + f.relative_name();
+    std::replace(n.begin(), n.end(), '/', '\\');
+    return n;
+}
+
+bool known_file_class(uint8_t c) {
+    // MS-FSCC 2.4 defines these; the rest of 1..75 are reserved or undocumented.
+    return (c >= 1 && c <= 41) || (c >= 44 && c <= 50) || c == 52 || c == 54 || c == 55 ||
+           (c >= 59 && c <= 61) || c == 63 || c == 64 || c == 65 || c == 68 || c == 69 || c == 72 ||
+           c == 73 || c == 74 || c == 75;
+}
+
+encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn) {
+    auto fi = f.info();
+    if (!fi) {
+        return fail(vfs::errno_to_status(errno));
+    }
+    uint32_t access = f.granted_access;
+    bool need_attrs = cls == fscc::file_basic_information || cls == fscc::file_all_information ||
+                      cls == fscc::file_network_open_information ||
+                      cls == fscc::file_attribute_tag_information;
+    if (need_attrs && !(access & vfs::file_read_attributes)) {
+        return fail(status::access_denied);
+    }
+    encoded e;
+    byte_writer w;
+    switch (cls) {
+    case fscc::file_basic_information:
+        fscc::put_basic(w, *fi);
+        break;
+    case fscc::file_standard_information:
+        fscc::put_standard(w, *fi, f.delete_pending());
+        break;
+    case fscc::file_internal_information:
+        fscc::put_internal(w, *fi);
+        break;
+    case fscc::file_ea_information:
+        fscc::put_ea(w);
+        break;
+    case fscc::file_access_information:
+        fscc::put_access(w, access);
+        break;
+    case fscc::file_position_information:
+        fscc::put_position(w, f.position);
+        break;
+    case fscc::file_mode_information:
+        fscc::put_mode(w, f.mode);
+        break;
+    case fscc::file_alignment_information:
+        fscc::put_alignment(w, 0);
+        break;
+    case fscc::file_normalized_name_information:
+        if (conn.dialect < dialect_311) {
+            return fail(status::not_supported);
+        }
+        [[fallthrough]];
+    case fscc::file_name_information:
+        fscc::put_name(w, smb_path(f));
+        e.fixed = 4;
+        break;
+    case fscc::file_all_information: {
+        auto name = smb_path(f);
+        fscc::open_fields o{f.delete_pending(), access, f.position, f.mode, 0, name};
+        fscc::put_all(w, *fi, o);
+        e.fixed = 100;
+        break;
+    }
+    case fscc::file_alternate_name_information:
+        return fail(status::object_name_not_found); // no 8.3 names
+    case fscc::file_stream_information:
+        fscc::put_stream(w, *fi);
+        e.fixed = fi->directory ? 0 : 24;
+        break;
+    case fscc::file_compression_information:
+        fscc::put_compression(w, *fi);
+        break;
+    case fscc::file_network_open_information:
+        fscc::put_network_open(w, *fi);
+        break;
+    case fscc::file_attribute_tag_information:
+        fscc::put_attribute_tag(w, *fi);
+        break;
+    case fscc::file_id_information:
+        fscc::put_id(w, *fi);
+        break;
+    case fscc::file_full_ea_information:
+        return fail(status_no_eas_on_file);
+    default:
+        return fail(known_file_class(cls) ? status::not_supported : status::invalid_info_class);
+    }
+    e.data = w.take();
+    if (!e.fixed) {
+        e.fixed = e.data.size();
+    }
+    return e;
+}
+
+encoded query_pipe(const open_handle& h, uint8_t cls) {
+    vfs::file_info fi;
+    fi.attributes = vfs::attr_normal;
+    fi.allocation_size = 4096;
+    byte_writer w;
+    switch (cls) {
+    case fscc::file_standard_information:
+        fscc::put_standard(w, fi, false);
+        break;
+    case fscc::file_basic_information:
+        fscc::put_basic(w, fi);
+        break;
+    case fscc::file_network_open_information:
+        fscc::put_network_open(w, fi);
+        break;
+    case fscc::file_access_information:
+        fscc::put_access(w, h.granted_access);
+        break;
+    default:
+        return fail(known_file_class(cls) ? status::not_supported : status::invalid_info_class);
+    }
+    encoded e;
+    e.data = w.take();
+    e.fixed = e.data.size();
+    return e;
+}
+
+encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree) {
+    struct statvfs sv;
+    if (::fstatvfs(f.fd(), &sv) != 0) {
+        return fail(vfs::errno_to_status(errno));
+    }
+    auto fi = f.info();
+    uint32_t serial = fi ? uint32_t(fi->device ^ (fi->device >> 32)) : 0;
+    fscc::fs_stats s;
+    uint64_t unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    s.bytes_per_sector = 512;
+    s.sectors_per_unit = uint32_t(std::max<uint64_t>(1, unit / 512));
+    uint64_t scale = std::max<uint64_t>(1, unit / (uint64_t(s.sectors_per_unit) * 512));
+    s.total_units = sv.f_blocks * scale;
+    s.free_units = sv.f_bavail * scale;
+    s.available_units = sv.f_bfree * scale;
+    encoded e;
+    byte_writer w;
+    switch (cls) {
+    case fscc::fs_volume_information:
+        fscc::put_fs_volume(w, 0, serial, tree.share.name);
+        e.fixed = 18;
+        break;
+    case fscc::fs_size_information:
+        fscc::put_fs_size(w, s);
+        break;
+    case fscc::fs_full_size_information:
+        fscc::put_fs_full_size(w, s);
+        break;
+    case fscc::fs_device_information:
+        fscc::put_fs_device(w);
+        break;
+    case fscc::fs_attribute_information:
+        // Only what is true: names keep their case and are Unicode; lookups ignore
+        // case; no ACLs, EAs, sparse files or object ids.
+        fscc::put_fs_attribute(w, fscc::fs_case_preserved_names | fscc::fs_unicode_on_disk, 255,
+                               "NTFS");
+        e.fixed = 12;
+        break;
+    case fscc::fs_sector_size_information:
+        fscc::put_fs_sector_size(w, 512);
+        break;
+    case fscc::fs_object_id_information: {
+        uint8_t id[16] = {};
+        for (int i = 0; i < 8 && fi; ++i) {
+            id[i] = uint8_t(fi->device >> (8 * i));
+        }
+        fscc::put_fs_object_id(w, id);
+        break;
+    }
+    case fscc::fs_label_information:
+    case fscc::fs_control_information:
+    case fscc::fs_driver_path_information:
+    case fscc::fs_volume_flags_information:
+        return fail(status::not_supported);
+    default:
+        return fail(status::invalid_info_class);
+    }
+    e.data = w.take();
+    if (!e.fixed) {
+        e.fixed = e.data.size();
+    }
+    return e;
+}
+
+} // namespace
+
+void handle_query_info(request& req, response& resp) {
+    auto b = req.body();
+    uint16_t structure_size = b.u16();
+    uint8_t info_type = b.u8();
+    uint8_t info_class = b.u8();
+    uint32_t output_length = b.u32();
+    b.u16(); // InputBufferOffset: only quota queries use input
+    b.u16(); // Reserved
+    b.u32(); // InputBufferLength
+    uint32_t additional = b.u32();
+    b.u32(); // Flags
+    file_id id = vfs::read_file_id(b);
+    if (!b.ok() || structure_size != 41) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (output_length > connection::max_transact_size) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    auto h = vfs::find_request_open(req, id);
+    if (!h) {
+        resp.fail(status::file_closed);
+        return;
+    }
+    auto f = vfs::as_file_open(h);
+    encoded e;
+    if (info_type == info_file) {
+        e = f ? query_file(*f, info_class, req.conn) : query_pipe(*h, info_class);
+    } else if (info_type == info_filesystem) {
+        e = f ? query_fs(*f, info_class, *req.tree) : fail(status::not_supported);
+    } else if (info_type == info_security) {
+        if (!(h->granted_access & vfs::read_control)) {
+            resp.fail(status::access_denied);
+            return;
+        }
+        uint32_t everyone = req.tree->read_only() ? vfs::read_only_access : vfs::file_all_access;
+        e.data = vfs::build_security_descriptor(uint32_t(::geteuid()), uint32_t(::getegid()),
+                                                everyone, additional);
+        if (e.data.size() > output_length) {
+            resp.fail(status::buffer_too_small);
+            return;
+        }
+    } else if (info_type == info_quota) {
+        e = fail(status::not_supported);
+    } else {
+        e = fail(status::invalid_parameter);
+    }
+    if (e.status != status::success) {
+        resp.fail(e.status);
+        return;
+    }
+    if (output_length < e.fixed) {
+        resp.fail(status::info_length_mismatch);
+        return;
+    }
+    uint32_t st = status::success;
+    if (e.data.size() > output_length) {
+        e.data.resize(output_length);
+        st = status::buffer_overflow;
+    }
+    auto& w = resp.body;
+    w.u16(9);
+    w.u16(uint16_t(header_size + 8));
+    w.u32(uint32_t(e.data.size()));
+    w.put(e.data);
+    resp.status = st;
+}
+
+} // namespace smbx::smb2

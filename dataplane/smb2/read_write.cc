@@ -1,0 +1,222 @@
+// SMB2 READ and WRITE (MS-SMB2 2.2.19-2.2.22, 3.3.5.12, 3.3.5.13) on files and named
+// pipes. This is the TCP path: RDMA channels are refused (a later transport handles
+// them), and blocking pread/pwrite run on the executor thread.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <limits>
+
+#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/smb2/handlers.hh"
+#include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/open_lookup.hh"
+#include "dataplane/vfs/share_path.hh"
+
+namespace smbx::smb2 {
+
+namespace {
+
+constexpr uint8_t read_data_offset = header_size + 16; // 0x50
+constexpr size_t write_fixed_end = header_size + 48;
+constexpr uint32_t channel_none = 0;
+constexpr uint32_t writeflag_write_through = 0x00000001;
+constexpr uint32_t status_pipe_empty = 0xC00000D9;
+constexpr uint64_t max_file_offset = uint64_t(std::numeric_limits<int64_t>::max());
+
+void write_read_response(response& resp, const bytes& data) {
+    auto& w = resp.body;
+    w.u16(17);
+    w.u8(read_data_offset);
+    w.u8(0);
+    w.u32(uint32_t(data.size()));
+    w.u32(0); // DataRemaining
+    w.u32(0); // Reserved2 / Flags
+    w.put(data);
+}
+
+void read_pipe(ipc_pipe::named_pipe& pipe, uint32_t length, response& resp) {
+    bytes data;
+    uint32_t st = pipe.read(length, data);
+    if (st != status::success && st != status::buffer_overflow) {
+        resp.fail(st);
+        return;
+    }
+    if (data.empty() && length) {
+        resp.fail(status_pipe_empty); // no asynchronous pipe reads yet
+        return;
+    }
+    write_read_response(resp, data);
+    resp.status = st; // BUFFER_OVERFLOW: more of this message remains (3.3.5.12)
+}
+
+} // namespace
+
+void handle_read(request& req, response& resp) {
+    auto b = req.body();
+    uint16_t structure_size = b.u16();
+    b.u8(); // Padding
+    b.u8(); // Flags
+    uint32_t length = b.u32();
+    uint64_t offset = b.u64();
+    file_id id = vfs::read_file_id(b);
+    uint32_t minimum_count = b.u32();
+    uint32_t channel = b.u32();
+    if (!b.ok() || structure_size != 49) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (length > connection::max_read_size || channel != channel_none) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    auto h = vfs::find_request_open(req, id);
+    if (!h) {
+        resp.fail(status::file_closed);
+        return;
+    }
+    if (!(h->granted_access & (vfs::file_read_data | vfs::file_execute))) {
+        resp.fail(status::access_denied);
+        return;
+    }
+    if (h->is_pipe()) {
+        read_pipe(static_cast<ipc_pipe::named_pipe&>(*h), length, resp);
+        return;
+    }
+    auto f = vfs::as_file_open(h);
+    if (!f || f->is_directory()) {
+        resp.fail(status::invalid_device_request);
+        return;
+    }
+    if (offset > max_file_offset || length > max_file_offset - offset) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (uint32_t st = f->state()->locks.check_io(f.get(), offset, length, false)) {
+        resp.fail(st);
+        return;
+    }
+    bytes data(length);
+    size_t got = 0;
+    while (got < length) {
+        ssize_t n = ::pread(f->fd(), data.data() + got, length - got, off_t(offset + got));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            resp.fail(vfs::errno_to_status(errno));
+            return;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += size_t(n);
+    }
+    data.resize(got);
+    if ((got == 0 && length > 0) || got < minimum_count) {
+        resp.fail(status::end_of_file);
+        return;
+    }
+    f->position = offset + got;
+    write_read_response(resp, data);
+}
+
+void handle_write(request& req, response& resp) {
+    auto b = req.body();
+    uint16_t structure_size = b.u16();
+    uint16_t data_offset = b.u16();
+    uint32_t length = b.u32();
+    uint64_t offset = b.u64();
+    file_id id = vfs::read_file_id(b);
+    uint32_t channel = b.u32();
+    b.u32(); // RemainingBytes
+    b.u16(); // WriteChannelInfoOffset
+    b.u16(); // WriteChannelInfoLength
+    uint32_t flags = b.u32();
+    if (!b.ok() || structure_size != 49) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (length > connection::max_write_size || channel != channel_none) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    byte_reader msg(req.message);
+    byte_span data;
+    if (length) {
+        if (data_offset < write_fixed_end) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+        data = msg.at(data_offset, length);
+        if (!msg.ok()) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+    }
+    auto h = vfs::find_request_open(req, id);
+    if (!h) {
+        resp.fail(status::file_closed);
+        return;
+    }
+    if (!(h->granted_access & (vfs::file_write_data | vfs::file_append_data))) {
+        resp.fail(status::access_denied);
+        return;
+    }
+    if (h->is_pipe()) {
+        uint32_t st = static_cast<ipc_pipe::named_pipe&>(*h).write(data);
+        if (st != status::success) {
+            resp.fail(st);
+            return;
+        }
+    } else {
+        auto f = vfs::as_file_open(h);
+        if (!f || f->is_directory()) {
+            resp.fail(status::invalid_device_request);
+            return;
+        }
+        // All-ones offset, or an open that may only append: write at the end of file.
+        if (offset == ~0ULL || !(h->granted_access & vfs::file_write_data)) {
+            struct stat st;
+            if (::fstat(f->fd(), &st) != 0) {
+                resp.fail(vfs::errno_to_status(errno));
+                return;
+            }
+            offset = uint64_t(st.st_size);
+        }
+        if (offset > max_file_offset || length > max_file_offset - offset) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+        if (uint32_t st = f->state()->locks.check_io(f.get(), offset, length, true)) {
+            resp.fail(st);
+            return;
+        }
+        size_t done = 0;
+        while (done < length) {
+            ssize_t n = ::pwrite(f->fd(), data.data() + done, length - done, off_t(offset + done));
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                resp.fail(vfs::errno_to_status(errno));
+                return;
+            }
+            done += size_t(n);
+        }
+        if ((flags & writeflag_write_through) && ::fdatasync(f->fd()) != 0) {
+            resp.fail(vfs::errno_to_status(errno));
+            return;
+        }
+        f->position = offset + length;
+    }
+    auto& w = resp.body;
+    w.u16(17);
+    w.u16(0); // Reserved
+    w.u32(length);
+    w.u32(0); // Remaining
+    w.u16(0); // WriteChannelInfoOffset
+    w.u16(0); // WriteChannelInfoLength
+}
+
+} // namespace smbx::smb2

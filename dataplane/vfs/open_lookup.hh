@@ -1,0 +1,34 @@
+// Finding the open a request names. An open is reachable only from the session and
+// tree connect that created it; anything else is STATUS_FILE_CLOSED (MS-SMB2 3.3.5.10
+// and the other handlers' "If the Open is not found" rule).
+#pragma once
+
+#include <memory>
+
+#include "dataplane/smb2/request.hh"
+#include "dataplane/vfs/file_open.hh"
+
+namespace smbx::vfs {
+
+inline std::shared_ptr<smb2::open_handle> find_request_open(const smb2::request& req,
+                                                            const smb2::file_id& id) {
+    auto h = req.find_open(id);
+    if (!h || !req.sess || !req.tree || h->session_id != req.sess->id ||
+        h->tree_id != req.tree->id) {
+        return nullptr;
+    }
+    return h;
+}
+
+inline std::shared_ptr<file_open> as_file_open(const std::shared_ptr<smb2::open_handle>& h) {
+    return h && !h->is_pipe() ? std::dynamic_pointer_cast<file_open>(h) : nullptr;
+}
+
+inline smb2::file_id read_file_id(byte_reader& r) {
+    smb2::file_id id;
+    id.persistent = r.u64();
+    id.volatile_id = r.u64();
+    return id;
+}
+
+} // namespace smbx::vfs
