@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -149,7 +150,12 @@ void reexec(char** argv, const handover& h) {
     for (int fd : handover_fds(h)) {
         set_cloexec(fd, false);
     }
-    LOG_NOTICE("re-executing smbx-control (data plane pid %d keeps running)", int(h.dataplane_pid));
+    if (h.dataplane_pid > 0) {
+        LOG_NOTICE("re-executing smbx-control (data plane pid %d keeps running)",
+                   int(h.dataplane_pid));
+    } else {
+        LOG_NOTICE("re-executing smbx-control");
+    }
     execv("/proc/self/exe", argv);
     LOG_ERROR("re-exec failed: %s; continuing with the old configuration", strerror(errno));
     for (int fd : handover_fds(h)) {
@@ -293,6 +299,12 @@ int main(int argc, char** argv) {
     handover h;
     if (inherited) {
         h = *inherited;
+        for (int fd : handover_fds(h)) {
+            if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
+                LOG_ERROR("re-exec: inherited descriptor %d is not open", fd);
+                return 1;
+            }
+        }
         if (!channel.attach(h.channel_fd)) {
             LOG_ERROR("cannot attach to the inherited control channel (fd %d)", h.channel_fd);
             return 1;
@@ -337,13 +349,16 @@ int main(int argc, char** argv) {
                      std::to_string(h.wake_dataplane_fd)},
                     inherit});
     log_summary(cfg, h, users);
-    if (inherited) {
+    if (inherited && h.dataplane_pid > 0) {
         sup.adopt(h.dataplane_pid);
         LOG_NOTICE("re-executed with the new configuration; data plane pid %d", int(sup.pid()));
         if (sup.pid() <= 0) {
             service.reset_rings();
         }
     } else {
+        if (inherited) {
+            service.reset_rings(); // nothing runs on the other side yet
+        }
         sup.start();
     }
 
