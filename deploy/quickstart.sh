@@ -27,7 +27,7 @@ echo "==> installing dependencies"
 bash deploy/install-deps.sh
 
 echo "==> building into $SRC/build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_WERROR=OFF -DSMBX_SANITIZE= -DSMBX_FUZZ=OFF >/dev/null
 cmake --build build -j "${SMBX_JOBS:-$(nproc)}" --target smbx-control smbx-dataplane smbxctl
 
 echo "==> creating $BASE/share and $BASE/private"
