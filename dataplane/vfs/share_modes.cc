@@ -53,9 +53,6 @@ share_mode_table::added share_mode_table::add(file_key key, const void* owner, u
     for (const auto& o : slot->opens) {
         if (share_conflict(o.access, o.share, access, share)) {
             out.status = status::sharing_violation;
-            if (slot->opens.empty()) {
-                _files.erase(key);
-            }
             return out;
         }
     }
@@ -136,6 +133,17 @@ bool share_mode_table::has_other_opens(const file_state& state, const void* owne
     std::lock_guard g(_mutex);
     return std::any_of(state.opens.begin(), state.opens.end(),
                        [owner](const auto& o) { return o.owner != owner; });
+}
+
+bool share_mode_table::has_opens_under(const std::string& share_root, const std::string& relative) {
+    std::string prefix = relative + "/";
+    std::lock_guard g(_mutex);
+    for (const auto& [key, f] : _files) {
+        if (f->share_root == share_root && f->relative.compare(0, prefix.size(), prefix) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace smbx::vfs

@@ -70,6 +70,9 @@ public:
     size_t open_count(file_key key);
     // Whether any open other than `owner` exists.
     bool has_other_opens(const file_state& state, const void* owner);
+    // Whether a file below directory `relative` of share `share_root` is open (such a
+    // directory cannot be renamed, as on Windows).
+    bool has_opens_under(const std::string& share_root, const std::string& relative);
 
 private:
     std::mutex _mutex;

@@ -1,0 +1,118 @@
+// SMB2 LOCK (MS-SMB2 2.2.26, 2.2.27, 3.3.5.14) over the file's process-wide byte-range
+// lock table (vfs/byte_range_locks.hh). Asynchronous waits are not implemented: a lock
+// without FAIL_IMMEDIATELY that conflicts fails at once with LOCK_NOT_GRANTED, as if it
+// had been cancelled. Lock sequence numbers (resilient handles) are ignored.
+#include <vector>
+
+#include "dataplane/smb2/handlers.hh"
+#include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/open_lookup.hh"
+
+namespace smbx::smb2 {
+
+namespace {
+
+constexpr uint32_t lockflag_shared = 0x01;
+constexpr uint32_t lockflag_exclusive = 0x02;
+constexpr uint32_t lockflag_unlock = 0x04;
+constexpr uint32_t lockflag_fail_immediately = 0x10;
+constexpr uint32_t status_invalid_lock_range = 0xC00001A1;
+
+struct lock_element {
+    uint64_t offset;
+    uint64_t length;
+    uint32_t flags;
+};
+
+// 3.3.5.14: all elements unlock, or all lock with one of the valid combinations; a
+// lock that may wait is allowed only alone.
+bool valid_flags(const std::vector<lock_element>& locks) {
+    bool unlock = locks[0].flags == lockflag_unlock;
+    for (const auto& l : locks) {
+        if (unlock) {
+            if (l.flags != lockflag_unlock) {
+                return false;
+            }
+            continue;
+        }
+        uint32_t kind = l.flags & ~lockflag_fail_immediately;
+        if (kind != lockflag_shared && kind != lockflag_exclusive) {
+            return false;
+        }
+        if (!(l.flags & lockflag_fail_immediately) && locks.size() > 1) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+void handle_lock(request& req, response& resp) {
+    auto b = req.body();
+    uint16_t structure_size = b.u16();
+    uint16_t count = b.u16();
+    b.u32(); // LockSequenceNumber / LockSequenceIndex
+    file_id id = vfs::read_file_id(b);
+    if (!b.ok() || structure_size != 48 || count == 0) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    std::vector<lock_element> locks;
+    locks.reserve(std::min<size_t>(count, b.remaining() / 24 + 1));
+    for (uint16_t i = 0; i < count; ++i) {
+        lock_element l;
+        l.offset = b.u64();
+        l.length = b.u64();
+        l.flags = b.u32();
+        b.u32(); // Reserved
+        locks.push_back(l);
+    }
+    if (!b.ok()) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    auto h = vfs::find_request_open(req, id);
+    if (!h) {
+        resp.fail(status::file_closed);
+        return;
+    }
+    auto f = vfs::as_file_open(h);
+    if (!f || f->is_directory() || !f->state()) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (!valid_flags(locks)) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (!(h->granted_access & (vfs::file_read_data | vfs::file_write_data))) {
+        resp.fail(status::access_denied);
+        return;
+    }
+    auto& table = f->state()->locks;
+    for (size_t i = 0; i < locks.size(); ++i) {
+        const auto& l = locks[i];
+        if (l.length && l.offset + l.length - 1 < l.offset) {
+            resp.fail(status_invalid_lock_range); // past 2^64
+            return;
+        }
+        uint32_t st = (l.flags & lockflag_unlock)
+                          ? table.unlock(f.get(), l.offset, l.length)
+                          : table.lock(f.get(), l.offset, l.length, l.flags & lockflag_exclusive);
+        if (st != status::success) {
+            // A failed lock undoes the ones this request took (3.3.5.14).
+            if (!(l.flags & lockflag_unlock)) {
+                for (size_t k = 0; k < i; ++k) {
+                    table.unlock(f.get(), locks[k].offset, locks[k].length);
+                }
+            }
+            resp.fail(st);
+            return;
+        }
+    }
+    resp.body.u16(4);
+    resp.body.u16(0); // Reserved
+}
+
+} // namespace smbx::smb2
