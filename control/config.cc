@@ -286,19 +286,21 @@ bool parser::global_param(const std::string& key, std::string_view v) {
     auto& c = _r.config;
     if (key == "interfaces") {
         c.interfaces.clear();
-        for (const auto& t : split_list(v)) {
+        auto tokens = split_list(v);
+        for (const auto& t : tokens) {
             if (auto a = parse_interface(t)) {
                 c.interfaces.push_back(*a);
             } else {
                 error("'interfaces': '" + t + "' is not an IPv4 address[/prefix]");
             }
         }
-        if (c.interfaces.empty()) {
+        if (tokens.empty()) {
             error("'interfaces' is empty");
         }
     } else if (key == "smbports") {
         c.ports.clear();
-        for (const auto& t : split_list(v)) {
+        auto tokens = split_list(v);
+        for (const auto& t : tokens) {
             auto p = parse_int<unsigned>(t);
             if (!p || *p == 0 || *p > 65535) {
                 error("'smb ports': '" + t + "' is not a port number (1-65535)");
@@ -306,7 +308,7 @@ bool parser::global_param(const std::string& key, std::string_view v) {
                 c.ports.push_back(uint16_t(*p));
             }
         }
-        if (c.ports.empty()) {
+        if (tokens.empty()) {
             error("'smb ports' is empty");
         }
     } else if (key == "servermaxprotocol" || key == "maxprotocol" || key == "protocol" ||
