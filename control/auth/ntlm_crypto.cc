@@ -1,7 +1,6 @@
 #include "control/auth/ntlm_crypto.hh"
 
 #include <algorithm>
-#include <mutex>
 #include <stdexcept>
 #include <string_view>
 
@@ -13,22 +12,37 @@
 
 namespace smbx::auth {
 
+namespace {
+
+// Loading a provider explicitly disables the implicit default one: load both. Our loads
+// are undone at exit so that they balance; nt_hash.cc loads them too, and a provider
+// loaded twice and never unloaded shows up as a leak at exit.
+struct loaded_providers {
+    OSSL_PROVIDER* legacy = OSSL_PROVIDER_load(nullptr, "legacy");
+    OSSL_PROVIDER* fallback = OSSL_PROVIDER_load(nullptr, "default");
+    ~loaded_providers() {
+        if (fallback) {
+            OSSL_PROVIDER_unload(fallback);
+        }
+        if (legacy) {
+            OSSL_PROVIDER_unload(legacy);
+        }
+    }
+};
+
+} // namespace
+
 void load_providers() {
-    // Loading a provider explicitly disables the implicit default one: load both.
-    static std::once_flag once;
-    std::call_once(once, [] {
-        OSSL_PROVIDER_load(nullptr, "legacy");
-        OSSL_PROVIDER_load(nullptr, "default");
-    });
+    static loaded_providers providers;
 }
 
 md5_digest hmac_md5(byte_span key, std::initializer_list<byte_span> parts) {
     load_providers();
-    static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (!mac) {
-        throw std::runtime_error("HMAC unavailable");
-    }
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    // Fetched per use (OpenSSL caches methods): a process-lifetime handle would outlive
+    // OPENSSL_cleanup at exit. The context keeps its own reference.
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+    EVP_MAC_free(mac);
     if (!ctx) {
         throw std::runtime_error("EVP_MAC_CTX_new failed");
     }
@@ -88,7 +102,7 @@ bool constant_time_equal(byte_span a, byte_span b) {
 
 rc4::rc4(byte_span key) {
     load_providers();
-    static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "RC4", nullptr);
+    EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "RC4", nullptr);
     if (!cipher) {
         throw std::runtime_error("RC4 unavailable (OpenSSL legacy provider not loaded)");
     }
@@ -102,8 +116,10 @@ rc4::rc4(byte_span key) {
     if (!_ctx || key.empty() || EVP_EncryptInit_ex2(_ctx, cipher, nullptr, nullptr, params) != 1 ||
         EVP_EncryptInit_ex2(_ctx, nullptr, key.data(), nullptr, nullptr) != 1) {
         EVP_CIPHER_CTX_free(_ctx);
+        EVP_CIPHER_free(cipher);
         throw std::runtime_error("RC4 init failed");
     }
+    EVP_CIPHER_free(cipher); // the context holds its own reference
 }
 
 rc4::~rc4() {
