@@ -252,8 +252,8 @@ signature mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* par
     const uint8_t* k = key.empty() ? &empty : key.data();
     bool ok = (keyed ? EVP_MAC_init(ctx, nullptr, 0, nullptr)
                      : EVP_MAC_init(ctx, k, key.size(), params)) == 1;
-    ok = ok && feed_unsigned(message, [ctx](byte_span s) {
-             return EVP_MAC_update(ctx, s.data(), s.size()) == 1;
+    ok = ok && feed_unsigned(message, [c = ctx](byte_span s) {
+             return EVP_MAC_update(c, s.data(), s.size()) == 1;
          });
     std::array<uint8_t, EVP_MAX_MD_SIZE> out{};
     size_t out_len = 0;
@@ -308,10 +308,10 @@ signature gmac_signature(byte_span key, byte_span message) {
     bool ok =
         keyed ? EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1
               : EVP_EncryptInit_ex2(ctx, algs().aes128_gcm, key.data(), nonce.data(), nullptr) == 1;
-    ok = ok && feed_unsigned(message, [ctx](byte_span s) {
+    ok = ok && feed_unsigned(message, [c = ctx](byte_span s) {
              int n = 0;
              return s.size() <= size_t(INT_MAX) &&
-                    EVP_EncryptUpdate(ctx, nullptr, &n, s.data(), int(s.size())) == 1;
+                    EVP_EncryptUpdate(c, nullptr, &n, s.data(), int(s.size())) == 1;
          });
     int n = 0;
     uint8_t none[16];
