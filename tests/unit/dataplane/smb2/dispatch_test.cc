@@ -252,7 +252,7 @@ TEST_F(engine_fixture, signing_required_refuses_unsigned_and_accepts_signed) {
 
     auto bad = message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1, flag_signed);
     crypto::sign_in_place(conn->signing_alg, s.signing_key, bad);
-    bad[70] ^= 1; // the body changes after signing
+    bad[66] ^= 1; // the body changes after signing
     EXPECT_EQ(reply_header(process_message(*conn, bad)).status, status::access_denied);
 
     auto good = message(command::tree_disconnect, 3, {4, 0, 0, 0}, 7, 1, flag_signed);
