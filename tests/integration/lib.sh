@@ -225,6 +225,10 @@ smbx_add_share() {
         echo "    read only = no"
         [ -n "$lines" ] && sed 's/^[[:space:]]*/    /' <<<"$lines"
     } >>"$SMBX_CONF"
+    # A running smbd reads its own copy (on SIGHUP).
+    if [ "$SMBX_TEST_SERVER" = samba ] && [ -n "$SERVER_PID" ]; then
+        samba_conf_from_smbx >/dev/null
+    fi
 }
 
 smbxctl() { timeout 30 "$SMBX_BUILD_DIR/smbxctl" --config "$SMBX_CONF" "$@"; }

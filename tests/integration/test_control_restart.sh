@@ -4,7 +4,8 @@
 #  - an smbclient session kept open (commands through a fifo) survives SIGHUP to
 #    smbx-control (which re-executes itself): after it, ls and get on the same TCP
 #    connection still work, and the smbx-control pid is unchanged;
-#  - a new connection works after the SIGHUP too;
+#  - a new connection works after the SIGHUP too, and a share added to the config
+#    file before the signal is served;
 #  - kill -9 of smbx-dataplane (the child of smbx-control): the supervisor starts a
 #    new one and a new smbclient connection succeeds within a few seconds.
 source "$(dirname "$0")/lib.sh"
@@ -45,10 +46,18 @@ if wait_for 'before\.txt' 20; then pass "open session: first ls works"; else
 conn_before=$(client_conn)
 log "client connection $conn_before"
 
-# --- SIGHUP: smbx-control re-executes itself
+# --- SIGHUP: smbx-control re-executes itself (and reads the config again: a share
+# added to the file before the signal is served after it)
 control_pid=$SERVER_PID
 dp_before=""
-[ "$SMBX_TEST_SERVER" = smbx ] && dp_before=$(dataplane_pid)
+if [ "$SMBX_TEST_SERVER" = smbx ]; then
+    dp_before=$(dataplane_pid)
+    assert_true "before SIGHUP: smbx-dataplane runs (pid ${dp_before:-none})" test -n "$dp_before"
+fi
+check_output "before SIGHUP: share 'added' does not exist yet" 'NT_STATUS_BAD_NETWORK_NAME' \
+    smbc added -m SMB3 -c ls
+smbx_add_share added
+echo "in the added share" >"$T/added/added.txt"
 kill -HUP "$SERVER_PID"
 sleep 2
 assert_true "SIGHUP: the server process is still there (same pid $control_pid)" kill -0 "$control_pid"
@@ -73,6 +82,7 @@ assert_eq "open session: still the same TCP connection" "$conn_before" "$(client
 assert_true "open session: smbclient did not see a disconnect" \
     bash -c "! grep -q 'NT_STATUS_CONNECTION_DISCONNECTED\|NT_STATUS_CONNECTION_RESET\|NT_STATUS_PIPE_BROKEN' '$T/session.out'"
 check_output "new connection after SIGHUP works" 'after_hup\.txt' smbc share -m SMB3 -c ls
+check_output "after SIGHUP: the share added to the config is served" 'added\.txt' smbc added -m SMB3 -c ls
 
 send "quit"
 exec 7>&-
