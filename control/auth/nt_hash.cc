@@ -1,31 +1,16 @@
 #include "control/auth/nt_hash.hh"
 
-#include <mutex>
 #include <stdexcept>
 
 #include <openssl/evp.h>
-#include <openssl/provider.h>
 
 #include "common/byte_codec.hh"
+#include "control/auth/ntlm_crypto.hh"
 
 namespace smbx::auth {
 
-namespace {
-
-// MD4 lives in OpenSSL 3's legacy provider. Loading a provider explicitly disables the
-// implicit default one, so load both, once, for the whole process.
-void load_providers() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        OSSL_PROVIDER_load(nullptr, "legacy");
-        OSSL_PROVIDER_load(nullptr, "default");
-    });
-}
-
-} // namespace
-
 nt_hash compute_nt_hash(std::string_view password_utf8) {
-    load_providers();
+    load_providers(); // MD4 lives in OpenSSL 3's legacy provider
     bytes utf16 = utf16le(password_utf8);
     nt_hash out{};
     EVP_MD* md4 = EVP_MD_fetch(nullptr, "MD4", nullptr);

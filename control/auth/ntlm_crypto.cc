@@ -14,9 +14,8 @@ namespace smbx::auth {
 
 namespace {
 
-// Loading a provider explicitly disables the implicit default one: load both. Our loads
-// are undone at exit so that they balance; nt_hash.cc loads them too, and a provider
-// loaded twice and never unloaded shows up as a leak at exit.
+// Loading a provider explicitly disables the implicit default one: load both, once per
+// process, and unload them at exit so LeakSanitizer sees the loads balanced.
 struct loaded_providers {
     OSSL_PROVIDER* legacy = OSSL_PROVIDER_load(nullptr, "legacy");
     OSSL_PROVIDER* fallback = OSSL_PROVIDER_load(nullptr, "default");
