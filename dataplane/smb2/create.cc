@@ -28,7 +28,8 @@ struct create_context {
     }
 };
 
-// The chain of SMB2_CREATE_CONTEXT structures (2.2.13.2); nullopt if malformed.
+// The chain of SMB2_CREATE_CONTEXT structures (2.2.13.2); nullopt if malformed. Names
+// are at least 4 bytes (Windows refuses shorter ones: smbtorture smb2.create.blob).
 std::optional<std::vector<create_context>> parse_contexts(byte_span buf) {
     std::vector<create_context> out;
     size_t pos = 0;
@@ -45,7 +46,7 @@ std::optional<std::vector<create_context>> parse_contexts(byte_span buf) {
         if (data_length) {
             ctx.data = c.at(data_offset, data_length);
         }
-        if (!c.ok() || name_length == 0 || (next && (next % 8 || next > c.size()))) {
+        if (!c.ok() || name_length < 4 || (next && (next % 8 || next > c.size()))) {
             return std::nullopt;
         }
         if (next && next < size_t(name_offset) + name_length) {

@@ -12,6 +12,7 @@
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/name_match.hh"
 #include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/security_descriptor.hh"
 #include "dataplane/vfs/share_path.hh"
@@ -36,12 +37,21 @@ encoded fail(uint32_t st) {
     return encoded{st, {}, 0};
 }
 
-// The share-relative name as MS-FSCC names are returned: "\dir\file".
-std::string smb_path(const vfs::file_open& f) {
-    std::string n = "\\" + f.relative_name();
+// The share-relative name as MS-FSCC names are returned: "\dir\file"; the normalized
+// form has no leading separator (the root is the empty name).
+std::string smb_path(const vfs::file_open& f, bool leading = true) {
+    std::string n = (leading ? "\\" : "") + f.relative_name();
     std::replace(n.begin(), n.end(), '/', '\\');
     return n;
 }
+
+// Minimum buffer sizes: the C structure with one name character, aligned, as Windows
+// checks them (smbtorture smb2.getinfo.qfile_buffercheck / qfs_buffercheck).
+constexpr size_t name_info_fixed = 8;
+constexpr size_t all_info_fixed = 104;
+constexpr size_t stream_info_fixed = 32;
+constexpr size_t fs_volume_fixed = 24;
+constexpr size_t fs_attribute_fixed = 16;
 
 bool known_file_class(uint8_t c) {
     // MS-FSCC 2.4 defines these; the rest of 1..75 are reserved or undocumented.
@@ -93,23 +103,30 @@ encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn)
         if (conn.dialect < dialect_311) {
             return fail(status::not_supported);
         }
-        [[fallthrough]];
+        fscc::put_name(w, smb_path(f, false));
+        e.fixed = name_info_fixed;
+        break;
     case fscc::file_name_information:
         fscc::put_name(w, smb_path(f));
-        e.fixed = 4;
+        e.fixed = name_info_fixed;
         break;
     case fscc::file_all_information: {
         auto name = smb_path(f);
         fscc::open_fields o{f.delete_pending(), access, f.position, f.mode, 0, name};
         fscc::put_all(w, *fi, o);
-        e.fixed = 100;
+        e.fixed = all_info_fixed;
         break;
     }
-    case fscc::file_alternate_name_information:
-        return fail(status::object_name_not_found); // no 8.3 names
+    case fscc::file_alternate_name_information: {
+        auto rel = f.relative_name();
+        auto leaf = rel.substr(rel.rfind('/') + 1);
+        fscc::put_name(w, vfs::short_name(leaf));
+        e.fixed = name_info_fixed;
+        break;
+    }
     case fscc::file_stream_information:
         fscc::put_stream(w, *fi);
-        e.fixed = fi->directory ? 0 : 24;
+        e.fixed = stream_info_fixed;
         break;
     case fscc::file_compression_information:
         fscc::put_compression(w, *fi);
@@ -182,7 +199,7 @@ encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree)
     switch (cls) {
     case fscc::fs_volume_information:
         fscc::put_fs_volume(w, 0, serial, tree.share.name);
-        e.fixed = 18;
+        e.fixed = fs_volume_fixed;
         break;
     case fscc::fs_size_information:
         fscc::put_fs_size(w, s);
@@ -198,7 +215,7 @@ encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree)
         // case; no ACLs, EAs, sparse files or object ids.
         fscc::put_fs_attribute(w, fscc::fs_case_preserved_names | fscc::fs_unicode_on_disk, 255,
                                "NTFS");
-        e.fixed = 12;
+        e.fixed = fs_attribute_fixed;
         break;
     case fscc::fs_sector_size_information:
         fscc::put_fs_sector_size(w, 512);
@@ -211,8 +228,15 @@ encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree)
         fscc::put_fs_object_id(w, id);
         break;
     }
-    case fscc::fs_label_information:
     case fscc::fs_control_information:
+        // No quotas: thresholds and limits unset (MS-FSCC 2.5.2).
+        w.zeros(24);
+        w.u64(~0ULL); // DefaultQuotaThreshold
+        w.u64(~0ULL); // DefaultQuotaLimit
+        w.u32(0);     // FileSystemControlFlags
+        w.u32(0);
+        break;
+    case fscc::fs_label_information:
     case fscc::fs_driver_path_information:
     case fscc::fs_volume_flags_information:
         return fail(status::not_supported);
@@ -283,6 +307,9 @@ void handle_query_info(request& req, response& resp) {
     if (output_length < e.fixed) {
         resp.fail(status::info_length_mismatch);
         return;
+    }
+    if (!e.data.empty() && e.data.size() < e.fixed) {
+        e.data.resize(e.fixed); // a short name still fills the structure
     }
     uint32_t st = status::success;
     if (e.data.size() > output_length) {

@@ -29,8 +29,14 @@ uint32_t check_params(const smb_name& name, const create_params& p) {
     if (p.options & 0xFF000000) {
         return status::invalid_parameter;
     }
-    if (p.options & (file_reserve_opfilter | file_open_by_file_id)) {
+    // Like Windows (smbtorture smb2.create.gentest): no tree connections, opens by
+    // file id or reserve-opfilter opens.
+    if (p.options & (file_create_tree_connection | file_reserve_opfilter | file_open_by_file_id)) {
         return status::not_supported;
+    }
+    // VOLUME, DEVICE, 0x8000 and the undefined high bits (smb2.create.gentest).
+    if (p.file_attributes & 0xFFFF8048) {
+        return status::invalid_parameter;
     }
     if ((p.options & file_directory_file) && p.disposition != file_create &&
         p.disposition != file_open_disposition && p.disposition != file_open_if) {
@@ -39,7 +45,7 @@ uint32_t check_params(const smb_name& name, const create_params& p) {
     if (p.share_access & ~file_share_valid) {
         return status::invalid_parameter;
     }
-    if (p.desired_access & ~valid_access_bits) {
+    if (p.desired_access == 0 || (p.desired_access & ~valid_access_bits)) {
         return status::access_denied;
     }
     if (p.desired_access & access_system_security) {
@@ -240,7 +246,7 @@ create_outcome create_file(const std::string& share_root, bool read_only_share,
     } else if (created) {
         uint32_t attrs = stored_attributes(p.file_attributes, directory);
         if (attrs != (directory ? 0u : attr_archive)) {
-            write_dos_info(open->fd(), dos_info{attrs, 0});
+            write_dos_info(open->fd(), dos_info{attrs, 0, 0, 0});
         }
         out.action = file_created;
     } else {

@@ -88,17 +88,6 @@ uint32_t set_basic(file_open& f, const basic_change& c) {
             return status::invalid_parameter;
         }
     }
-    if (c.attributes || sets(c.creation_time)) {
-        auto old = read_dos_info(f.fd());
-        dos_info d;
-        d.attributes = c.attributes ? c.attributes & attr_settable
-                                    : (old ? old->attributes : fi->attributes & attr_settable);
-        d.creation_time =
-            sets(c.creation_time) ? uint64_t(c.creation_time) : (old ? old->creation_time : 0);
-        if (int err = write_dos_info(f.fd(), d)) {
-            return errno_to_status(err);
-        }
-    }
     if (sets(c.last_access_time) || sets(c.last_write_time)) {
         struct timespec ts[2];
         ts[0] = sets(c.last_access_time) ? from_filetime(uint64_t(c.last_access_time))
@@ -108,6 +97,24 @@ uint32_t set_basic(file_open& f, const basic_change& c) {
         // utimensat through /proc works for every kind of descriptor, O_PATH included.
         if (::utimensat(AT_FDCWD, proc_path(f.fd()).c_str(), ts, 0) != 0) {
             return errno_to_status(errno);
+        }
+    }
+    if (c.attributes || sets(c.creation_time) || sets(c.change_time)) {
+        auto old = read_dos_info(f.fd());
+        dos_info d = old.value_or(dos_info{fi->attributes & attr_settable, 0, 0, 0});
+        if (c.attributes) {
+            d.attributes = c.attributes & attr_settable;
+        }
+        if (sets(c.creation_time)) {
+            d.creation_time = uint64_t(c.creation_time);
+        }
+        if (sets(c.change_time)) {
+            auto now = f.info(); // mtime after the utimensat above
+            d.change_time = uint64_t(c.change_time);
+            d.change_mtime = now ? now->last_write_time : 0;
+        }
+        if (int err = write_dos_info(f.fd(), d)) {
+            return errno_to_status(err);
         }
     }
     return status::success;

@@ -28,17 +28,31 @@ ssize_t get_xattr(int fd, void* buf, size_t size) {
     return n;
 }
 
+constexpr size_t dos_size = 28;
+
+uint64_t get_le(const uint8_t* b, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) {
+        v |= uint64_t(b[i]) << (8 * i);
+    }
+    return v;
+}
+
+void put_le(uint8_t* b, uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) {
+        b[i] = uint8_t(v >> (8 * i));
+    }
+}
+
 std::optional<dos_info> decode(const uint8_t* b, ssize_t n) {
-    if (n != 12) {
+    if (n != ssize_t(dos_size)) {
         return std::nullopt;
     }
     dos_info d;
-    for (int i = 0; i < 4; ++i) {
-        d.attributes |= uint32_t(b[i]) << (8 * i);
-    }
-    for (int i = 0; i < 8; ++i) {
-        d.creation_time |= uint64_t(b[4 + i]) << (8 * i);
-    }
+    d.attributes = uint32_t(get_le(b, 4));
+    d.creation_time = get_le(b + 4, 8);
+    d.change_time = get_le(b + 12, 8);
+    d.change_mtime = get_le(b + 20, 8);
     return d;
 }
 
@@ -56,6 +70,9 @@ file_info from_statx(const struct statx& sx, std::optional<dos_info> dos) {
     fi.last_access_time = statx_filetime(sx.stx_atime);
     fi.last_write_time = statx_filetime(sx.stx_mtime);
     fi.change_time = statx_filetime(sx.stx_ctime);
+    if (dos && dos->change_time && dos->change_mtime == fi.last_write_time) {
+        fi.change_time = dos->change_time;
+    }
     if (dos && dos->creation_time) {
         fi.creation_time = dos->creation_time;
     } else if (sx.stx_mask & STATX_BTIME) {
@@ -108,18 +125,16 @@ struct timespec from_filetime(uint64_t ft) {
 }
 
 std::optional<dos_info> read_dos_info(int fd) {
-    uint8_t b[16];
+    uint8_t b[dos_size + 1];
     return decode(b, get_xattr(fd, b, sizeof(b)));
 }
 
 int write_dos_info(int fd, const dos_info& info) {
-    uint8_t b[12];
-    for (int i = 0; i < 4; ++i) {
-        b[i] = uint8_t(info.attributes >> (8 * i));
-    }
-    for (int i = 0; i < 8; ++i) {
-        b[4 + i] = uint8_t(info.creation_time >> (8 * i));
-    }
+    uint8_t b[dos_size];
+    put_le(b, info.attributes, 4);
+    put_le(b + 4, info.creation_time, 8);
+    put_le(b + 12, info.change_time, 8);
+    put_le(b + 20, info.change_mtime, 8);
     int r = ::fsetxattr(fd, dos_xattr, b, sizeof(b), 0);
     if (r < 0 && errno == EBADF) {
         r = ::setxattr(proc_path(fd).c_str(), dos_xattr, b, sizeof(b), 0);
@@ -142,7 +157,7 @@ std::optional<file_info> query_file_info_at(int dirfd, const char* name) {
     }
     std::optional<dos_info> dos;
     if (!S_ISLNK(sx.stx_mode)) {
-        uint8_t b[16];
+        uint8_t b[dos_size + 1];
         auto path = proc_path(dirfd) + "/" + name;
         dos = decode(b, ::lgetxattr(path.c_str(), dos_xattr, b, sizeof(b)));
     }

@@ -1,11 +1,12 @@
 // Turns Linux file metadata into the fields MS-FSCC information classes carry:
 // FILETIME timestamps, sizes, DOS attributes, file ids.
 //
-// DOS attributes and a client-set creation time live in the xattr user.smbx.dosinfo
-// (u32 attributes, u64 creation FILETIME; 12 bytes little-endian), not Samba's NDR
-// user.DOSATTRIB. Without the xattr a file is ARCHIVE (READONLY when no write bits
-// are set) and a directory is DIRECTORY. Creation time is the xattr's, else statx
-// btime, else the older of mtime and ctime.
+// DOS attributes and client-set times live in the xattr user.smbx.dosinfo (u32
+// attributes, u64 creation FILETIME, u64 change FILETIME, u64 the mtime at which the
+// change time was set; little-endian), not Samba's NDR user.DOSATTRIB. Linux cannot set
+// a ctime, so a client-set ChangeTime is reported until the file's data changes. Without the xattr
+// a file is ARCHIVE (READONLY when no write bits are set) and a directory is DIRECTORY. Creation
+// time is the xattr's, else statx btime, else the older of mtime and ctime.
 #pragma once
 
 #include <sys/stat.h>
@@ -37,6 +38,8 @@ struct timespec from_filetime(uint64_t ft);
 struct dos_info {
     uint32_t attributes = 0;
     uint64_t creation_time = 0; // 0: not set by a client
+    uint64_t change_time = 0;   // 0: not set by a client
+    uint64_t change_mtime = 0;  // last_write_time when change_time was set
 };
 // Reads the stored DOS info of an open file; nullopt when none is stored.
 std::optional<dos_info> read_dos_info(int fd);

@@ -25,6 +25,7 @@ constexpr uint32_t file_no_intermediate_buffering = 0x00000008;
 constexpr uint32_t file_synchronous_io_alert = 0x00000010;
 constexpr uint32_t file_synchronous_io_nonalert = 0x00000020;
 constexpr uint32_t file_non_directory_file = 0x00000040;
+constexpr uint32_t file_create_tree_connection = 0x00000080;
 constexpr uint32_t file_complete_if_oplocked = 0x00000100;
 constexpr uint32_t file_no_ea_knowledge = 0x00000200;
 constexpr uint32_t file_random_access = 0x00000800;

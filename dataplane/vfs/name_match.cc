@@ -175,4 +175,57 @@ bool wildcard_match(std::string_view pattern, std::string_view name) {
     return matcher(to_utf32(pattern), to_utf32(name)).run();
 }
 
+namespace {
+
+bool short_name_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'()-@^_`{}~").find(c) != std::string_view::npos;
+}
+
+std::string short_part(std::string_view s, size_t max) {
+    std::string out;
+    for (char c : s) {
+        char u = (c >= 'a' && c <= 'z') ? char(c - 0x20) : c;
+        if (short_name_char(u) && out.size() < max) {
+            out.push_back(u);
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string short_name(std::string_view name) {
+    if (name.empty() || name == "." || name == "..") {
+        return std::string(name);
+    }
+    auto dot = name.rfind('.');
+    std::string_view base = dot == std::string_view::npos ? name : name.substr(0, dot);
+    std::string_view ext = dot == std::string_view::npos ? "" : name.substr(dot + 1);
+    auto b = short_part(base, 8);
+    auto e = short_part(ext, 3);
+    bool valid = !base.empty() && base.size() <= 8 && ext.size() <= 3 && b.size() == base.size() &&
+                 e.size() == ext.size() && base.find('.') == std::string_view::npos &&
+                 (dot == std::string_view::npos || !ext.empty());
+    if (valid) {
+        return e.empty() ? b : b + "." + e;
+    }
+    uint32_t h = 2166136261u; // FNV-1a of the full name
+    for (unsigned char c : name) {
+        h = (h ^ c) * 16777619u;
+    }
+    static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    std::string out = short_part(base, 5);
+    if (out.empty()) {
+        out = "_";
+    }
+    out += '~';
+    out += digits[h % 36];
+    out += digits[(h / 36) % 36];
+    if (!e.empty()) {
+        out += "." + e;
+    }
+    return out;
+}
+
 } // namespace smbx::vfs

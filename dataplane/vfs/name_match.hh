@@ -19,4 +19,10 @@ bool iequals(std::string_view a, std::string_view b);
 bool wildcard_match(std::string_view pattern, std::string_view name);
 bool has_wildcards(std::string_view pattern);
 
+// The 8.3 alternate name reported for `name` (MS-FSCC 2.1.5.2.1): the name itself,
+// upper-cased, when it already is a valid 8.3 name; otherwise up to five characters of
+// the base, '~', two characters of a hash of the full name, and up to three of the
+// extension. Not stored and not unique: no lookup by short name.
+std::string short_name(std::string_view name);
+
 } // namespace smbx::vfs

@@ -265,6 +265,17 @@ TEST(create_file, invalid_parameters) {
               status::not_supported);
     EXPECT_EQ(create_file(s.root(), false, name("a"), params(file_create, 0x00400000)).status,
               status::access_denied);
+    EXPECT_EQ(create_file(s.root(), false, name("a"), params(file_create, 0)).status,
+              status::access_denied);
+    EXPECT_EQ(create_file(s.root(), false, name("a"), params(file_create, file_generic_read, 0x80))
+                  .status,
+              status::not_supported);
+    for (uint32_t bad_attr : {0x8u, 0x40u, 0x8000u, 0x10000u}) {
+        auto q = params(file_create);
+        q.file_attributes = bad_attr;
+        EXPECT_EQ(create_file(s.root(), false, name("a"), q).status, status::invalid_parameter);
+    }
+    EXPECT_FALSE(fs::exists(s.path("a")));
 }
 
 } // namespace

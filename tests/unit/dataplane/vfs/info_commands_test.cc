@@ -159,17 +159,15 @@ TEST_F(info_commands, query_file_classes) {
 
     auto all = call(smb2::handle_query_info, query_info_body(1, 18, id));
     ASSERT_EQ(all.status, status::success);
-    EXPECT_EQ(all.u32(4), 100u + 4); // "\f" in UTF-16
+    EXPECT_EQ(all.u32(4), 104u); // "\f" in UTF-16, padded to the C structure size
     EXPECT_EQ(all.u32(8 + 96), 4u);
     EXPECT_EQ(all.u32(8 + 76), rw); // AccessFlags
 
     // Variable part cut short: BUFFER_OVERFLOW with what fits; fixed part: mismatch.
-    auto cut = call(smb2::handle_query_info, query_info_body(1, 18, id, 101));
-    EXPECT_EQ(cut.status, status::buffer_overflow);
-    EXPECT_FALSE(cut.error);
-    EXPECT_EQ(cut.u32(4), 101u);
-    EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 18, id, 99)).status,
+    EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 18, id, 103)).status,
               status::info_length_mismatch);
+    EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 18, id, 104)).status,
+              status::success);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 4, id, 39)).status,
               status::info_length_mismatch);
 
@@ -181,6 +179,10 @@ TEST_F(info_commands, query_file_classes) {
     utf16le_to_utf8(byte_span(streams.body.data() + 8 + 24, 14), sn);
     EXPECT_EQ(sn, "::$DATA");
 
+    auto alt = call(smb2::handle_query_info, query_info_body(1, 21, id));
+    ASSERT_EQ(alt.status, status::success);
+    EXPECT_EQ(alt.u32(8), 2u); // "F"
+    EXPECT_EQ(alt.body[12], 'F');
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 34, id)).u32(4), 56u);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 35, id)).u32(4), 8u);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 6, id)).u32(4), 8u);
@@ -196,12 +198,38 @@ TEST_F(info_commands, query_file_classes) {
               status::access_denied);
 }
 
+TEST_F(info_commands, query_truncates_variable_part) {
+    share.write("a_rather_long_name.txt", "x");
+    file_id id = open("a_rather_long_name.txt", file_generic_read, 1);
+    auto full = call(smb2::handle_query_info, query_info_body(1, 18, id));
+    ASSERT_EQ(full.status, status::success);
+    size_t n = full.u32(4);
+    EXPECT_EQ(n, 100u + 2 * 23);
+    auto cut = call(smb2::handle_query_info, query_info_body(1, 18, id, 110));
+    EXPECT_EQ(cut.status, status::buffer_overflow);
+    EXPECT_FALSE(cut.error);
+    EXPECT_EQ(cut.u32(4), 110u);
+    EXPECT_EQ(cut.u32(8 + 96), 2u * 23); // the length field still says the whole name
+    auto vol = call(smb2::handle_query_info, query_info_body(2, 1, id, 24));
+    EXPECT_EQ(vol.status, status::buffer_overflow); // "share" needs 28
+    EXPECT_EQ(call(smb2::handle_query_info, query_info_body(2, 1, id, 23)).status,
+              status::info_length_mismatch);
+    EXPECT_EQ(call(smb2::handle_query_info, query_info_body(2, 5, id, 15)).status,
+              status::info_length_mismatch);
+    auto norm =
+        call(smb2::handle_query_info, query_info_body(1, 48, open("", file_generic_read, 1)));
+    ASSERT_EQ(norm.status, status::success);
+    EXPECT_EQ(norm.u32(8), 0u); // the root's normalized name is empty
+}
+
 TEST_F(info_commands, query_directory_stream_and_name) {
     fs::create_directories(share.path("d1/d2"));
     file_id d = open("D1\\d2", file_generic_read, 1);
     auto streams = call(smb2::handle_query_info, query_info_body(1, 22, d));
     ASSERT_EQ(streams.status, status::success);
     EXPECT_EQ(streams.u32(4), 0u);
+    EXPECT_EQ(call(smb2::handle_query_info, query_info_body(1, 22, d, 31)).status,
+              status::info_length_mismatch);
     auto name = call(smb2::handle_query_info, query_info_body(1, 9, d));
     ASSERT_EQ(name.status, status::success);
     std::string n;
@@ -228,6 +256,9 @@ TEST_F(info_commands, query_filesystem_classes) {
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(2, 4, d)).u32(4), 8u);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(2, 11, d)).u32(4), 28u);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(2, 8, d)).u32(4), 64u);
+    auto control = call(smb2::handle_query_info, query_info_body(2, 6, d));
+    ASSERT_EQ(control.status, status::success);
+    EXPECT_EQ(control.u32(4), 48u);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(2, 99, d)).status,
               status::invalid_info_class);
 }
@@ -395,6 +426,28 @@ TEST_F(info_commands, basic_times_and_attributes) {
     file_id ro = open("f", file_generic_read, 1);
     EXPECT_EQ(call(smb2::handle_set_info, set_info_body(1, 4, ro, basic_info(t, 0))).status,
               status::access_denied);
+}
+
+TEST_F(info_commands, change_time_is_kept_until_data_changes) {
+    share.write("f", "x");
+    file_id id = open("f", rw, 1);
+    byte_writer w;
+    w.u64(132223104000000000ULL); // creation
+    w.u64(132223104000000000ULL); // access
+    w.u64(132223104000000000ULL); // write
+    w.u64(132000000000000000ULL); // change
+    w.u32(0);
+    w.u32(0);
+    ASSERT_EQ(call(smb2::handle_set_info, set_info_body(1, 4, id, w.take())).status,
+              status::success);
+    auto b = call(smb2::handle_query_info, query_info_body(1, 4, id));
+    EXPECT_EQ(b.u64(8), 132223104000000000ULL);
+    EXPECT_EQ(b.u64(8 + 16), 132223104000000000ULL);
+    EXPECT_EQ(b.u64(8 + 24), 132000000000000000ULL);
+    ASSERT_EQ(call(smb2::handle_write, write_body(id, 0, "changed")).status, status::success);
+    auto after = call(smb2::handle_query_info, query_info_body(1, 4, id));
+    EXPECT_NE(after.u64(8 + 24), 132000000000000000ULL);
+    EXPECT_EQ(after.u64(8), 132223104000000000ULL); // creation time stays
 }
 
 TEST_F(info_commands, end_of_file_allocation_position_mode) {

@@ -50,6 +50,22 @@ TEST(name_match, dos_wildcards) {
     EXPECT_FALSE(wildcard_match("abc\"", "abcd"));
 }
 
+TEST(name_match, short_names) {
+    EXPECT_EQ(short_name("readme.txt"), "README.TXT");
+    EXPECT_EQ(short_name("A"), "A");
+    EXPECT_EQ(short_name("."), ".");
+    auto s = short_name("a long file name.html");
+    EXPECT_EQ(s.substr(0, 6), "ALONG~");
+    EXPECT_EQ(s.size(), 12u);
+    EXPECT_EQ(s.substr(8), ".HTM");
+    EXPECT_EQ(short_name("a long file name.html"), s); // deterministic
+    EXPECT_NE(short_name("a long file name2.html"), s);
+    EXPECT_EQ(short_name(".bashrc").substr(0, 2), "_~");
+    auto dots = short_name("two.dots.c"); // inner dots are dropped from the base
+    EXPECT_EQ(dots.substr(0, 6), "TWODO~");
+    EXPECT_EQ(dots.substr(8), ".C");
+}
+
 TEST(name_match, long_patterns_are_fast) {
     std::string pat(100, '*');
     pat += "x";
