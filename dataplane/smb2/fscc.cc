@@ -142,8 +142,24 @@ size_t dir_entry_fixed_size(uint8_t info_class) {
     }
 }
 
+namespace {
+
+// ShortNameLength, Reserved, ShortName[24] of the *Both* directory classes.
+void put_short_name(byte_writer& w, std::string_view short_name) {
+    auto s = utf16(short_name);
+    if (s.size() > 24) {
+        s.clear();
+    }
+    w.u8(uint8_t(s.size()));
+    w.u8(0);
+    w.put(s);
+    w.zeros(24 - s.size());
+}
+
+} // namespace
+
 void put_dir_entry(byte_writer& w, uint8_t info_class, const vfs::file_info& fi,
-                   std::string_view name) {
+                   std::string_view name, std::string_view short_name) {
     auto n = utf16(name);
     w.u32(0); // NextEntryOffset
     w.u32(0); // FileIndex: meaningless outside NTFS's own order
@@ -165,15 +181,11 @@ void put_dir_entry(byte_writer& w, uint8_t info_class, const vfs::file_info& fi,
         break;
     case file_both_directory_information:
         w.u32(0); // EaSize
-        w.u8(0);  // ShortNameLength: no 8.3 names
-        w.u8(0);
-        w.zeros(24);
+        put_short_name(w, short_name);
         break;
     case file_id_both_directory_information:
-        w.u32(0);
-        w.u8(0);
-        w.u8(0);
-        w.zeros(24);
+        w.u32(0); // EaSize
+        put_short_name(w, short_name);
         w.u16(0); // Reserved2
         w.u64(fi.index_number);
         break;

@@ -111,8 +111,9 @@ void put_id(byte_writer& w, const vfs::file_info& fi);                          
 // Size of the fixed part of a directory entry of `info_class`; 0 if unsupported.
 size_t dir_entry_fixed_size(uint8_t info_class);
 // Appends one directory entry with NextEntryOffset 0 (the caller chains entries).
+// `short_name` (8.3, at most 12 characters) fills the *Both* classes' ShortName.
 void put_dir_entry(byte_writer& w, uint8_t info_class, const vfs::file_info& fi,
-                   std::string_view name);
+                   std::string_view name, std::string_view short_name = {});
 
 struct fs_stats {
     uint64_t total_units = 0;

@@ -154,7 +154,8 @@ void handle_query_directory(request& req, response& resp) {
             continue;
         }
         byte_writer entry;
-        fscc::put_dir_entry(entry, info_class, *fi, name);
+        bool dots = name == "." || name == "..";
+        fscc::put_dir_entry(entry, info_class, *fi, name, dots ? "" : vfs::short_name(name));
         size_t start = (out.size() + 7) & ~size_t(7);
         if (start + entry.size() > output_length) {
             break;

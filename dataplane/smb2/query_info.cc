@@ -141,7 +141,7 @@ encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn)
         fscc::put_id(w, *fi);
         break;
     case fscc::file_full_ea_information:
-        return fail(status_no_eas_on_file);
+        return fail((access & vfs::file_read_ea) ? status_no_eas_on_file : status::access_denied);
     default:
         return fail(known_file_class(cls) ? status::not_supported : status::invalid_info_class);
     }

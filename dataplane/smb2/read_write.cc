@@ -23,6 +23,9 @@ constexpr uint32_t channel_none = 0;
 constexpr uint32_t writeflag_write_through = 0x00000001;
 constexpr uint32_t status_pipe_empty = 0xC00000D9;
 constexpr uint64_t max_file_offset = uint64_t(std::numeric_limits<int64_t>::max());
+// The largest file NTFS allows (MAXFILESIZE); writes past it are invalid (smbtorture
+// smb2.rw.invalid).
+constexpr uint64_t max_file_size = 0xfffffff0000ULL;
 
 void write_read_response(response& resp, const bytes& data) {
     auto& w = resp.body;
@@ -175,8 +178,10 @@ void handle_write(request& req, response& resp) {
             resp.fail(status::invalid_device_request);
             return;
         }
-        // All-ones offset, or an open that may only append: write at the end of file.
-        if (offset == ~0ULL || !(h->granted_access & vfs::file_write_data)) {
+        // An open that may only append writes at the end of file, whatever the offset
+        // (the all-ones offset of 3.3.5.13 included); for others an offset past
+        // INT64_MAX is invalid.
+        if (!(h->granted_access & vfs::file_write_data)) {
             struct stat st;
             if (::fstat(f->fd(), &st) != 0) {
                 resp.fail(vfs::errno_to_status(errno));
@@ -184,7 +189,8 @@ void handle_write(request& req, response& resp) {
             }
             offset = uint64_t(st.st_size);
         }
-        if (offset > max_file_offset || length > max_file_offset - offset) {
+        if (offset > max_file_offset || length > max_file_offset - offset ||
+            (length && offset + length > max_file_size)) {
             resp.fail(status::invalid_parameter);
             return;
         }

@@ -34,10 +34,6 @@ uint32_t check_params(const smb_name& name, const create_params& p) {
     if (p.options & (file_create_tree_connection | file_reserve_opfilter | file_open_by_file_id)) {
         return status::not_supported;
     }
-    // VOLUME, DEVICE, 0x8000 and the undefined high bits (smb2.create.gentest).
-    if (p.file_attributes & 0xFFFF8048) {
-        return status::invalid_parameter;
-    }
     if ((p.options & file_directory_file) && p.disposition != file_create &&
         p.disposition != file_open_disposition && p.disposition != file_open_if) {
         return status::invalid_parameter;
@@ -50,6 +46,11 @@ uint32_t check_params(const smb_name& name, const create_params& p) {
     }
     if (p.desired_access & access_system_security) {
         return status::privilege_not_held; // no SACLs
+    }
+    // VOLUME, DEVICE, 0x8000 and the undefined high bits; checked after the access
+    // mask, as Windows does (smb2.create.gentest).
+    if (p.file_attributes & 0xFFFF8048) {
+        return status::invalid_parameter;
     }
     if (name.trailing_separator && (p.options & file_non_directory_file)) {
         return status::object_name_invalid;

@@ -137,8 +137,12 @@ TEST(fscc, directory_entry_layouts) {
             EXPECT_EQ(u32(b, 56), 0x20u);
         }
     }
-    auto idb = enc([&](auto& w) { put_dir_entry(w, file_id_both_directory_information, fi, "x"); });
-    EXPECT_EQ(idb[68], 0);                    // ShortNameLength
+    auto idb = enc(
+        [&](auto& w) { put_dir_entry(w, file_id_both_directory_information, fi, "x", "AB.C"); });
+    EXPECT_EQ(idb[68], 8);   // ShortNameLength
+    EXPECT_EQ(idb[70], 'A'); // ShortName[24]
+    EXPECT_EQ(idb[76], 'C');
+    EXPECT_EQ(idb[78], 0);
     EXPECT_EQ(u64(idb, 96), 0xABCDEF0123ULL); // FileId after Reserved2
     auto idf = enc([&](auto& w) { put_dir_entry(w, file_id_full_directory_information, fi, "x"); });
     EXPECT_EQ(u64(idf, 72), 0xABCDEF0123ULL);

@@ -90,7 +90,19 @@ TEST_F(file_commands, write_errors_and_append) {
     EXPECT_EQ(call(smb2::handle_write, write_body(id, 0, "abc", 0x40)).status,
               status::invalid_parameter);
     ASSERT_EQ(call(smb2::handle_write, write_body(id, 0, "abc")).status, status::success);
-    ASSERT_EQ(call(smb2::handle_write, write_body(id, ~0ULL, "def")).status, status::success);
+    // All-ones offset: only append-only opens write at the end; others are refused,
+    // as are writes past INT64_MAX or the largest file size.
+    EXPECT_EQ(call(smb2::handle_write, write_body(id, ~0ULL, "def")).status,
+              status::invalid_parameter);
+    EXPECT_EQ(call(smb2::handle_write, write_body(id, 0x7FFFFFFFFFFFFFFFULL, "d")).status,
+              status::invalid_parameter);
+    EXPECT_EQ(call(smb2::handle_write, write_body(id, 0xfffffff0000ULL, "d")).status,
+              status::invalid_parameter);
+    EXPECT_EQ(call(smb2::handle_write, write_body(id, 0xfffffff0000ULL, "")).status,
+              status::success);
+    file_id append_only = open("f", file_append_data, 1);
+    ASSERT_EQ(call(smb2::handle_write, write_body(append_only, ~0ULL, "def")).status,
+              status::success);
     file_id ro = open("f", file_generic_read, 1);
     EXPECT_EQ(call(smb2::handle_write, write_body(ro, 0, "x")).status, status::access_denied);
     // An append-only open writes at the end whatever the offset.

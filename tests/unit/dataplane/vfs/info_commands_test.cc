@@ -92,6 +92,8 @@ TEST_F(info_commands, directory_entry_fields) {
     EXPECT_EQ(r.u64(e + 40), 1000u);               // EndOfFile
     EXPECT_EQ(r.u32(e + 56), attr_archive);        // FileAttributes
     EXPECT_EQ(r.u64(e + 96), uint64_t(st.st_ino)); // FileId
+    EXPECT_EQ(r.body[e + 68], 16);                 // ShortNameLength: "FILE.BIN"
+    EXPECT_EQ(r.body[e + 70], 'F');
 }
 
 TEST_F(info_commands, directory_single_entry_and_small_buffers) {
