@@ -23,8 +23,8 @@ constexpr uint32_t channel_none = 0;
 constexpr uint32_t writeflag_write_through = 0x00000001;
 constexpr uint32_t status_pipe_empty = 0xC00000D9;
 constexpr uint64_t max_file_offset = uint64_t(std::numeric_limits<int64_t>::max());
-// The largest file NTFS allows (MAXFILESIZE); writes past it are invalid (smbtorture
-// smb2.rw.invalid).
+// NTFS's MAXFILESIZE: writes starting there are invalid, writes reaching it find the
+// disk full (smbtorture smb2.rw.invalid).
 constexpr uint64_t max_file_size = 0xfffffff0000ULL;
 
 void write_read_response(response& resp, const bytes& data) {
@@ -190,8 +190,12 @@ void handle_write(request& req, response& resp) {
             offset = uint64_t(st.st_size);
         }
         if (offset > max_file_offset || length > max_file_offset - offset ||
-            (length && offset + length > max_file_size)) {
+            (length && offset >= max_file_size)) {
             resp.fail(status::invalid_parameter);
+            return;
+        }
+        if (length && offset + length >= max_file_size) {
+            resp.fail(status::disk_full); // as NTFS: the file cannot grow that far
             return;
         }
         if (uint32_t st = f->state()->locks.check_io(f.get(), offset, length, true)) {

@@ -41,7 +41,10 @@ uint32_t check_params(const smb_name& name, const create_params& p) {
     if (p.share_access & ~file_share_valid) {
         return status::invalid_parameter;
     }
-    if (p.desired_access == 0 || (p.desired_access & ~valid_access_bits)) {
+    // Reserved bits, no access at all, or SYNCHRONIZE alone are refused, as Windows
+    // servers since 2008 R2 do (smbtorture smb2.create.gentest).
+    if (p.desired_access == 0 || p.desired_access == synchronize ||
+        (p.desired_access & ~valid_access_bits)) {
         return status::access_denied;
     }
     if (p.desired_access & access_system_security) {

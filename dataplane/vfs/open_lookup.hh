@@ -12,6 +12,11 @@ namespace smbx::vfs {
 
 inline std::shared_ptr<smb2::open_handle> find_request_open(const smb2::request& req,
                                                             const smb2::file_id& id) {
+    // The all-ones FileId means "the previous create" only in a related compound
+    // (3.3.5.2.7.2); elsewhere it names no open (smbtorture smb2.compound.unrelated1).
+    if (id.is_related_placeholder() && !req.hdr.is_related()) {
+        return nullptr;
+    }
     auto h = req.find_open(id);
     if (!h || !req.sess || !req.tree || h->session_id != req.sess->id ||
         h->tree_id != req.tree->id) {

@@ -267,6 +267,8 @@ TEST(create_file, invalid_parameters) {
               status::access_denied);
     EXPECT_EQ(create_file(s.root(), false, name("a"), params(file_create, 0)).status,
               status::access_denied);
+    EXPECT_EQ(create_file(s.root(), false, name("a"), params(file_create, synchronize)).status,
+              status::access_denied);
     EXPECT_EQ(create_file(s.root(), false, name("a"), params(file_create, file_generic_read, 0x80))
                   .status,
               status::not_supported);

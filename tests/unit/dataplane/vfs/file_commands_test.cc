@@ -40,8 +40,11 @@ TEST_F(file_commands, create_write_read_close) {
     EXPECT_EQ(r.u32(4), 5u);
     EXPECT_EQ(std::string(r.body.begin() + 16, r.body.end()), "world");
 
-    // The related-compound placeholder FileId reaches the same open.
+    // The placeholder FileId reaches the same open in a related compound only.
+    EXPECT_EQ(call(smb2::handle_read, read_body({~0ULL, ~0ULL}, 0, 5)).status, status::file_closed);
+    related = true;
     auto rr = call(smb2::handle_read, read_body({~0ULL, ~0ULL}, 0, 5));
+    related = false;
     ASSERT_EQ(rr.status, status::success);
     EXPECT_EQ(std::string(rr.body.begin() + 16, rr.body.end()), "hello");
 
@@ -100,6 +103,8 @@ TEST_F(file_commands, write_errors_and_append) {
               status::invalid_parameter);
     EXPECT_EQ(call(smb2::handle_write, write_body(id, 0xfffffff0000ULL, "")).status,
               status::success);
+    EXPECT_EQ(call(smb2::handle_write, write_body(id, 0xfffffff0000ULL - 1, "d")).status,
+              status::disk_full);
     file_id append_only = open("f", file_append_data, 1);
     ASSERT_EQ(call(smb2::handle_write, write_body(append_only, ~0ULL, "def")).status,
               status::success);

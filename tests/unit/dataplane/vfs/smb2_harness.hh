@@ -59,6 +59,7 @@ protected:
         smb2::header h;
         h.session_id = 7;
         h.tree_id = 3;
+        h.flags = related ? smb2::flag_related_operations : 0;
         byte_writer w;
         smb2::write_header(w, h);
         w.put(body);
@@ -232,6 +233,7 @@ protected:
     smb2::session* sess = nullptr;
     smb2::tree_connect* tree = nullptr;
     file_id chain{};
+    bool related = false; // mark requests as part of a related compound
 
 private:
     control_channel _channel;
