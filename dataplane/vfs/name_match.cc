@@ -207,8 +207,15 @@ std::string short_name(std::string_view name) {
     bool valid = !base.empty() && base.size() <= 8 && ext.size() <= 3 && b.size() == base.size() &&
                  e.size() == ext.size() && base.find('.') == std::string_view::npos &&
                  (dot == std::string_view::npos || !ext.empty());
+    auto with_ext = [&e](std::string out) {
+        if (!e.empty()) {
+            out.push_back('.');
+            out.append(e);
+        }
+        return out;
+    };
     if (valid) {
-        return e.empty() ? b : b + "." + e;
+        return with_ext(b);
     }
     uint32_t h = 2166136261u; // FNV-1a of the full name
     for (unsigned char c : name) {
@@ -222,10 +229,7 @@ std::string short_name(std::string_view name) {
     out += '~';
     out += digits[h % 36];
     out += digits[(h / 36) % 36];
-    if (!e.empty()) {
-        out += "." + e;
-    }
-    return out;
+    return with_ext(out);
 }
 
 } // namespace smbx::vfs
