@@ -224,7 +224,7 @@ std::string short_name(std::string_view name) {
     static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     std::string out = short_part(base, 5);
     if (out.empty()) {
-        out = "_";
+        out.push_back('_');
     }
     out += '~';
     out += digits[h % 36];
