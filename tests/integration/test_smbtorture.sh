@@ -9,12 +9,12 @@
 # <suite>.subunit (raw), and summary.txt (the per-suite lines with floors).
 #
 # Knobs: SMBX_TORTURE_SUITES="smb2.read smb2.rw" (subset; default: every suite in
-# torture_floors.txt), SMBX_TORTURE_TIMEOUT (per suite, default 70 s),
+# torture_floors.txt), SMBX_TORTURE_TIMEOUT (per suite, default 100 s),
 # SMBX_TORTURE_BUDGET (whole test, default 800 s: ctest gives it 900).
 source "$(dirname "$0")/lib.sh"
 
 FLOORS="$LIB_DIR/torture_floors.txt"
-SUITE_TIMEOUT=${SMBX_TORTURE_TIMEOUT:-70}
+SUITE_TIMEOUT=${SMBX_TORTURE_TIMEOUT:-100}
 BUDGET=${SMBX_TORTURE_BUDGET:-800}
 
 command -v smbtorture >/dev/null || { fail "smbtorture not installed (samba-testsuite)"; finish; }
