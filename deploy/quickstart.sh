@@ -27,8 +27,14 @@ echo "==> installing dependencies"
 bash deploy/install-deps.sh
 
 echo "==> building into $SRC/build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_WERROR=OFF -DSMBX_SANITIZE= -DSMBX_FUZZ=OFF >/dev/null
-cmake --build build -j "${SMBX_JOBS:-$(nproc)}" --target smbx-control smbx-dataplane smbxctl
+mkdir -p build
+if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_WERROR=OFF -DSMBX_SANITIZE= -DSMBX_FUZZ=OFF &&
+       cmake --build build -j "${SMBX_JOBS:-$(nproc)}" --target smbx-control smbx-dataplane smbxctl
+     } >build/quickstart-build.log 2>&1; then
+    grep -E -A5 'error' build/quickstart-build.log | head -n 60 || tail -n 40 build/quickstart-build.log
+    echo "build failed; full log: $SRC/build/quickstart-build.log" >&2
+    exit 1
+fi
 
 echo "==> creating $BASE/share and $BASE/private"
 install -d -m 0755 "$BASE/share"
