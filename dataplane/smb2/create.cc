@@ -12,6 +12,8 @@
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/create_file.hh"
+#include "dataplane/vfs/extended_attributes.hh"
+#include "dataplane/vfs/name_match.hh"
 
 namespace smbx::smb2 {
 
@@ -157,6 +159,20 @@ void open_pipe(request& req, response& resp, byte_span name_utf16, uint32_t desi
     write_response(resp, r);
 }
 
+// NTFS's quota file "$Extend\$Quota:$Q:$INDEX_ALLOCATION": clients open it to query
+// and set quotas; as Samba does, it opens the share root (smbtorture
+// smb2.create.quota-fake-file).
+constexpr uint32_t quota_fake_attributes =
+    vfs::attr_hidden | vfs::attr_system | vfs::attr_directory | vfs::attr_archive;
+
+bool is_quota_fake_file(byte_span name_utf16) {
+    std::string n;
+    if (!utf16le_to_utf8(name_utf16, n)) {
+        return false;
+    }
+    return vfs::iequals(n, "$Extend\\$Quota:$Q:$INDEX_ALLOCATION");
+}
+
 } // namespace
 
 void handle_create(request& req, response& resp) {
@@ -218,16 +234,21 @@ void handle_create(request& req, response& resp) {
 
     bool want_mxac = false;
     bool want_qfid = false;
+    std::vector<vfs::ea_entry> eas;
     for (const auto& c : contexts) {
         if (c.is("DHnC") || c.is("DH2C") || c.is("TWrp")) {
             resp.fail(status::object_name_not_found); // 3.3.5.9.7, 3.3.5.9.12
             return;
         }
         if (c.is("ExtA")) {
-            resp.fail(status::eas_not_supported);
-            return;
-        }
-        if (c.is("AlSi")) {
+            // 2.2.13.2.1: FILE_FULL_EA_INFORMATION entries, validated before the open.
+            auto parsed_eas = vfs::parse_full_ea_list(c.data);
+            if (parsed_eas.status != status::success) {
+                resp.fail(parsed_eas.status);
+                return;
+            }
+            eas = std::move(parsed_eas.eas);
+        } else if (c.is("AlSi")) {
             if (c.data.size() != 8) {
                 resp.fail(status::invalid_parameter);
                 return;
@@ -245,7 +266,8 @@ void handle_create(request& req, response& resp) {
         }
     }
 
-    auto parsed = vfs::parse_smb_name(name);
+    bool quota_fake = is_quota_fake_file(name);
+    auto parsed = vfs::parse_smb_name(quota_fake ? byte_span{} : name);
     if (parsed.status != status::success) {
         resp.fail(parsed.status);
         return;
@@ -255,6 +277,13 @@ void handle_create(request& req, response& resp) {
         resp.fail(outcome.status);
         return;
     }
+    if (!eas.empty() && outcome.action != vfs::file_opened) {
+        // EAs are set on files the create made or overwrote (MS-FSA 2.1.5.1.2.1).
+        if (uint32_t st = vfs::set_eas(outcome.open->fd(), eas)) {
+            resp.fail(st);
+            return;
+        }
+    }
     auto info = outcome.open->info();
     if (!info) {
         resp.fail(status::unsuccessful);
@@ -263,6 +292,10 @@ void handle_create(request& req, response& resp) {
     create_reply r;
     r.action = outcome.action;
     r.info = *info;
+    if (quota_fake) {
+        r.info = vfs::file_info{}; // no times or sizes, as Samba's fake file
+        r.info.attributes = quota_fake_attributes;
+    }
     if (want_mxac) {
         byte_writer d;
         d.u32(status::success); // QueryStatus

@@ -43,9 +43,9 @@ void put_internal(byte_writer& w, const vfs::file_info& fi) {
     w.u64(fi.index_number);
 }
 
-void put_ea(byte_writer& w) {
-    w.u32(0);
-} // no extended attributes
+void put_ea(byte_writer& w, uint32_t ea_size) {
+    w.u32(ea_size);
+}
 
 void put_access(byte_writer& w, uint32_t access_flags) {
     w.u32(access_flags);
@@ -73,7 +73,7 @@ void put_all(byte_writer& w, const vfs::file_info& fi, const open_fields& o) {
     put_basic(w, fi);
     put_standard(w, fi, o.delete_pending);
     put_internal(w, fi);
-    put_ea(w);
+    put_ea(w, o.ea_size);
     put_access(w, o.access_flags);
     put_position(w, o.position);
     put_mode(w, o.mode);
@@ -94,16 +94,21 @@ void put_attribute_tag(byte_writer& w, const vfs::file_info& fi) {
     w.u32(0); // ReparseTag: no reparse points are exposed
 }
 
-void put_stream(byte_writer& w, const vfs::file_info& fi) {
-    if (fi.directory) {
-        return; // directories have no unnamed data stream
+void put_streams(byte_writer& w, const std::vector<stream_fields>& streams) {
+    size_t last = 0;
+    for (size_t i = 0; i < streams.size(); ++i) {
+        if (i) {
+            w.align(8);
+            w.patch_u32(last, uint32_t(w.size() - last));
+        }
+        last = w.size();
+        auto n = utf16(streams[i].name);
+        w.u32(0); // NextEntryOffset
+        w.u32(uint32_t(n.size()));
+        w.u64(streams[i].size);
+        w.u64(streams[i].allocation_size);
+        w.put(n);
     }
-    auto n = utf16("::$DATA");
-    w.u32(0); // NextEntryOffset
-    w.u32(uint32_t(n.size()));
-    w.u64(fi.end_of_file);
-    w.u64(fi.allocation_size);
-    w.put(n);
 }
 
 void put_compression(byte_writer& w, const vfs::file_info& fi) {
@@ -159,7 +164,7 @@ void put_short_name(byte_writer& w, std::string_view short_name) {
 } // namespace
 
 void put_dir_entry(byte_writer& w, uint8_t info_class, const vfs::file_info& fi,
-                   std::string_view name, std::string_view short_name) {
+                   std::string_view name, std::string_view short_name, uint32_t ea_size) {
     auto n = utf16(name);
     w.u32(0); // NextEntryOffset
     w.u32(0); // FileIndex: meaningless outside NTFS's own order
@@ -177,25 +182,25 @@ void put_dir_entry(byte_writer& w, uint8_t info_class, const vfs::file_info& fi,
     case file_directory_information:
         break;
     case file_full_directory_information:
-        w.u32(0); // EaSize
+        w.u32(ea_size);
         break;
     case file_both_directory_information:
-        w.u32(0); // EaSize
+        w.u32(ea_size);
         put_short_name(w, short_name);
         break;
     case file_id_both_directory_information:
-        w.u32(0); // EaSize
+        w.u32(ea_size);
         put_short_name(w, short_name);
         w.u16(0); // Reserved2
         w.u64(fi.index_number);
         break;
     case file_id_full_directory_information:
-        w.u32(0); // EaSize
+        w.u32(ea_size);
         w.u32(0); // Reserved
         w.u64(fi.index_number);
         break;
     case file_id_extd_directory_information:
-        w.u32(0); // EaSize
+        w.u32(ea_size);
         w.u32(0); // ReparsePointTag
         w.u64(fi.index_number);
         w.u64(0); // FileId is 128 bits

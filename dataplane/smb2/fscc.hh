@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "common/byte_codec.hh"
 #include "dataplane/vfs/file_info.hh"
@@ -89,13 +90,14 @@ struct open_fields {
     uint64_t position = 0;
     uint32_t mode = 0;
     uint32_t alignment = 0; // FILE_BYTE_ALIGNMENT
+    uint32_t ea_size = 0;   // FileEaInformation.EaSize
     std::string_view name;  // UTF-8, "\dir\file" form
 };
 
 void put_basic(byte_writer& w, const vfs::file_info& fi);                         // 2.4.7
 void put_standard(byte_writer& w, const vfs::file_info& fi, bool delete_pending); // 2.4.41
 void put_internal(byte_writer& w, const vfs::file_info& fi);                      // 2.4.22
-void put_ea(byte_writer& w);                                                      // 2.4.12
+void put_ea(byte_writer& w, uint32_t ea_size);                                    // 2.4.12
 void put_access(byte_writer& w, uint32_t access_flags);                           // 2.4.1
 void put_position(byte_writer& w, uint64_t position);                             // 2.4.35
 void put_mode(byte_writer& w, uint32_t mode);                                     // 2.4.26
@@ -104,16 +106,23 @@ void put_name(byte_writer& w, std::string_view name);                           
 void put_all(byte_writer& w, const vfs::file_info& fi, const open_fields& o);     // 2.4.2
 void put_network_open(byte_writer& w, const vfs::file_info& fi);                  // 2.4.29
 void put_attribute_tag(byte_writer& w, const vfs::file_info& fi);                 // 2.4.6
-void put_stream(byte_writer& w, const vfs::file_info& fi);                        // 2.4.43
-void put_compression(byte_writer& w, const vfs::file_info& fi);                   // 2.4.9
-void put_id(byte_writer& w, const vfs::file_info& fi);                            // 2.4.21
+struct stream_fields {
+    std::string_view name; // UTF-8, "::$DATA" or ":name:$DATA"
+    uint64_t size = 0;
+    uint64_t allocation_size = 0;
+};
+// FileStreamInformation (2.4.44): the entries chained, each 8-byte aligned.
+void put_streams(byte_writer& w, const std::vector<stream_fields>& streams);
+void put_compression(byte_writer& w, const vfs::file_info& fi); // 2.4.9
+void put_id(byte_writer& w, const vfs::file_info& fi);          // 2.4.21
 
 // Size of the fixed part of a directory entry of `info_class`; 0 if unsupported.
 size_t dir_entry_fixed_size(uint8_t info_class);
 // Appends one directory entry with NextEntryOffset 0 (the caller chains entries).
 // `short_name` (8.3, at most 12 characters) fills the *Both* classes' ShortName.
+// `ea_size` fills EaSize where the class has it.
 void put_dir_entry(byte_writer& w, uint8_t info_class, const vfs::file_info& fi,
-                   std::string_view name, std::string_view short_name = {});
+                   std::string_view name, std::string_view short_name = {}, uint32_t ea_size = 0);
 
 struct fs_stats {
     uint64_t total_units = 0;

@@ -10,6 +10,7 @@
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/name_match.hh"
 #include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
@@ -67,6 +68,22 @@ std::optional<vfs::file_info> entry_info(vfs::file_open& dir, const std::string&
         return std::nullopt;
     }
     return fi;
+}
+
+bool has_ea_size(uint8_t info_class) {
+    return info_class != fscc::file_directory_information &&
+           info_class != fscc::file_names_information;
+}
+
+// EaSize of an entry (MS-FSCC 2.4.14 and the other classes with the field).
+uint32_t entry_ea_size(vfs::file_open& dir, const std::string& name) {
+    std::optional<std::vector<vfs::ea_entry>> eas;
+    if (name == "." || (name == ".." && dir.relative_name().empty())) {
+        eas = vfs::list_eas(dir.fd());
+    } else {
+        eas = vfs::list_eas_at(dir.fd(), name.c_str());
+    }
+    return eas ? vfs::ea_list_size(*eas) : 0;
 }
 
 } // namespace
@@ -155,7 +172,8 @@ void handle_query_directory(request& req, response& resp) {
         }
         byte_writer entry;
         bool dots = name == "." || name == "..";
-        fscc::put_dir_entry(entry, info_class, *fi, name, dots ? "" : vfs::short_name(name));
+        fscc::put_dir_entry(entry, info_class, *fi, name, dots ? "" : vfs::short_name(name),
+                            has_ea_size(info_class) ? entry_ea_size(*dir, name) : 0);
         size_t start = (out.size() + 7) & ~size_t(7);
         if (start + entry.size() > output_length) {
             break;

@@ -12,10 +12,12 @@
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/name_match.hh"
 #include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/security_descriptor.hh"
 #include "dataplane/vfs/share_path.hh"
+#include "dataplane/vfs/streams.hh"
 
 namespace smbx::smb2 {
 
@@ -25,13 +27,31 @@ constexpr uint8_t info_file = 1;
 constexpr uint8_t info_filesystem = 2;
 constexpr uint8_t info_security = 3;
 constexpr uint8_t info_quota = 4;
-constexpr uint32_t status_no_eas_on_file = 0xC0000052;
+
+// Minimum buffer sizes: the C structure with one name character, aligned, as Windows
+// checks them (smbtorture smb2.getinfo.qfile_buffercheck / qfs_buffercheck).
+constexpr size_t name_info_fixed = 8;
+constexpr size_t all_info_fixed = 104;
+constexpr size_t stream_info_fixed = 32;
+constexpr size_t fs_volume_fixed = 24;
+constexpr size_t fs_attribute_fixed = 16;
 
 struct encoded {
     uint32_t status = status::success;
     bytes data;
-    size_t fixed = 0; // size of the fixed part
+    size_t fixed = 0;     // size of the fixed part
+    uint32_t warning = 0; // BUFFER_OVERFLOW of a class fitted by its encoder
 };
+
+// The request fields only some classes use.
+struct query_input {
+    byte_span buffer;   // FileFullEaInformation: FILE_GET_EA_INFORMATION list
+    uint32_t flags = 0; // SL_RESTART_SCAN, SL_RETURN_SINGLE_ENTRY, SL_INDEX_SPECIFIED
+    uint32_t output_length = 0;
+};
+
+constexpr uint32_t sl_restart_scan = 0x1;
+constexpr uint32_t sl_return_single_entry = 0x2;
 
 encoded fail(uint32_t st) {
     return encoded{st, {}, 0};
@@ -42,16 +62,105 @@ encoded fail(uint32_t st) {
 std::string smb_path(const vfs::file_open& f, bool leading = true) {
     std::string n = (leading ? "\\" : "") + f.relative_name();
     std::replace(n.begin(), n.end(), '/', '\\');
+    if (f.is_stream()) {
+        n += ":" + f.stream_name();
+    }
     return n;
 }
 
-// Minimum buffer sizes: the C structure with one name character, aligned, as Windows
-// checks them (smbtorture smb2.getinfo.qfile_buffercheck / qfs_buffercheck).
-constexpr size_t name_info_fixed = 8;
-constexpr size_t all_info_fixed = 104;
-constexpr size_t stream_info_fixed = 32;
-constexpr size_t fs_volume_fixed = 24;
-constexpr size_t fs_attribute_fixed = 16;
+uint32_t ea_size(const vfs::file_open& f) {
+    auto eas = vfs::list_eas(f.fd());
+    return eas ? vfs::ea_list_size(*eas) : 0;
+}
+
+// FileStreamInformation (MS-FSCC 2.4.44): the unnamed data stream of a file, then
+// the named streams, of the base file whichever stream the open is.
+encoded query_streams(const vfs::file_open& f) {
+    auto base = vfs::query_file_info(f.fd());
+    auto named = vfs::list_streams(f.fd());
+    if (!base || !named) {
+        return fail(vfs::errno_to_status(errno));
+    }
+    std::vector<std::string> names;
+    std::vector<fscc::stream_fields> fields;
+    names.reserve(named->size());
+    if (!base->directory) {
+        fields.push_back({"::$DATA", base->end_of_file, base->allocation_size});
+    }
+    for (const auto& s : *named) {
+        names.push_back(":" + s.name + ":$DATA");
+        fields.push_back({names.back(), s.size, (s.size + 4095) & ~uint64_t(4095)});
+    }
+    byte_writer w;
+    fscc::put_streams(w, fields);
+    encoded e;
+    e.data = w.take();
+    e.fixed = stream_info_fixed;
+    return e;
+}
+
+// FileFullEaInformation (MS-SMB2 3.3.5.20.1, MS-FSA 2.1.5.11.25): the EAs named in
+// the input, else the file's EAs from the open's scan index, as many as fit (one with
+// SL_RETURN_SINGLE_ENTRY).
+encoded query_full_ea(vfs::file_open& f, const query_input& in) {
+    auto eas = vfs::list_eas(f.fd());
+    if (!eas) {
+        return fail(errno == ENOTSUP ? status::eas_not_supported : vfs::errno_to_status(errno));
+    }
+    std::vector<vfs::ea_entry> out;
+    if (!in.buffer.empty()) {
+        auto wanted = vfs::parse_get_ea_list(in.buffer);
+        if (!wanted) {
+            return fail(status::invalid_parameter);
+        }
+        for (const auto& name : *wanted) {
+            auto upper = vfs::upcase_ea_name(name);
+            auto it = std::find_if(eas->begin(), eas->end(),
+                                   [&](const vfs::ea_entry& e) { return e.name == upper; });
+            out.push_back(it != eas->end() ? *it : vfs::ea_entry{0, name, {}});
+        }
+    } else {
+        if (in.flags & sl_restart_scan) {
+            f.ea_index = 0;
+        }
+        if (eas->empty()) {
+            return fail(vfs::status_no_eas_on_file);
+        }
+        if (f.ea_index >= eas->size()) {
+            return fail(vfs::status_no_more_eas);
+        }
+        out.assign(eas->begin() + ptrdiff_t(f.ea_index), eas->end());
+        if (in.flags & sl_return_single_entry) {
+            out.resize(1);
+        }
+    }
+    byte_writer w;
+    size_t count = 0;
+    size_t last = 0;
+    for (const auto& e : out) {
+        size_t start = (w.size() + 3) & ~size_t(3);
+        if (start + vfs::full_ea_size(e) > in.output_length) {
+            break;
+        }
+        if (count) {
+            w.align(4);
+            w.patch_u32(last, uint32_t(start - last));
+        }
+        last = w.size();
+        vfs::put_full_ea(w, e);
+        ++count;
+    }
+    if (!count) {
+        return fail(status::buffer_too_small);
+    }
+    if (in.buffer.empty()) {
+        f.ea_index += count;
+    }
+    encoded r;
+    r.data = w.take();
+    r.warning = count < out.size() ? status::buffer_overflow : 0;
+    return r;
+}
 
 bool known_file_class(uint8_t c) {
     // MS-FSCC 2.4 defines these; the rest of 1..75 are reserved or undocumented.
@@ -60,7 +169,7 @@ bool known_file_class(uint8_t c) {
            c == 73 || c == 74 || c == 75;
 }
 
-encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn) {
+encoded query_file(vfs::file_open& f, uint8_t cls, const connection& conn, const query_input& in) {
     auto fi = f.info();
     if (!fi) {
         return fail(vfs::errno_to_status(errno));
@@ -85,7 +194,7 @@ encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn)
         fscc::put_internal(w, *fi);
         break;
     case fscc::file_ea_information:
-        fscc::put_ea(w);
+        fscc::put_ea(w, ea_size(f));
         break;
     case fscc::file_access_information:
         fscc::put_access(w, access);
@@ -112,7 +221,7 @@ encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn)
         break;
     case fscc::file_all_information: {
         auto name = smb_path(f);
-        fscc::open_fields o{f.delete_pending(), access, f.position, f.mode, 0, name};
+        fscc::open_fields o{f.delete_pending(), access, f.position, f.mode, 0, ea_size(f), name};
         fscc::put_all(w, *fi, o);
         e.fixed = all_info_fixed;
         break;
@@ -125,9 +234,7 @@ encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn)
         break;
     }
     case fscc::file_stream_information:
-        fscc::put_stream(w, *fi);
-        e.fixed = stream_info_fixed;
-        break;
+        return query_streams(f);
     case fscc::file_compression_information:
         fscc::put_compression(w, *fi);
         break;
@@ -141,7 +248,10 @@ encoded query_file(const vfs::file_open& f, uint8_t cls, const connection& conn)
         fscc::put_id(w, *fi);
         break;
     case fscc::file_full_ea_information:
-        return fail((access & vfs::file_read_ea) ? status_no_eas_on_file : status::access_denied);
+        if (!(access & vfs::file_read_ea)) {
+            return fail(status::access_denied);
+        }
+        return query_full_ea(f, in);
     default:
         return fail(known_file_class(cls) ? status::not_supported : status::invalid_info_class);
     }
@@ -258,15 +368,25 @@ void handle_query_info(request& req, response& resp) {
     uint8_t info_type = b.u8();
     uint8_t info_class = b.u8();
     uint32_t output_length = b.u32();
-    b.u16(); // InputBufferOffset: only quota queries use input
+    uint16_t input_offset = b.u16();
     b.u16(); // Reserved
-    b.u32(); // InputBufferLength
+    uint32_t input_length = b.u32();
     uint32_t additional = b.u32();
-    b.u32(); // Flags
+    query_input in;
+    in.flags = b.u32();
+    in.output_length = output_length;
     file_id id = vfs::read_file_id(b);
     if (!b.ok() || structure_size != 41) {
         resp.fail(status::invalid_parameter);
         return;
+    }
+    if (input_length) {
+        byte_reader msg(req.message);
+        in.buffer = msg.at(input_offset, input_length);
+        if (!msg.ok() || input_offset < header_size + 40) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
     }
     if (output_length > connection::max_transact_size) {
         resp.fail(status::invalid_parameter);
@@ -280,7 +400,7 @@ void handle_query_info(request& req, response& resp) {
     auto f = vfs::as_file_open(h);
     encoded e;
     if (info_type == info_file) {
-        e = f ? query_file(*f, info_class, req.conn) : query_pipe(*h, info_class);
+        e = f ? query_file(*f, info_class, req.conn, in) : query_pipe(*h, info_class);
     } else if (info_type == info_filesystem) {
         e = f ? query_fs(*f, info_class, *req.tree) : fail(status::not_supported);
     } else if (info_type == info_security) {
@@ -311,7 +431,7 @@ void handle_query_info(request& req, response& resp) {
     if (!e.data.empty() && e.data.size() < e.fixed) {
         e.data.resize(e.fixed); // a short name still fills the structure
     }
-    uint32_t st = status::success;
+    uint32_t st = e.warning;
     if (e.data.size() > output_length) {
         e.data.resize(output_length);
         st = status::buffer_overflow;

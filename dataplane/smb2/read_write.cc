@@ -12,6 +12,7 @@
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
+#include "dataplane/vfs/streams.hh"
 
 namespace smbx::smb2 {
 
@@ -101,7 +102,14 @@ void handle_read(request& req, response& resp) {
     }
     bytes data(length);
     size_t got = 0;
-    while (got < length) {
+    if (f->is_stream()) {
+        if (uint32_t st = vfs::read_stream(f->fd(), f->stream_name(), offset, length, data)) {
+            resp.fail(st);
+            return;
+        }
+        got = data.size();
+    }
+    while (!f->is_stream() && got < length) {
         ssize_t n = ::pread(f->fd(), data.data() + got, length - got, off_t(offset + got));
         if (n < 0) {
             if (errno == EINTR) {
@@ -182,12 +190,12 @@ void handle_write(request& req, response& resp) {
         // (the all-ones offset of 3.3.5.13 included); for others an offset past
         // INT64_MAX is invalid.
         if (!(h->granted_access & vfs::file_write_data)) {
-            struct stat st;
-            if (::fstat(f->fd(), &st) != 0) {
+            auto fi = f->info();
+            if (!fi) {
                 resp.fail(vfs::errno_to_status(errno));
                 return;
             }
-            offset = uint64_t(st.st_size);
+            offset = fi->end_of_file;
         }
         if (offset > max_file_offset || length > max_file_offset - offset ||
             (length && offset >= max_file_size)) {
@@ -203,6 +211,13 @@ void handle_write(request& req, response& resp) {
             return;
         }
         size_t done = 0;
+        if (f->is_stream()) {
+            if (uint32_t st = vfs::write_stream(f->fd(), f->stream_name(), offset, data)) {
+                resp.fail(st);
+                return;
+            }
+            done = length;
+        }
         while (done < length) {
             ssize_t n = ::pwrite(f->fd(), data.data() + done, length - done, off_t(offset + done));
             if (n < 0) {
@@ -214,7 +229,7 @@ void handle_write(request& req, response& resp) {
             }
             done += size_t(n);
         }
-        if ((flags & writeflag_write_through) && ::fdatasync(f->fd()) != 0) {
+        if ((flags & writeflag_write_through) && !f->is_stream() && ::fdatasync(f->fd()) != 0) {
             resp.fail(vfs::errno_to_status(errno));
             return;
         }

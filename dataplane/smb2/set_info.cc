@@ -5,6 +5,7 @@
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/file_changes.hh"
 #include "dataplane/vfs/open_lookup.hh"
 
@@ -73,8 +74,17 @@ uint32_t set_file(vfs::file_open& f, uint8_t cls, byte_span buf) {
         case fscc::file_object_id_information:
         case fscc::file_rename_information_ex:
             return status::not_supported;
-        case fscc::file_full_ea_information:
-            return status::eas_not_supported;
+        case fscc::file_full_ea_information: {
+            // MS-FSA 2.1.5.14.4: an empty value removes the EA.
+            if (!(f.granted_access & vfs::file_write_ea)) {
+                return status::access_denied;
+            }
+            auto parsed = vfs::parse_full_ea_list(buf);
+            if (parsed.status != status::success) {
+                return parsed.status;
+            }
+            return vfs::set_eas(f.fd(), parsed.eas);
+        }
         default:
             return status::invalid_info_class;
         }
@@ -105,6 +115,9 @@ uint32_t set_file(vfs::file_open& f, uint8_t cls, byte_span buf) {
         auto name = r.take(name_length);
         if (!r.ok() || root_directory != 0 || name_length == 0) {
             return status::invalid_parameter;
+        }
+        if (name.size() >= 2 && name[0] == ':' && name[1] == 0) {
+            return vfs::rename_stream(f, name, replace); // ":stream[:$DATA]"
         }
         auto target = vfs::parse_smb_name(name, {.allow_leading_separator = true});
         if (target.status != status::success) {

@@ -8,6 +8,8 @@
 
 #include "common/ntstatus.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/create_stream.hh"
+#include "dataplane/vfs/streams.hh"
 
 namespace smbx::vfs {
 
@@ -58,6 +60,11 @@ uint32_t check_params(const smb_name& name, const create_params& p) {
     if (name.trailing_separator && (p.options & file_non_directory_file)) {
         return status::object_name_invalid;
     }
+    // "dir::$DATA" names a data stream, which a directory does not have
+    // (smbtorture smb2.streams.dir).
+    if (name.data_suffix && (p.options & file_directory_file)) {
+        return status::not_a_directory;
+    }
     return status::success;
 }
 
@@ -93,8 +100,8 @@ uint32_t maximal_access(bool read_only_share, bool directory, uint32_t attribute
     return m;
 }
 
-create_outcome create_file(const std::string& share_root, bool read_only_share,
-                           const smb_name& name, const create_params& p) {
+static create_outcome create_once(const std::string& share_root, bool read_only_share,
+                                  const smb_name& name, const create_params& p) {
     create_outcome out;
     if ((out.status = check_params(name, p)) != status::success) {
         return out;
@@ -108,6 +115,9 @@ create_outcome create_file(const std::string& share_root, bool read_only_share,
     if (r.status != status::success) {
         out.status = r.status;
         return out;
+    }
+    if (!name.stream.empty()) {
+        return create_stream(share_root, read_only_share, name, p, r);
     }
     // The share root is the parent itself.
     const char* leaf = r.leaf.empty() ? "." : r.leaf.c_str();
@@ -131,6 +141,10 @@ create_outcome create_file(const std::string& share_root, bool read_only_share,
         if (!directory && ((p.options & file_directory_file) || name.trailing_separator)) {
             out.status =
                 name.trailing_separator ? status::object_name_invalid : status::not_a_directory;
+            return out;
+        }
+        if (directory && name.data_suffix) {
+            out.status = status::file_is_a_directory;
             return out;
         }
         if (directory && overwrites(p.disposition)) {
@@ -181,6 +195,13 @@ create_outcome create_file(const std::string& share_root, bool read_only_share,
         access = (access & ~maximum_allowed) | out.maximal_access;
     }
     if (access & ~out.maximal_access) {
+        out.status = status::access_denied;
+        return out;
+    }
+    // No EFS: a file cannot be created encrypted (as a standalone Windows server;
+    // smbtorture smb2.create.gentest accepts ACCESS_DENIED).
+    if ((p.file_attributes & attr_encrypted) && !directory &&
+        (!r.exists || overwrites(p.disposition))) {
         out.status = status::access_denied;
         return out;
     }
@@ -243,6 +264,7 @@ create_outcome create_file(const std::string& share_root, bool read_only_share,
             out.status = errno_to_status(errno);
             return out;
         }
+        remove_streams(open->fd()); // an overwritten file loses its named streams
         auto old = read_dos_info(open->fd());
         dos_info d{stored_attributes(p.file_attributes, false), old ? old->creation_time : 0};
         write_dos_info(open->fd(), d);
@@ -276,6 +298,17 @@ create_outcome create_file(const std::string& share_root, bool read_only_share,
                   file_synchronous_io_alert | file_synchronous_io_nonalert | file_delete_on_close);
     open->path = r.relative;
     out.open = std::move(open);
+    return out;
+}
+
+create_outcome create_file(const std::string& share_root, bool read_only_share,
+                           const smb_name& name, const create_params& p) {
+    // A name another open created between the lookup and the create is opened
+    // instead when the disposition allows (smbtorture smb2.create.mkdir-dup).
+    auto out = create_once(share_root, read_only_share, name, p);
+    if (out.status == status::object_name_collision && p.disposition != file_create) {
+        out = create_once(share_root, read_only_share, name, p);
+    }
     return out;
 }
 

@@ -11,6 +11,8 @@
 
 #include "common/ntstatus.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/name_match.hh"
+#include "dataplane/vfs/streams.hh"
 
 namespace smbx::vfs {
 
@@ -124,6 +126,12 @@ uint32_t rename_open(file_open& f, const smb_name& target, bool replace_if_exist
     if (target.is_root() || f.relative_name().empty()) {
         return status::access_denied; // the share root neither moves nor is replaced
     }
+    if (f.is_stream() && !target.stream.empty()) {
+        return status::sharing_violation; // "base:stream" targets, as Samba and Windows
+    }
+    if (f.is_stream() || !target.stream.empty()) {
+        return status::not_supported; // a stream to a file or back: not supported
+    }
     unique_fd root = open_share_root(f.share_root());
     if (!root) {
         return status::object_path_not_found;
@@ -150,7 +158,7 @@ uint32_t rename_open(file_open& f, const smb_name& target, bool replace_if_exist
             }
             auto other = query_file_info_at(dst.parent.get(), dst.leaf.c_str());
             if (!other || other->directory || (other->attributes & attr_readonly) ||
-                share_mode_table::global().open_count({other->device, other->index_number})) {
+                share_mode_table::global().open_count({other->device, other->index_number, {}})) {
                 return status::access_denied; // MS-FSA 2.1.5.14.11
             }
             leaf = dst.leaf; // replace the existing name atomically
@@ -170,6 +178,70 @@ uint32_t rename_open(file_open& f, const smb_name& target, bool replace_if_exist
         share_mode_table::global().renamed(*f.state(), rel);
     }
     f.path = rel;
+    return status::success;
+}
+
+uint32_t rename_stream(file_open& f, byte_span target_utf16, bool replace_if_exists) {
+    std::string target;
+    if (!utf16le_to_utf8(target_utf16, target)) {
+        return status::object_name_invalid;
+    }
+    // ":name" or ":name:$DATA"; "::$DATA" is the unnamed data stream.
+    std::string_view rest = std::string_view(target).substr(1);
+    auto colon = rest.find(':');
+    std::string name(rest.substr(0, colon));
+    if ((colon != std::string_view::npos && !iequals(rest.substr(colon + 1), "$DATA")) ||
+        (name.empty() && colon == std::string_view::npos) ||
+        name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos) {
+        return status::object_name_invalid;
+    }
+    if (!f.is_stream()) {
+        return status::not_supported; // the unnamed data stream does not move
+    }
+    bytes data;
+    if (uint32_t st = read_stream(f.fd(), f.stream_name(), 0, uint32_t(max_stream_size), data)) {
+        return st;
+    }
+    if (name.empty()) {
+        auto base = query_file_info(f.fd());
+        if (!base || base->directory || base->end_of_file) {
+            return status::object_name_collision;
+        }
+        unique_fd w(::open(proc_path(f.fd()).c_str(), O_WRONLY));
+        if (!w || ::pwrite(w.get(), data.data(), data.size(), 0) != ssize_t(data.size())) {
+            return errno_to_status(errno);
+        }
+        return remove_stream(f.fd(), f.stream_name());
+    }
+    auto existing = find_stream(f.fd(), name);
+    if (existing && *existing != f.stream_name()) {
+        if (!replace_if_exists) {
+            return status::object_name_collision;
+        }
+        if (stream_size(f.fd(), *existing).value_or(0) ||
+            share_mode_table::global().open_count({f.key().device, f.key().inode, *existing})) {
+            return status::invalid_parameter; // NTFS replaces only empty, unopened streams
+        }
+        name = *existing;
+    } else if (existing) {
+        return status::success; // onto itself
+    }
+    if (uint32_t st = truncate_stream(f.fd(), name, 0);
+        st != status::success && st != status::object_name_not_found) {
+        return st;
+    }
+    if (!find_stream(f.fd(), name)) {
+        if (uint32_t st = create_stream(f.fd(), name)) {
+            return st;
+        }
+    }
+    if (uint32_t st = write_stream(f.fd(), name, 0, data)) {
+        return st;
+    }
+    if (uint32_t st = remove_stream(f.fd(), f.stream_name())) {
+        return st;
+    }
+    f.stream_renamed(name);
     return status::success;
 }
 
@@ -204,6 +276,9 @@ uint32_t set_end_of_file(file_open& f, uint64_t size) {
     if (f.is_directory() || size > max_size) {
         return status::invalid_parameter;
     }
+    if (f.is_stream()) {
+        return truncate_stream(f.fd(), f.stream_name(), size);
+    }
     if (::ftruncate(f.fd(), off_t(size)) != 0) {
         return errno_to_status(errno);
     }
@@ -214,13 +289,16 @@ uint32_t set_allocation_size(file_open& f, uint64_t size) {
     if (f.is_directory() || size > max_size) {
         return status::invalid_parameter;
     }
-    struct stat st;
-    if (::fstat(f.fd(), &st) != 0) {
+    auto fi = f.info();
+    if (!fi) {
         return errno_to_status(errno);
     }
     // MS-FSA 2.1.5.14.1: an allocation below the end of file truncates the file.
-    if (size < uint64_t(st.st_size)) {
+    if (size < fi->end_of_file) {
         return set_end_of_file(f, size);
+    }
+    if (f.is_stream()) {
+        return status::success; // a stream's allocation is its xattr
     }
     (void)::fallocate(f.fd(), FALLOC_FL_KEEP_SIZE, 0, off_t(size)); // best effort
     return status::success;

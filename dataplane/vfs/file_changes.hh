@@ -26,6 +26,11 @@ uint32_t set_basic(file_open& f, const basic_change& c);
 // Open handles, this one included, keep working.
 uint32_t rename_open(file_open& f, const smb_name& target, bool replace_if_exists);
 
+// FileRenameInformation with a ":stream[:$DATA]" target (MS-FSA 2.1.5.14.11.1):
+// renames the open stream within its file; "::$DATA" moves it into the (empty)
+// unnamed data stream. An existing target is replaced only when asked and empty.
+uint32_t rename_stream(file_open& f, byte_span target_utf16, bool replace_if_exists);
+
 // FileDispositionInformation(Ex): marks the file delete pending (or clears it).
 // CANNOT_DELETE for a read-only file unless ignore_readonly; DIRECTORY_NOT_EMPTY for a
 // directory with entries.

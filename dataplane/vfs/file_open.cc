@@ -6,14 +6,17 @@
 
 #include "common/log.hh"
 #include "common/ntstatus.hh"
+#include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/share_path.hh"
+#include "dataplane/vfs/streams.hh"
 
 namespace smbx::vfs {
 
 file_open::file_open(unique_fd fd, const file_info& info, std::string share_root,
-                     bool read_only_share)
-    : _fd(std::move(fd)), _key{info.device, info.index_number}, _directory(info.directory),
-      _share_root(std::move(share_root)), _read_only_share(read_only_share) {}
+                     bool read_only_share, std::string stream)
+    : _fd(std::move(fd)), _key{info.device, info.index_number, std::move(stream)},
+      _directory(info.directory && _key.stream.empty()), _share_root(std::move(share_root)),
+      _read_only_share(read_only_share) {}
 
 file_open::~file_open() {
     if (!_state) {
@@ -22,8 +25,25 @@ file_open::~file_open() {
     _state->locks.release_all(this);
     auto r = share_mode_table::global().remove(*_state, this);
     if (r.delete_file) {
-        remove_file(r.share_root, r.relative);
+        if (is_stream()) {
+            remove_stream(_fd.get(), _key.stream);
+        } else {
+            remove_file(r.share_root, r.relative);
+        }
     }
+}
+
+std::optional<file_info> file_open::info() const {
+    auto fi = query_file_info(_fd.get());
+    if (fi && is_stream()) {
+        // A stream is not a directory even on one; its sizes are its own.
+        auto size = stream_size(_fd.get(), _key.stream);
+        fi->end_of_file = size.value_or(0);
+        fi->allocation_size = (fi->end_of_file + 4095) & ~uint64_t(4095);
+        fi->directory = false;
+        fi->attributes = effective_attributes(fi->attributes & ~attr_directory, false);
+    }
+    return fi;
 }
 
 uint32_t file_open::register_share_mode(uint32_t access, uint32_t share,

@@ -46,7 +46,10 @@ struct dir_enumeration {
 
 class file_open : public smb2::open_handle {
 public:
-    file_open(unique_fd fd, const file_info& info, std::string share_root, bool read_only_share);
+    // `stream`: the stored name of a named stream (see streams.hh) of the file `fd`
+    // refers to; empty for the file itself.
+    file_open(unique_fd fd, const file_info& info, std::string share_root, bool read_only_share,
+              std::string stream = {});
     ~file_open() override;
 
     // Registers the open in the share-mode table: SUCCESS, SHARING_VIOLATION or
@@ -55,6 +58,11 @@ public:
 
     int fd() const { return _fd.get(); }
     bool is_directory() const { return _directory; }
+    bool is_stream() const { return !_key.stream.empty(); }
+    const std::string& stream_name() const { return _key.stream; }
+    // After a stream rename: I/O follows the new name. The share-mode entry keeps the
+    // old key (a documented limit: opens of the new name do not see this one).
+    void stream_renamed(std::string name) { _key.stream = std::move(name); }
     file_key key() const { return _key; }
     file_state* state() const { return _state.get(); }
     const std::string& share_root() const { return _share_root; }
@@ -66,13 +74,14 @@ public:
     void set_delete_on_close(bool on);
     bool delete_pending() const;
 
-    // Metadata of the open file.
-    std::optional<file_info> info() const { return query_file_info(_fd.get()); }
+    // Metadata of the open file; for a stream, the base file's with the stream's sizes.
+    std::optional<file_info> info() const;
 
     uint32_t share_access = 0;
     uint32_t create_options = 0;
     uint64_t position = 0; // FilePositionInformation
     uint32_t mode = 0;     // FileModeInformation
+    size_t ea_index = 0;   // next EA of a FileFullEaInformation scan (MS-SMB2 3.3.5.20.1)
     dir_enumeration enumeration;
 
 private:

@@ -18,6 +18,7 @@ namespace smbx::vfs {
 struct file_key {
     uint64_t device = 0;
     uint64_t inode = 0;
+    std::string stream; // a named stream (its stored name): share modes are per stream
     auto operator<=>(const file_key&) const = default;
 };
 

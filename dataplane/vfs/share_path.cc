@@ -70,19 +70,37 @@ bool ascii_iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-// Removes a trailing "::$DATA" (the unnamed data stream, MS-FSCC 2.1.4) and reports
-// whether any other stream syntax remains.
-bool strip_default_stream(std::string& last) {
+// Splits "base:stream[:type]" off the last component (MS-FSCC 2.1.5.3): the only
+// stream type is $DATA; "base::$DATA" is the unnamed data stream. Stream names may
+// hold any character but NUL, the separators and ':' (wildcards and control
+// characters included, as on NTFS: smbtorture smb2.streams.names).
+uint32_t split_stream(std::string& last, smb_name& name) {
     auto colon = last.find(':');
     if (colon == std::string::npos) {
-        return true;
+        return status::success;
     }
-    std::string_view suffix = std::string_view(last).substr(colon);
-    if (ascii_iequals(suffix, "::$DATA") && colon > 0) {
-        last.resize(colon);
-        return true;
+    std::string rest = last.substr(colon + 1);
+    last.resize(colon);
+    auto type_colon = rest.find(':');
+    std::string stream = rest.substr(0, type_colon);
+    if (type_colon != std::string::npos &&
+        !ascii_iequals(std::string_view(rest).substr(type_colon + 1), "$DATA")) {
+        return status::object_name_invalid;
     }
-    return false;
+    if (last.empty() || (stream.empty() && type_colon == std::string::npos)) {
+        return status::object_name_invalid;
+    }
+    if (utf16_units(stream) > max_component_utf16) {
+        return status::object_name_invalid;
+    }
+    for (unsigned char c : stream) {
+        if (c == 0 || c == '/' || c == '\\') {
+            return status::object_name_invalid;
+        }
+    }
+    name.stream = std::move(stream);
+    name.data_suffix = name.stream.empty();
+    return status::success;
 }
 
 } // namespace
@@ -175,9 +193,11 @@ name_parse parse_smb_name(byte_span utf16le, parse_options opts) {
     if (parts.size() == 1 && parts[0].empty()) {
         parts.clear(); // "\" alone (rename form) names the root
     }
-    if (!parts.empty() && !strip_default_stream(parts.back())) {
-        out.status = status::object_name_invalid; // named streams are not supported
-        return out;
+    if (!parts.empty()) {
+        if (uint32_t st = split_stream(parts.back(), out.name)) {
+            out.status = st;
+            return out;
+        }
     }
     for (auto& p : parts) {
         if (p == "..") {

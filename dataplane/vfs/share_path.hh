@@ -29,6 +29,10 @@ namespace smbx::vfs {
 struct smb_name {
     std::vector<std::string> components;
     bool trailing_separator = false; // "dir\": the client names a directory
+    // "file:name[:$DATA]" (MS-FSCC 2.1.5.3): the named stream (UTF-8, as sent);
+    // empty for the unnamed data stream.
+    std::string stream;
+    bool data_suffix = false; // "file::$DATA" named the unnamed data stream
 
     bool is_root() const { return components.empty(); }
     std::string relative() const; // "a/b/c"

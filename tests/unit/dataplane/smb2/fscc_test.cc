@@ -38,7 +38,7 @@ TEST(fscc, fixed_sizes) {
     EXPECT_EQ(enc([&](auto& w) { put_basic(w, fi); }).size(), 40u);
     EXPECT_EQ(enc([&](auto& w) { put_standard(w, fi, false); }).size(), 24u);
     EXPECT_EQ(enc([&](auto& w) { put_internal(w, fi); }).size(), 8u);
-    EXPECT_EQ(enc([&](auto& w) { put_ea(w); }).size(), 4u);
+    EXPECT_EQ(enc([&](auto& w) { put_ea(w, 0); }).size(), 4u);
     EXPECT_EQ(enc([&](auto& w) { put_network_open(w, fi); }).size(), 56u);
     EXPECT_EQ(enc([&](auto& w) { put_attribute_tag(w, fi); }).size(), 8u);
     EXPECT_EQ(enc([&](auto& w) { put_compression(w, fi); }).size(), 16u);
@@ -101,15 +101,17 @@ TEST(fscc, all_information_with_name) {
 }
 
 TEST(fscc, stream_information) {
-    auto fi = sample();
-    auto b = enc([&](auto& w) { put_stream(w, fi); });
-    ASSERT_EQ(b.size(), 24u + 14);
-    EXPECT_EQ(u32(b, 0), 0u);
+    std::vector<stream_fields> streams{{"::$DATA", 1234, 4096}, {":ab:$DATA", 3, 4096}};
+    auto b = enc([&](auto& w) { put_streams(w, streams); });
+    ASSERT_EQ(b.size(), 40u + 24 + 18); // the first entry padded to 8 bytes
+    EXPECT_EQ(u32(b, 0), 40u);
     EXPECT_EQ(u32(b, 4), 14u);
     EXPECT_EQ(u64(b, 8), 1234u);
     EXPECT_EQ(u64(b, 16), 4096u);
-    fi.directory = true;
-    EXPECT_TRUE(enc([&](auto& w) { put_stream(w, fi); }).empty());
+    EXPECT_EQ(u32(b, 40), 0u);
+    EXPECT_EQ(u32(b, 44), 18u);
+    EXPECT_EQ(u64(b, 48), 3u);
+    EXPECT_TRUE(enc([&](auto& w) { put_streams(w, {}); }).empty());
 }
 
 TEST(fscc, directory_entry_layouts) {

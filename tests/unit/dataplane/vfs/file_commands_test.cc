@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/extended_attributes.hh"
 #include "smb2_harness.hh"
 
 namespace smbx::vfs {
@@ -160,7 +161,7 @@ TEST_F(file_commands, create_request_validation) {
               status::invalid_parameter);
     EXPECT_EQ(
         call(smb2::handle_create, create_body("f", rw, 5, 0, 7, 0, context("ExtA", {1}))).status,
-        status::eas_not_supported);
+        vfs::status_ea_list_inconsistent);
     EXPECT_EQ(
         call(smb2::handle_create, create_body("f", rw, 5, 0, 7, 0, context("DHnC", bytes(16, 0))))
             .status,

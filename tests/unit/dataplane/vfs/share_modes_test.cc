@@ -28,7 +28,7 @@ TEST(share_modes, conflict_matrix) {
 
 TEST(share_modes, table_add_remove_delete_pending) {
     auto& t = share_mode_table::global();
-    file_key key{0xFFFF0001, 42};
+    file_key key{0xFFFF0001, 42, {}};
     int a = 0, b = 0;
     auto ra = t.add(key, &a, file_read_data, file_share_read, "/s", "x");
     ASSERT_EQ(ra.status, status::success);
@@ -53,7 +53,7 @@ TEST(share_modes, table_add_remove_delete_pending) {
 TEST(share_modes, opens_under_directory) {
     auto& t = share_mode_table::global();
     int o = 0;
-    auto r = t.add({0xFFFF0002, 1}, &o, file_read_data, file_share_valid, "/s", "dir/sub/f");
+    auto r = t.add({0xFFFF0002, 1, {}}, &o, file_read_data, file_share_valid, "/s", "dir/sub/f");
     ASSERT_EQ(r.status, status::success);
     EXPECT_TRUE(t.has_opens_under("/s", "dir"));
     EXPECT_TRUE(t.has_opens_under("/s", "dir/sub"));
@@ -66,7 +66,7 @@ TEST(share_modes, opens_under_directory) {
 
 TEST(share_modes, concurrent_adds_respect_exclusivity) {
     auto& t = share_mode_table::global();
-    file_key key{0xFFFF0003, 7};
+    file_key key{0xFFFF0003, 7, {}};
     std::vector<int> owners(16);
     std::vector<std::thread> threads;
     std::atomic<int> granted{0};

@@ -69,8 +69,21 @@ TEST(share_path, streams) {
     auto r = parse("file.txt::$DATA");
     ASSERT_EQ(r.status, status::success);
     EXPECT_EQ(r.name.relative(), "file.txt");
-    EXPECT_EQ(parse("file.txt:stream").status, status::object_name_invalid);
-    EXPECT_EQ(parse("file.txt:stream:$DATA").status, status::object_name_invalid);
+    EXPECT_TRUE(r.name.stream.empty());
+    EXPECT_TRUE(r.name.data_suffix);
+    r = parse("dir\\file.txt:Stream One");
+    ASSERT_EQ(r.status, status::success);
+    EXPECT_EQ(r.name.relative(), "dir/file.txt");
+    EXPECT_EQ(r.name.stream, "Stream One");
+    EXPECT_FALSE(r.name.data_suffix);
+    r = parse("file.txt:s:$dAtA");
+    ASSERT_EQ(r.status, status::success);
+    EXPECT_EQ(r.name.stream, "s");
+    EXPECT_EQ(parse("file.txt:s:$FOO").status, status::object_name_invalid);
+    EXPECT_EQ(parse("file.txt:s:").status, status::object_name_invalid);
+    EXPECT_EQ(parse("file.txt:").status, status::object_name_invalid);
+    EXPECT_EQ(parse("file.txt::").status, status::object_name_invalid);
+    EXPECT_EQ(parse(":s").status, status::object_name_invalid);
     EXPECT_EQ(parse("dir:x\\file").status, status::object_name_invalid);
 }
 
