@@ -164,7 +164,8 @@ std::optional<std::vector<std::string>> parse_get_ea_list(byte_span buf) {
         uint32_t next = r.u32();
         uint8_t name_length = r.u8();
         auto name = r.take(name_length);
-        size_t entry = get_ea_header + name_length;
+        r.u8(); // the name's terminating NUL
+        size_t entry = get_ea_header + name_length + 1;
         if (!r.ok() || (next && (next < entry || next > buf.size() - pos))) {
             return std::nullopt;
         }
