@@ -81,6 +81,7 @@ constexpr uint32_t fs_unicode_on_disk = 0x00000004;
 constexpr uint32_t fs_persistent_acls = 0x00000008;
 constexpr uint32_t fs_supports_sparse_files = 0x00000040;
 constexpr uint32_t fs_supports_object_ids = 0x00010000;
+constexpr uint32_t fs_named_streams = 0x00040000;
 constexpr uint32_t fs_supports_extended_attributes = 0x00800000;
 
 // Per-file fields the file information classes need besides the metadata.
