@@ -234,6 +234,7 @@ void handle_create(request& req, response& resp) {
 
     bool want_mxac = false;
     bool want_qfid = false;
+    std::optional<vfs::security_descriptor> secd;
     std::vector<vfs::ea_entry> eas;
     for (const auto& c : contexts) {
         if (c.is("DHnC") || c.is("DH2C") || c.is("TWrp")) {
@@ -255,6 +256,14 @@ void handle_create(request& req, response& resp) {
             }
             byte_reader d(c.data);
             p.allocation_size = d.u64();
+        } else if (c.is("SecD")) {
+            // 2.2.13.2.2: the new file's security descriptor, self-relative.
+            auto parsed_sd = vfs::parse_security_descriptor(c.data);
+            if (parsed_sd.status != status::success) {
+                resp.fail(parsed_sd.status);
+                return;
+            }
+            secd = std::move(parsed_sd.sd);
         } else if (c.is("MxAc")) {
             if (!c.data.empty() && c.data.size() != 8) {
                 resp.fail(status::invalid_parameter);
@@ -272,6 +281,11 @@ void handle_create(request& req, response& resp) {
         resp.fail(parsed.status);
         return;
     }
+    const auto& nb = req.conn.settings.netbios_name;
+    auto token = vfs::make_access_token(std::string_view(nb, strnlen(nb, sizeof(nb))),
+                                        req.sess->user, req.sess->guest, req.sess->anonymous);
+    p.token = &token;
+    p.security = secd ? &*secd : nullptr;
     auto outcome = vfs::create_file(req.tree->share.path, req.tree->read_only(), parsed.name, p);
     if (outcome.status != status::success) {
         resp.fail(outcome.status);

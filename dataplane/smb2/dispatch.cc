@@ -43,13 +43,18 @@ const command_entry command_table[command_count] = {
     {nullptr, tree_needed, 24},                // 0x12 OPLOCK_BREAK: no oplocks granted
 };
 
-void write_error_body(byte_writer& w) {
-    // SMB2 ERROR Response (2.2.2): StructureSize 9, no error contexts, one byte of data.
+void write_error_body(byte_writer& w, byte_span data = {}) {
+    // SMB2 ERROR Response (2.2.2): StructureSize 9, no error contexts, the handler's
+    // ErrorData or one byte.
     w.u16(9);
     w.u8(0);
     w.u8(0);
-    w.u32(0);
-    w.u8(0);
+    w.u32(uint32_t(data.size()));
+    if (data.empty()) {
+        w.u8(0);
+    } else {
+        w.put(data);
+    }
 }
 
 // Bytes of payload a multi-credit request moves (3.3.5.2.5).
@@ -145,7 +150,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     auto finish = [&](void) {
         if (resp.error_body || (resp.status != status::success && resp.body.size() == 0)) {
             resp.body = byte_writer();
-            write_error_body(resp.body);
+            write_error_body(resp.body, resp.error_data);
         }
         rh.status = resp.status;
         if (h.cmd != command::cancel) {

@@ -1,8 +1,8 @@
 // SMB2 QUERY_INFO (MS-SMB2 2.2.37, 2.2.38, 3.3.5.20). Each class is encoded whole,
 // then fitted to OutputBufferLength: too small for the fixed part is
 // INFO_LENGTH_MISMATCH, too small for the variable part is BUFFER_OVERFLOW with the
-// truncated data (3.3.5.20.1, 3.3.5.20.2). Security descriptors: see
-// vfs/security_descriptor.hh; they are never truncated (BUFFER_TOO_SMALL, 3.3.5.20.3).
+// truncated data (3.3.5.20.1, 3.3.5.20.2). Security descriptors (stored or synthesized:
+// vfs/security_descriptor.hh) are never truncated (BUFFER_TOO_SMALL, 3.3.5.20.3).
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -410,11 +410,20 @@ void handle_query_info(request& req, response& resp) {
             resp.fail(status::access_denied);
             return;
         }
-        uint32_t everyone = req.tree->read_only() ? vfs::read_only_access : vfs::file_all_access;
-        e.data = vfs::build_security_descriptor(uint32_t(::geteuid()), uint32_t(::getegid()),
-                                                everyone, additional);
+        // 3.3.5.20.3: the parts AdditionalInformation names; a SACL only for an open
+        // with ACCESS_SYSTEM_SECURITY. Never truncated: BUFFER_TOO_SMALL carries the
+        // size needed as its 4-byte ErrorData.
+        if (!(h->granted_access & vfs::access_system_security)) {
+            additional &= ~vfs::sacl_security_information;
+        }
+        auto sd = f ? vfs::effective_security_descriptor(f->fd())
+                    : vfs::default_security_descriptor(::geteuid(), ::getegid(), false);
+        e.data = vfs::encode_security_descriptor(sd, additional);
         if (e.data.size() > output_length) {
             resp.fail(status::buffer_too_small);
+            byte_writer need;
+            need.u32(uint32_t(e.data.size()));
+            resp.error_data = need.take();
             return;
         }
     } else if (info_type == info_quota) {

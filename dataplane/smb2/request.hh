@@ -42,6 +42,9 @@ struct response {
     byte_writer body;
     bool error_body = false; // set by fail(): the engine writes the 2.2.2 ERROR body
     bool disconnect = false; // close the connection instead of answering (e.g. 3.3.5.15.12)
+    // ErrorData of the ERROR body (2.2.2), set after fail(): e.g. the 4-byte size
+    // BUFFER_TOO_SMALL needs (3.3.5.20.3).
+    bytes error_data;
 
     size_t next_offset() const { return header_size + body.size(); }
     // Fails the request: the engine sends SMB2 ERROR Response (2.2.2) with `st`.

@@ -1,6 +1,6 @@
 // SMB2 SET_INFO (MS-SMB2 2.2.39, 2.2.40, 3.3.5.21). File classes: Basic, Rename (the
 // SMB2 form of MS-FSCC 2.4.37.2), Disposition(Ex), EndOfFile, Allocation, Position,
-// Mode. A security descriptor is accepted and ignored (there are no ACLs: see
+// Mode. Security descriptors are merged into the stored one (see
 // vfs/security_descriptor.hh); quotas and file-system settings are not supported.
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
@@ -8,6 +8,7 @@
 #include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/file_changes.hh"
 #include "dataplane/vfs/open_lookup.hh"
+#include "dataplane/vfs/security_descriptor.hh"
 
 namespace smbx::smb2 {
 
@@ -199,14 +200,21 @@ void handle_set_info(request& req, response& resp) {
     } else if (info_type == info_file) {
         st = set_file(*f, info_class, buf);
     } else if (info_type == info_security) {
+        // 3.3.5.21.3: WRITE_OWNER for owner and group, WRITE_DAC for the DACL,
+        // ACCESS_SYSTEM_SECURITY for the SACL.
         uint32_t need = 0;
-        if (additional & 0x3) { // OWNER, GROUP
+        if (additional & (vfs::owner_security_information | vfs::group_security_information)) {
             need |= vfs::write_owner;
         }
-        if (additional & 0x4) { // DACL
+        if (additional & vfs::dacl_security_information) {
             need |= vfs::write_dac;
         }
-        st = (f->granted_access & need) == need ? status::success : status::access_denied;
+        if (additional & vfs::sacl_security_information) {
+            need |= vfs::access_system_security;
+        }
+        st = (f->granted_access & need) == need
+                 ? vfs::set_security_descriptor(f->fd(), additional, buf)
+                 : status::access_denied;
     } else if (info_type == info_filesystem || info_type == info_quota) {
         st = status::not_supported;
     } else {

@@ -122,6 +122,7 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
     // The share root is the parent itself.
     const char* leaf = r.leaf.empty() ? "." : r.leaf.c_str();
     uint32_t access = map_generic(p.desired_access);
+    const access_token& token = p.token ? *p.token : default_access_token();
     bool directory;
     uint32_t existing_attrs = 0;
     if (r.exists) {
@@ -165,6 +166,8 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
         if (::faccessat(r.parent.get(), leaf, R_OK, AT_EACCESS) != 0) {
             out.maximal_access &= ~(file_read_data | file_execute);
         }
+        // And so does the file's DACL (MS-SMB2 3.3.5.9, MS-DTYP 2.5.3.2).
+        out.maximal_access &= existing_file_access(r.parent.get(), leaf, token);
         if (overwrites(p.disposition)) {
             // MS-FSA 2.1.5.1.2.1: no overwriting read-only files, and HIDDEN/SYSTEM
             // must be kept by the caller.
@@ -185,7 +188,7 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
             out.status = status::object_name_invalid;
             return out;
         }
-        if (read_only_share) {
+        if (read_only_share || !may_create_in(r.parent.get(), directory, token)) {
             out.status = status::access_denied;
             return out;
         }
@@ -274,6 +277,8 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
         if (attrs != (directory ? 0u : attr_archive)) {
             write_dos_info(open->fd(), dos_info{attrs, 0, 0, 0});
         }
+        // Best effort: without user xattrs the file keeps the synthesized default.
+        store_new_file_descriptor(open->fd(), r.parent.get(), directory, token, p.security);
         out.action = file_created;
     } else {
         out.action = file_opened;

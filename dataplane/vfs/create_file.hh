@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "dataplane/vfs/access_check.hh"
 #include "dataplane/vfs/file_open.hh"
 #include "dataplane/vfs/share_path.hh"
 
@@ -34,6 +35,11 @@ struct create_params {
     uint32_t disposition = file_open_disposition;
     uint32_t options = 0;
     uint64_t allocation_size = 0; // from the AlSi create context; 0: none
+    // Who opens (nullptr: a plain authenticated user) and the descriptor of the SecD
+    // create context (2.2.13.2.2), if any: access is checked against the file's DACL
+    // and a new file gets `security` or inherits from its parent (access_check.hh).
+    const access_token* token = nullptr;
+    const security_descriptor* security = nullptr;
 };
 
 struct create_outcome {

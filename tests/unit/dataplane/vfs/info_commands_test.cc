@@ -276,7 +276,7 @@ TEST_F(info_commands, query_security_descriptor) {
     uint32_t owner = sd.u32(b + 4), dacl = sd.u32(b + 16);
     EXPECT_EQ(sd.body[b + owner + 7], 22); // S-1-22-...
     EXPECT_EQ(sd.u32(b + owner + 8), 1u);
-    EXPECT_EQ(sd.u16(b + dacl + 4), 1); // AceCount
+    EXPECT_EQ(sd.u16(b + dacl + 4), 2); // AceCount: Everyone, SYSTEM (synthesized)
     EXPECT_EQ(sd.u32(b + dacl + 12), file_all_access);
     EXPECT_EQ(call(smb2::handle_query_info, query_info_body(3, 0, id, 10, 0x7)).status,
               status::buffer_too_small);
@@ -495,11 +495,15 @@ TEST_F(info_commands, end_of_file_allocation_position_mode) {
 
 TEST_F(info_commands, security_set_is_accepted_when_allowed) {
     share.write("f", "x");
+    bytes null_dacl(20); // SELF_RELATIVE | DACL_PRESENT, no DACL: a NULL DACL
+    null_dacl[0] = 1;
+    null_dacl[2] = 0x04;
+    null_dacl[3] = 0x80;
     file_id all = open("f", maximum_allowed, 1);
-    EXPECT_EQ(call(smb2::handle_set_info, set_info_body(3, 0, all, bytes(20), 0x4)).status,
+    EXPECT_EQ(call(smb2::handle_set_info, set_info_body(3, 0, all, null_dacl, 0x4)).status,
               status::success);
     file_id ro = open("f", file_generic_read, 1);
-    EXPECT_EQ(call(smb2::handle_set_info, set_info_body(3, 0, ro, bytes(20), 0x4)).status,
+    EXPECT_EQ(call(smb2::handle_set_info, set_info_body(3, 0, ro, null_dacl, 0x4)).status,
               status::access_denied);
 }
 
