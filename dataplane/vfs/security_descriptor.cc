@@ -176,6 +176,15 @@ acl inherit_acl(const acl& parent, bool directory, const sid& owner, const sid& 
     return out;
 }
 
+size_t acl_wire_size(const acl& a) {
+    size_t n = acl_header_size;
+    for (const auto& e : a.aces) {
+        n += ace_header_size + e.tail.size() +
+             (e.has_mask_and_sid() ? 4 + e.trustee.wire_size() : 0);
+    }
+    return n;
+}
+
 std::string proc_path(int fd) {
     return "/proc/self/fd/" + std::to_string(fd);
 }
@@ -328,7 +337,9 @@ security_descriptor create_child_descriptor(const security_descriptor& parent,
     }
     if (parent.dacl_present() && parent.dacl) {
         acl inherited = inherit_acl(*parent.dacl, directory, *sd.owner, *sd.group);
-        if (!inherited.aces.empty()) {
+        // Split ACEs can outgrow AclSize (16 bits); the default below is the safe
+        // answer then.
+        if (!inherited.aces.empty() && acl_wire_size(inherited) <= 0xFFFF) {
             sd.dacl = std::move(inherited);
             sd.control |= parent.control & se_dacl_auto_inherited;
             return sd;
