@@ -8,6 +8,7 @@
 
 #include "common/ntstatus.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/access_check.hh"
 #include "dataplane/vfs/streams.hh"
 
 namespace smbx::vfs {
@@ -44,6 +45,8 @@ create_outcome create_stream(const std::string& share_root, bool read_only_share
         out.status = status::object_name_invalid; // no streams on the share root
         return out;
     }
+    // A stream is guarded by its base file's descriptor (MS-FSA 2.1.5.1.2).
+    const access_token& token = p.token ? *p.token : default_access_token();
     bool base_created = false;
     unique_fd fd;
     if (base.exists) {
@@ -57,7 +60,7 @@ create_outcome create_stream(const std::string& share_root, bool read_only_share
             out.status = status::object_name_not_found;
             return out;
         }
-        if (read_only_share) {
+        if (read_only_share || !may_create_in(base.parent.get(), false, token)) {
             out.status = status::access_denied;
             return out;
         }
@@ -85,6 +88,9 @@ create_outcome create_stream(const std::string& share_root, bool read_only_share
     uint32_t access = map_generic(p.desired_access);
     out.maximal_access =
         base_created ? file_all_access : maximal_access(read_only_share, false, fi->attributes);
+    if (!base_created) {
+        out.maximal_access &= existing_file_access(base.parent.get(), base.leaf.c_str(), token);
+    }
     if (access & maximum_allowed) {
         access = (access & ~maximum_allowed) | out.maximal_access;
     }

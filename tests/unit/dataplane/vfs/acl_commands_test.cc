@@ -107,6 +107,23 @@ TEST_F(acl_commands, secd_sets_the_new_files_descriptor) {
     EXPECT_EQ(maximal, file_generic_read | write_dac | delete_access);
 }
 
+TEST_F(acl_commands, streams_are_guarded_by_their_base_files_dacl) {
+    if (!xattrs) {
+        GTEST_SKIP() << "no user xattrs";
+    }
+    auto sd = dacl_only({allow(everyone_sid(), file_generic_read)});
+    ASSERT_EQ(create_with("f", file_generic_read, file_create, &sd).status, status::success);
+    // Writing the base file is denied, and so is writing (or creating) one of its streams.
+    EXPECT_EQ(create_with("f:s", file_write_data, file_open_if, nullptr).status,
+              status::access_denied);
+    // A directory that does not let alice add files: no new file through a stream name.
+    auto dir_sd = dacl_only({allow(everyone_sid(), file_generic_read | file_execute)});
+    ASSERT_EQ(create_with("d", file_generic_read, file_create, &dir_sd, file_directory_file).status,
+              status::success);
+    EXPECT_EQ(create_with("d\\new:s", file_generic_write, file_create, nullptr).status,
+              status::access_denied);
+}
+
 TEST_F(acl_commands, empty_and_null_dacls) {
     if (!xattrs) {
         GTEST_SKIP() << "no user xattrs";
