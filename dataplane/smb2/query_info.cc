@@ -322,10 +322,11 @@ encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree)
         break;
     case fscc::fs_attribute_information:
         // Only what is true: names keep their case and are Unicode; lookups ignore
-        // case; EAs and named streams (in xattrs); no sparse files or object ids.
+        // case; EAs, named streams and NT ACLs (in xattrs); no sparse files or object ids.
         fscc::put_fs_attribute(w,
                                fscc::fs_case_preserved_names | fscc::fs_unicode_on_disk |
-                                   fscc::fs_named_streams | fscc::fs_supports_extended_attributes,
+                                   fscc::fs_named_streams | fscc::fs_persistent_acls |
+                                   fscc::fs_supports_extended_attributes,
                                255, "NTFS");
         e.fixed = fs_attribute_fixed;
         break;
