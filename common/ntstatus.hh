@@ -7,6 +7,7 @@ namespace smbx::status {
 
 constexpr uint32_t success = 0x00000000;
 constexpr uint32_t pending = 0x00000103;
+constexpr uint32_t notify_cleanup = 0x0000010B;
 constexpr uint32_t notify_enum_dir = 0x0000010C;
 constexpr uint32_t buffer_overflow = 0x80000005;
 constexpr uint32_t no_more_files = 0x80000006;

@@ -20,6 +20,28 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     auto c = std::make_shared<client>();
     c->strand = _executor.make_strand();
     c->state = std::make_unique<smb2::connection>(_settings, _control, conn->peer_address());
+    // Completions from other threads (directory changes for CHANGE_NOTIFY) run on the
+    // connection's strand like its messages, and their final responses go out in order
+    // with the other replies. Weak references: the connection state owns this runner.
+    std::weak_ptr<client> weak_client = c;
+    std::weak_ptr<transport_connection> weak_conn = conn;
+    c->state->run_on_strand = [weak_client, weak_conn](smb2::connection::strand_task task) {
+        auto c = weak_client.lock();
+        if (!c) {
+            return;
+        }
+        c->strand->post([c, weak_conn, task = std::move(task)] {
+            std::lock_guard lock(c->state_mutex);
+            auto t = weak_conn.lock();
+            if (c->closed || !c->state || !t) {
+                return;
+            }
+            task(*c->state);
+            for (auto& reply : c->state->take_outbox()) {
+                t->send(std::move(reply));
+            }
+        });
+    };
     std::lock_guard lock(_clients_mutex);
     _clients[conn.get()] = std::move(c);
 }

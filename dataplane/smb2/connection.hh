@@ -5,12 +5,17 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/control_channel.hh"
+#include "dataplane/smb2/async_ops.hh"
 #include "dataplane/smb2/credit_window.hh"
+#include "dataplane/smb2/notify_state.hh"
 #include "dataplane/smb2/open_handle.hh"
 #include "dataplane/smb2/session.hh"
 
@@ -66,6 +71,19 @@ public:
     void remove_open(const file_id& id);
     void close_opens_of(uint64_t session_id, uint32_t tree_id /* 0: all trees */);
     const std::map<uint64_t, std::shared_ptr<open_handle>>& opens() const { return _opens; }
+
+    // Asynchronous requests (3.3.1.7 AsyncCommandList) and the CHANGE_NOTIFY state of
+    // directory opens, by volatile id.
+    async_table async_ops;
+    std::map<uint64_t, std::unique_ptr<notify_state>> notifies;
+    // Final responses of asynchronous requests, ready to send (complete_async()).
+    std::vector<bytes> outbox;
+    std::vector<bytes> take_outbox() { return std::exchange(outbox, {}); }
+    // Runs `fn` later on this connection's strand, from any thread, then sends the
+    // outbox; how a completion seen on another thread (a directory change) gets back
+    // to the connection. Set by smb_server; empty in tests that drive the engine alone.
+    using strand_task = std::function<void(connection&)>;
+    std::function<void(strand_task)> run_on_strand;
 
 private:
     std::map<uint64_t, std::shared_ptr<open_handle>> _opens;

@@ -91,8 +91,8 @@ uint32_t payload_size(const header& h, byte_reader body) {
 struct chain_state {
     uint64_t session_id = 0;
     uint32_t tree_id = 0;
+    bool session_valid = false; // the previous request named an existing session
     file_id last_file_id{~0ULL, ~0ULL};
-    bool have_file_id = false;
     uint32_t create_error = 0;
 };
 
@@ -102,14 +102,35 @@ struct one_result {
     bool disconnect = false;
     bytes signing_key; // set when this response is signed
     bool sign = false;
+    bool interim = false; // an interim response: the request went async
 };
+
+// A signed (or unsigned) response or chain, encrypted when `encrypting` is set: the
+// responses to encrypted requests are encrypted with the same session's key.
+bytes seal(connection& conn, bytes message, session* encrypting) {
+    if (!encrypting) {
+        return message;
+    }
+    return crypto::encrypt_message(conn.cipher_id, encrypting->encryption_key, encrypting->id,
+                                   message);
+}
 
 bool requires_encryption(const session* s, const tree_connect* t) {
     return (s && s->encrypt_data) || (t && t->encrypt_required());
 }
 
+// CANCEL (3.3.5.16): ends the pending request it names, by AsyncId (async form) or by
+// MessageId (sync form), with STATUS_CANCELLED. CANCEL itself is never answered.
+void cancel(connection& conn, const header& h) {
+    pending_request* p = h.is_async() ? conn.async_ops.find(h.async_id)
+                                      : conn.async_ops.find_by_message_id(h.message_id);
+    if (p) {
+        complete_async(conn, p->async_id, status::cancelled, {});
+    }
+}
+
 one_result process_one(connection& conn, byte_span message, chain_state& chain, bool encrypted,
-                       uint64_t transform_session) {
+                       uint64_t transform_session, bool last_in_chain) {
     one_result out;
     header h;
     if (!parse_header(message, h) || (h.flags & flag_server_to_redir)) {
@@ -132,6 +153,10 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     response resp;
     request req{conn, h, message};
     req.chain_file_id = &chain.last_file_id;
+    req.last_in_chain = last_in_chain;
+    if (!h.is_related()) {
+        chain.last_file_id = file_id{~0ULL, ~0ULL}; // an unrelated request has no "previous" open
+    }
     header rh;
     rh.cmd = h.cmd;
     rh.credit_charge = h.credit_charge;
@@ -141,11 +166,17 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     rh.tree_id = h.tree_id;
     rh.session_id = h.session_id;
 
+    bool related_without_session = false;
     if (h.is_related()) {
-        // Related operations take the previous request's ids (3.3.5.2.7.2).
+        // Related operations take the previous request's ids (3.3.5.2.7.2). With no
+        // previous request, or one whose session did not exist, there is nothing to
+        // take: INVALID_PARAMETER, as Windows and Samba answer (smbtorture
+        // smb2.compound.invalid1, invalid2, related9).
         req.hdr.session_id = rh.session_id = chain.session_id;
         req.hdr.tree_id = rh.tree_id = chain.tree_id;
+        related_without_session = !chain.session_valid;
     }
+    chain.session_valid = !related_without_session && conn.find_session(req.hdr.session_id);
 
     auto finish = [&](void) {
         if (resp.error_body || (resp.status != status::success && resp.body.size() == 0)) {
@@ -168,8 +199,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
         return out;
     }
     if (h.cmd == command::cancel) {
-        // Nothing waits asynchronously yet, so there is nothing to cancel; CANCEL never
-        // gets a response of its own (3.3.5.16).
+        cancel(conn, h);
         out.send = false;
         return out;
     }
@@ -188,7 +218,9 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     session* sess = nullptr;
     bool check_session = (entry.needs & session_needed) ||
                          (h.cmd == command::echo && req.hdr.session_id != 0 && !encrypted);
-    if (check_session) {
+    if (related_without_session) {
+        resp.fail(status::invalid_parameter);
+    } else if (check_session) {
         sess = conn.find_session(req.hdr.session_id);
         if (!sess) {
             resp.fail(status::user_session_deleted);
@@ -271,12 +303,20 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
         if (h.cmd == command::tree_connect && resp.status == status::success) {
             rh.tree_id = req.hdr.tree_id; // the handler assigns the new TreeId
         }
+        if (resp.pending) {
+            // Interim response (3.3.4.2): async header with the new AsyncId, STATUS_PENDING,
+            // an ERROR body; it stands alone, outside the chain.
+            rh.flags = (rh.flags | flag_async_command) & ~flag_related_operations;
+            rh.async_id = req.async_id;
+            out.interim = true;
+        }
     }
     if (h.cmd == command::create) {
         chain.create_error = resp.status == status::success ? 0 : resp.status;
     }
     chain.session_id = rh.session_id;
     chain.tree_id = rh.tree_id;
+    chain.session_valid = !related_without_session && conn.find_session(rh.session_id);
 
     // Signing the response (3.3.4.1.1): when the request was signed, the session
     // requires it, or it is the final 3.1.1 SESSION_SETUP response.
@@ -287,6 +327,12 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
             out.sign = true;
             out.signing_key = sess->signing_key;
             rh.flags |= flag_signed;
+        }
+    }
+    if (out.interim) {
+        if (pending_request* p = conn.async_ops.find(req.async_id)) {
+            p->sign = out.sign;
+            p->encrypt = encrypted;
         }
     }
     finish();
@@ -352,6 +398,7 @@ processing_result process_message(connection& conn, bytes message) {
     chain_state chain;
     std::vector<one_result> parts;
     size_t offset = 0;
+    size_t count = 0;
     while (true) {
         if (msg.size() - offset < header_size) {
             result.disconnect = true;
@@ -365,8 +412,9 @@ processing_result process_message(connection& conn, bytes message) {
             result.disconnect = true; // a chain we cannot walk safely
             break;
         }
-        auto part =
-            process_one(conn, msg.subspan(offset, len), chain, encrypted, transform_session);
+        ++count;
+        auto part = process_one(conn, msg.subspan(offset, len), chain, encrypted, transform_session,
+                                next == 0);
         bool stop = part.disconnect;
         if (!part.disconnect && part.send) {
             parts.push_back(std::move(part));
@@ -381,39 +429,50 @@ processing_result process_message(connection& conn, bytes message) {
         offset += next;
     }
 
-    if (parts.empty()) {
+    // Final responses the chain caused (a CLOSE ends a waiting CHANGE_NOTIFY) go first.
+    for (auto& m : conn.take_outbox()) {
+        result.replies.push_back(std::move(m));
+    }
+    // The responses, as one chain; an interim response for the last request goes on its
+    // own after the others, as Windows sends it (smbtorture smb2.compound.interim1).
+    size_t split = parts.size();
+    if (split > 1 && parts.back().interim) {
+        --split;
+    }
+    session* encrypting = encrypted ? conn.find_session(transform_session) : nullptr;
+    if (encrypted && !parts.empty() && (!encrypting || encrypting->encryption_key.empty())) {
+        result.disconnect = true;
         return result;
     }
-    // Join the responses: each but the last padded to 8 bytes with NextCommand set.
-    bytes chain_out;
-    for (size_t i = 0; i < parts.size(); ++i) {
-        auto& m = parts[i].message;
-        if (i + 1 < parts.size()) {
-            while (m.size() % 8) {
-                m.push_back(0);
+    auto emit = [&](size_t from, size_t to) {
+        if (from == to) {
+            return;
+        }
+        // Every response of a compound is padded to 8 bytes, the last one too (as
+        // Windows and Samba do, smbtorture smb2.compound.compound-padding); NextCommand
+        // links all but the last.
+        bytes chain_out;
+        for (size_t i = from; i < to; ++i) {
+            auto& m = parts[i].message;
+            if (count > 1) {
+                while (m.size() % 8) {
+                    m.push_back(0);
+                }
             }
-            uint32_t n = static_cast<uint32_t>(m.size());
-            std::memcpy(m.data() + 20, &n, 4);
+            if (i + 1 < to) {
+                uint32_t n = static_cast<uint32_t>(m.size());
+                std::memcpy(m.data() + 20, &n, 4);
+            }
+            if (parts[i].sign && !encrypted) {
+                crypto::sign_in_place(conn.signing_alg, parts[i].signing_key, m);
+            }
+            chain_out.insert(chain_out.end(), m.begin(), m.end());
         }
-        if (parts[i].sign && !encrypted) {
-            crypto::sign_in_place(conn.signing_alg, parts[i].signing_key, m);
-        }
-        chain_out.insert(chain_out.end(), m.begin(), m.end());
-    }
-    if (encrypted) {
-        // Responses to encrypted requests are encrypted with the same session's key.
-        session* s = conn.find_session(transform_session);
-        if (!s || s->encryption_key.empty()) {
-            result.disconnect = true;
-            return result;
-        }
-        result.replies.push_back(
-            crypto::encrypt_message(conn.cipher_id, s->encryption_key, s->id, chain_out));
-    } else {
-        // An unencrypted chain whose session must encrypt (e.g. the final
-        // SESSION_SETUP of an encrypted session goes in the clear, 3.3.5.5.3).
-        result.replies.push_back(std::move(chain_out));
-    }
+        result.replies.push_back(seal(conn, std::move(chain_out), encrypting));
+    };
+    emit(0, split);
+    emit(split, parts.size());
+
     // LOGOFF answered with the session's keys; now the session goes (3.3.5.6).
     for (auto it = conn.sessions.begin(); it != conn.sessions.end();) {
         if (it->second->logged_off) {
@@ -424,7 +483,52 @@ processing_result process_message(connection& conn, bytes message) {
             ++it;
         }
     }
+    for (auto& m : conn.take_outbox()) {
+        result.replies.push_back(std::move(m));
+    }
     return result;
+}
+
+void complete_async(connection& conn, uint64_t async_id, uint32_t st, const bytes& body) {
+    pending_request* p = conn.async_ops.find(async_id);
+    if (!p) {
+        return;
+    }
+    pending_request r = *p;
+    conn.async_ops.remove(async_id);
+    session* s = conn.find_session(r.session_id);
+    if ((r.sign || r.encrypt) && !s) {
+        return; // the session is gone and its keys with it
+    }
+    // Final response (3.3.4.2): the interim's AsyncId; the interim granted the credits.
+    header rh;
+    rh.cmd = r.cmd;
+    rh.credit_charge = r.credit_charge;
+    rh.message_id = r.message_id;
+    rh.flags = flag_server_to_redir | flag_async_command;
+    rh.async_id = async_id;
+    rh.session_id = r.session_id;
+    rh.status = st;
+    rh.credits = 0;
+    bool sign = r.sign && !r.encrypt && !s->signing_key.empty();
+    if (sign) {
+        rh.flags |= flag_signed;
+    }
+    byte_writer w;
+    write_header(w, rh);
+    if (body.empty()) {
+        write_error_body(w);
+    } else {
+        w.put(body);
+    }
+    bytes m = w.take();
+    if (sign) {
+        crypto::sign_in_place(conn.signing_alg, s->signing_key, m);
+    }
+    if (r.encrypt && s->encryption_key.empty()) {
+        return;
+    }
+    conn.outbox.push_back(seal(conn, std::move(m), r.encrypt ? s : nullptr));
 }
 
 } // namespace smbx::smb2

@@ -2,6 +2,8 @@
 // chain, or a TRANSFORM_HEADER message) in, the bytes to send back out. It checks
 // what MS-SMB2 3.3.5.2 asks of every request (credits, session, signing, encryption,
 // tree connect), calls the command's handler and signs or encrypts the responses.
+// A request that goes asynchronous (async_ops.hh) gets an interim response here and
+// its final response later from complete_async(), on the connection's strand.
 #pragma once
 
 #include <vector>
@@ -16,5 +18,10 @@ struct processing_result {
 };
 
 processing_result process_message(connection& conn, bytes message);
+
+// Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`
+// (empty: an ERROR body): the final response, signed or encrypted as the interim one
+// was, goes to conn.outbox. Nothing happens if the request already ended.
+void complete_async(connection& conn, uint64_t async_id, uint32_t status, const bytes& body);
 
 } // namespace smbx::smb2

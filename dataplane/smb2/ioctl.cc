@@ -1,10 +1,17 @@
-// SMB2 IOCTL (MS-SMB2 3.3.5.15; wire 2.2.31, 2.2.32).
+// SMB2 IOCTL (MS-SMB2 3.3.5.15; wire 2.2.31, 2.2.32). File system controls that act
+// on an open look the open up first, so a stale or unrelated all-ones FileId gets
+// STATUS_FILE_CLOSED before the control code is judged.
+#include <algorithm>
 #include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.hh"
 #include "dataplane/ipc/named_pipe.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/negotiate.hh"
+#include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/open_lookup.hh"
 
 namespace smbx::smb2 {
 
@@ -15,6 +22,11 @@ constexpr uint32_t fsctl_dfs_get_referrals_ex = 0x000601B0;
 constexpr uint32_t fsctl_pipe_transceive = 0x0011C017;
 constexpr uint32_t fsctl_validate_negotiate_info = 0x00140204;
 constexpr uint32_t fsctl_query_network_interface_info = 0x001401FC;
+constexpr uint32_t fsctl_get_compression = 0x0009003C;
+constexpr uint32_t fsctl_get_object_id = 0x0009009C;
+constexpr uint32_t fsctl_get_reparse_point = 0x000900A8;
+constexpr uint32_t fsctl_create_or_get_object_id = 0x000900C0;
+constexpr uint32_t fsctl_query_allocated_ranges = 0x000940CF;
 constexpr uint32_t ioctl_is_fsctl = 0x00000001;
 
 struct ioctl_request {
@@ -100,6 +112,117 @@ void pipe_transceive(request& req, response& resp, const ioctl_request& in) {
     write_body(resp, in, out);
 }
 
+// The open an FSCTL acts on, or nullptr after failing the request with FILE_CLOSED.
+std::shared_ptr<vfs::file_open> file_of(request& req, response& resp, const ioctl_request& in) {
+    auto h = vfs::find_request_open(req, in.fid);
+    auto f = vfs::as_file_open(h);
+    if (!f) {
+        resp.fail(h ? status::invalid_device_request : status::file_closed);
+    }
+    return f;
+}
+
+// FSCTL_CREATE_OR_GET_OBJECT_ID / FSCTL_GET_OBJECT_ID (MS-FSCC 2.3.7, 2.3.23): a
+// FILE_OBJECTID_BUFFER. We store no object ids, so the id is derived from the file's
+// device and inode: stable for the file's life, unique on the volume.
+void object_id(request& req, response& resp, const ioctl_request& in) {
+    auto f = file_of(req, resp, in);
+    if (!f) {
+        return;
+    }
+    if (in.max_output < 64) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    struct stat st {};
+    if (fstat(f->fd(), &st) != 0) {
+        resp.fail(status::invalid_handle);
+        return;
+    }
+    byte_writer out;
+    out.u64(static_cast<uint64_t>(st.st_ino)); // ObjectId
+    out.u64(static_cast<uint64_t>(st.st_dev));
+    out.u64(static_cast<uint64_t>(st.st_dev)); // BirthVolumeId
+    out.u64(0);
+    out.u64(static_cast<uint64_t>(st.st_ino)); // BirthObjectId
+    out.u64(static_cast<uint64_t>(st.st_dev));
+    out.zeros(16); // DomainId
+    write_body(resp, in, out.buffer());
+}
+
+// FSCTL_GET_COMPRESSION (MS-FSCC 2.3.12): nothing is compressed.
+void get_compression(request& req, response& resp, const ioctl_request& in) {
+    if (!file_of(req, resp, in)) {
+        return;
+    }
+    if (in.max_output < 2) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    byte_writer out;
+    out.u16(0); // COMPRESSION_FORMAT_NONE
+    write_body(resp, in, out.buffer());
+}
+
+// FSCTL_GET_REPARSE_POINT (MS-FSCC 2.3.27): no file here is a reparse point.
+void get_reparse_point(request& req, response& resp, const ioctl_request& in) {
+    if (file_of(req, resp, in)) {
+        resp.fail(status::not_a_reparse_point);
+    }
+}
+
+// FSCTL_QUERY_ALLOCATED_RANGES (MS-FSCC 2.3.41, MS-FSA 2.1.5.9.21): the data ranges
+// inside the requested range, found with SEEK_DATA/SEEK_HOLE.
+void query_allocated_ranges(request& req, response& resp, const ioctl_request& in) {
+    auto f = file_of(req, resp, in);
+    if (!f) {
+        return;
+    }
+    byte_reader r(in.input);
+    int64_t offset = static_cast<int64_t>(r.u64());
+    int64_t length = static_cast<int64_t>(r.u64());
+    if (!r.ok() || offset < 0 || length < 0 || offset > INT64_MAX - length) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (!(f->granted_access & vfs::file_read_data)) {
+        resp.fail(status::access_denied);
+        return;
+    }
+    if (f->is_directory()) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (in.max_output < 16) {
+        resp.fail(status::buffer_too_small);
+        return;
+    }
+    byte_writer out;
+    uint32_t st = status::success;
+    int64_t end = offset + length;
+    int64_t pos = offset;
+    while (pos < end) {
+        off_t data = lseek(f->fd(), pos, SEEK_DATA);
+        if (data < 0 || data >= end) {
+            break; // ENXIO: no data at or after pos
+        }
+        off_t hole = lseek(f->fd(), data, SEEK_HOLE);
+        if (hole < 0) {
+            break;
+        }
+        int64_t stop = std::min<int64_t>(hole, end);
+        if (out.size() + 16 > in.max_output) {
+            st = status::buffer_overflow;
+            break;
+        }
+        out.u64(static_cast<uint64_t>(data));
+        out.u64(static_cast<uint64_t>(stop - data));
+        pos = stop;
+    }
+    resp.status = st;
+    write_body(resp, in, out.buffer());
+}
+
 } // namespace
 
 void handle_ioctl(request& req, response& resp) {
@@ -143,8 +266,23 @@ void handle_ioctl(request& req, response& resp) {
     case fsctl_query_network_interface_info:
         resp.fail(status::not_supported); // multichannel is a later issue
         return;
+    case fsctl_create_or_get_object_id:
+    case fsctl_get_object_id:
+        object_id(req, resp, in);
+        return;
+    case fsctl_get_compression:
+        get_compression(req, resp, in);
+        return;
+    case fsctl_get_reparse_point:
+        get_reparse_point(req, resp, in);
+        return;
+    case fsctl_query_allocated_ranges:
+        query_allocated_ranges(req, resp, in);
+        return;
     default:
-        resp.fail(status::invalid_device_request);
+        // A control we do not implement, on a handle that must still be open.
+        resp.fail(vfs::find_request_open(req, in.fid) ? status::invalid_device_request
+                                                      : status::file_closed);
         return;
     }
 }

@@ -20,6 +20,8 @@ struct request {
     session* sess = nullptr;
     tree_connect* tree = nullptr;
     file_id* chain_file_id = nullptr; // last FileId of a related compound (3.3.5.2.7.2)
+    bool last_in_chain = true;        // only the last request of a chain may go async
+    uint64_t async_id = 0;            // set by go_async() (async_ops.hh)
 
     // Reader over the whole request, positioned at the start of the body.
     byte_reader body() const {
@@ -27,13 +29,21 @@ struct request {
         r.seek(header_size);
         return r;
     }
-    // Finds an open by FileId; the all-ones FileId of a related compound means the
-    // FileId of the previous request in the chain.
+    // Finds an open by FileId. The all-ones FileId names the chain's current open only
+    // in a related request (3.3.5.2.7.2); any other open found becomes the chain's
+    // current open, as a CREATE's does, so the next related request can use it.
     std::shared_ptr<open_handle> find_open(const file_id& id) const {
-        if (id.is_related_placeholder() && chain_file_id) {
+        if (id.is_related_placeholder()) {
+            if (!hdr.is_related() || !chain_file_id) {
+                return nullptr;
+            }
             return conn.find_open(*chain_file_id);
         }
-        return conn.find_open(id);
+        auto h = conn.find_open(id);
+        if (h && chain_file_id) {
+            *chain_file_id = id;
+        }
+        return h;
     }
 };
 
@@ -45,6 +55,7 @@ struct response {
     // ErrorData of the ERROR body (2.2.2), set after fail(): e.g. the 4-byte size
     // BUFFER_TOO_SMALL needs (3.3.5.20.3).
     bytes error_data;
+    bool pending = false; // set by go_async(): the engine sends an interim response
 
     size_t next_offset() const { return header_size + body.size(); }
     // Fails the request: the engine sends SMB2 ERROR Response (2.2.2) with `st`.

@@ -77,6 +77,7 @@ void handle_session_setup(request& req, response& resp) {
     r.skip(4 + 4); // Capabilities, Channel
     uint16_t blob_offset = r.u16();
     uint16_t blob_length = r.u16();
+    uint64_t previous_session_id = r.u64();
     byte_reader whole(req.message);
     auto blob = whole.at(blob_offset, blob_length);
     if (!r.ok() || !whole.ok()) {
@@ -139,6 +140,12 @@ void handle_session_setup(request& req, response& resp) {
                    reply->status);
         if (!reauth) {
             conn.sessions.erase(s->id);
+        } else {
+            // A failed re-authentication ends the session (3.3.5.5.3), as Samba does;
+            // it goes once this response is sent.
+            s->logged_off = true;
+            s->st = session::state::expired;
+            conn.close_opens_of(s->id, 0);
         }
         resp.fail(reply->status);
         return;
@@ -179,6 +186,16 @@ void handle_session_setup(request& req, response& resp) {
         return;
     }
     s->st = session::state::valid;
+    // A reconnecting client names its previous session (3.3.5.5.3): that session is
+    // logged off, its opens closed (pending CHANGE_NOTIFYs end with NOTIFY_CLEANUP).
+    if (previous_session_id != 0 && previous_session_id != s->id) {
+        session* old = conn.find_session(previous_session_id);
+        if (old && old->st == session::state::valid && old->user == s->user && !old->logged_off) {
+            old->logged_off = true;
+            old->st = session::state::expired;
+            conn.close_opens_of(old->id, 0);
+        }
+    }
     LOG_INFO("%s: session %016llx for %s%s", conn.client_address.c_str(),
              static_cast<unsigned long long>(s->id), s->user.c_str(),
              s->encrypt_data ? " (encrypted)" : "");

@@ -1,13 +1,25 @@
 // The SMB2 engine's request checks (MS-SMB2 3.3.5.2) driven with real messages.
 #include "dataplane/smb2/dispatch.hh"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "common/ntstatus.hh"
 #include "dataplane/control_client.hh"
 #include "dataplane/smb2/crypto.hh"
+#include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/file_open.hh"
 
 using namespace smbx;
 using namespace smbx::smb2;
@@ -130,6 +142,38 @@ struct engine_fixture : ::testing::Test {
         auto& ref = *s;
         conn->sessions[id] = std::move(s);
         return ref;
+    }
+
+    // Joins requests into one compound message: NextCommand set, each 8-byte aligned.
+    static bytes chain(std::vector<bytes> parts) {
+        bytes out;
+        for (size_t i = 0; i < parts.size(); ++i) {
+            auto& m = parts[i];
+            if (i + 1 < parts.size()) {
+                m.resize((m.size() + 7) & ~size_t(7), 0);
+                uint32_t n = static_cast<uint32_t>(m.size());
+                std::memcpy(m.data() + 20, &n, 4);
+            }
+            out.insert(out.end(), m.begin(), m.end());
+        }
+        return out;
+    }
+
+    // The responses of one reply message, split at NextCommand.
+    static std::vector<std::pair<header, bytes>> split(const bytes& reply) {
+        std::vector<std::pair<header, bytes>> out;
+        size_t off = 0;
+        while (off < reply.size()) {
+            header h;
+            EXPECT_TRUE(parse_header(byte_span(reply).subspan(off), h));
+            size_t len = h.next_command ? h.next_command : reply.size() - off;
+            out.emplace_back(h, bytes(reply.begin() + off, reply.begin() + off + len));
+            if (!h.next_command) {
+                break;
+            }
+            off += h.next_command;
+        }
+        return out;
     }
 
     void negotiate_311() {
@@ -346,4 +390,278 @@ TEST_F(engine_fixture, smb1_negotiate_with_wildcard_gets_smb2_wildcard_response)
     b.seek(header_size + 4);
     EXPECT_EQ(b.u16(), dialect_wildcard);
     EXPECT_FALSE(conn->negotiated);
+}
+
+// MS-SMB2 3.3.5.2.7.2: a related request takes the previous request's session; the
+// first request of a chain has none, so related there is INVALID_PARAMETER, and so is
+// every related request after it. An unrelated request is judged on its own.
+TEST_F(engine_fixture, related_first_request_is_invalid_parameter) {
+    negotiate_311();
+    add_session(7, false);
+    auto r = process_message(
+        *conn, chain({message(command::echo, 1, {4, 0, 0, 0}, 7, 0, flag_related_operations),
+                      message(command::echo, 2, {4, 0, 0, 0}, 7, 0, flag_related_operations),
+                      message(command::echo, 3, {4, 0, 0, 0}, 7)}));
+    ASSERT_EQ(r.replies.size(), 1u);
+    auto parts = split(r.replies[0]);
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_EQ(parts[0].first.status, status::invalid_parameter);
+    EXPECT_EQ(parts[1].first.status, status::invalid_parameter);
+    EXPECT_EQ(parts[2].first.status, status::success);
+}
+
+TEST_F(engine_fixture, related_after_unknown_session_is_invalid_parameter) {
+    negotiate_311();
+    add_session(7, false);
+    auto r = process_message(
+        *conn,
+        chain({message(command::tree_disconnect, 1, {4, 0, 0, 0}, ~0ULL, 1),
+               message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1, flag_related_operations)}));
+    auto parts = split(r.replies.at(0));
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[0].first.status, status::user_session_deleted);
+    EXPECT_EQ(parts[1].first.status, status::invalid_parameter);
+}
+
+// Every response of a compound is padded to 8 bytes, the last one too (Windows, Samba).
+TEST_F(engine_fixture, compound_responses_are_all_padded) {
+    negotiate_311();
+    add_session(7, false);
+    auto r = process_message(*conn, chain({message(command::echo, 1, {4, 0, 0, 0}, 7),
+                                           message(command::echo, 2, {4, 0, 0, 0}, 7)}));
+    ASSERT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(r.replies[0].size(), 2 * 72u);
+    auto single = process_message(*conn, message(command::echo, 3, {4, 0, 0, 0}, 7));
+    EXPECT_EQ(single.replies.at(0).size(), 68u);
+}
+
+namespace {
+
+// An engine with a real directory open (FileId in `dir`) on tree 1 of session 7.
+struct open_fixture : engine_fixture {
+    std::filesystem::path root;
+    file_id dir;
+
+    void SetUp() override {
+        engine_fixture::SetUp();
+        char tmpl[] = "/tmp/smbx-dispatch-XXXXXX";
+        ASSERT_TRUE(mkdtemp(tmpl));
+        root = tmpl;
+        negotiate_311();
+    }
+    void TearDown() override {
+        engine_fixture::TearDown();
+        std::filesystem::remove_all(root);
+    }
+
+    session& open_dir(bool signing_required) {
+        auto& s = add_session(7, signing_required);
+        s.trees[1]->share.path = root.string();
+        int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        auto info = vfs::query_file_info(fd);
+        EXPECT_TRUE(info.has_value());
+        auto h = std::make_shared<vfs::file_open>(vfs::unique_fd(fd), *info, root.string(), false);
+        h->session_id = 7;
+        h->tree_id = 1;
+        h->granted_access = vfs::file_all_access;
+        dir = conn->add_open(h);
+        return s;
+    }
+
+    static bytes ioctl_body(uint32_t ctl, file_id id, uint32_t max_output) {
+        byte_writer w;
+        w.u16(57);
+        w.u16(0);
+        w.u32(ctl);
+        w.u64(id.persistent);
+        w.u64(id.volatile_id);
+        w.u32(0); // InputOffset
+        w.u32(0); // InputCount
+        w.u32(0); // MaxInputResponse
+        w.u32(0); // OutputOffset
+        w.u32(0); // OutputCount
+        w.u32(max_output);
+        w.u32(1); // SMB2_0_IOCTL_IS_FSCTL
+        w.u32(0);
+        return w.take();
+    }
+
+    static bytes notify_body(file_id id, uint32_t filter = 0x3, uint32_t length = 4096) {
+        byte_writer w;
+        w.u16(32);
+        w.u16(0);
+        w.u32(length);
+        w.u64(id.persistent);
+        w.u64(id.volatile_id);
+        w.u32(filter);
+        w.u32(0);
+        return w.take();
+    }
+
+    static bytes close_body(file_id id) {
+        byte_writer w;
+        w.u16(24);
+        w.u16(0);
+        w.u32(0);
+        w.u64(id.persistent);
+        w.u64(id.volatile_id);
+        return w.take();
+    }
+};
+
+constexpr file_id all_ones{~0ULL, ~0ULL};
+constexpr uint32_t fsctl_get_compression = 0x0009003C;
+constexpr uint32_t fsctl_create_or_get_object_id = 0x000900C0;
+constexpr uint32_t fsctl_unknown = 0x00090FFF;
+
+} // namespace
+
+// The all-ones FileId names the chain's current open only in a related request; an
+// open found by its FileId becomes the current one (3.3.5.2.7.2).
+TEST_F(open_fixture, all_ones_file_id_only_in_related_requests) {
+    open_dir(false);
+    auto r = process_message(
+        *conn,
+        chain({message(command::ioctl, 1, ioctl_body(fsctl_get_compression, dir, 2), 7, 1),
+               message(command::ioctl, 2, ioctl_body(fsctl_create_or_get_object_id, all_ones, 64),
+                       7, 1, flag_related_operations),
+               message(command::ioctl, 3, ioctl_body(fsctl_get_compression, all_ones, 2), 7, 1),
+               message(command::ioctl, 4, ioctl_body(fsctl_get_compression, all_ones, 2), 7, 1,
+                       flag_related_operations)}));
+    auto parts = split(r.replies.at(0));
+    ASSERT_EQ(parts.size(), 4u);
+    EXPECT_EQ(parts[0].first.status, status::success);
+    EXPECT_EQ(parts[1].first.status, status::success);
+    byte_reader b(parts[1].second);
+    b.seek(header_size + 36);
+    EXPECT_EQ(b.u32(), 64u);                               // OutputCount: one FILE_OBJECTID_BUFFER
+    EXPECT_EQ(parts[2].first.status, status::file_closed); // unrelated
+    EXPECT_EQ(parts[3].first.status, status::file_closed); // the unrelated one reset the chain
+}
+
+TEST_F(open_fixture, ioctl_on_closed_handle_is_file_closed_before_unknown_fsctl) {
+    open_dir(false);
+    auto r = process_message(
+        *conn, chain({message(command::ioctl, 1, ioctl_body(fsctl_unknown, {5, 5}, 0), 7, 1),
+                      message(command::ioctl, 2, ioctl_body(fsctl_unknown, dir, 0), 7, 1)}));
+    auto parts = split(r.replies.at(0));
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[0].first.status, status::file_closed);
+    EXPECT_EQ(parts[1].first.status, status::invalid_device_request);
+}
+
+// Interim response (3.3.4.2): STATUS_PENDING, async header with a new AsyncId, credits
+// granted; CANCEL by MessageId ends it with STATUS_CANCELLED and the same AsyncId.
+TEST_F(open_fixture, notify_goes_async_and_sync_cancel_ends_it) {
+    open_dir(false);
+    auto r = process_message(*conn, message(command::change_notify, 1, notify_body(dir), 7, 1));
+    ASSERT_EQ(r.replies.size(), 1u);
+    auto h = reply_header(r);
+    EXPECT_EQ(h.status, status::pending);
+    EXPECT_TRUE(h.flags & flag_async_command);
+    EXPECT_NE(h.async_id, 0u);
+    EXPECT_EQ(h.message_id, 1u);
+    EXPECT_EQ(h.credits, 10);
+    EXPECT_EQ(conn->async_ops.size(), 1u);
+
+    auto c = process_message(*conn, message(command::cancel, 1, {4, 0, 0, 0}, 7, 1));
+    ASSERT_EQ(c.replies.size(), 1u);
+    auto f = reply_header(c);
+    EXPECT_EQ(f.status, status::cancelled);
+    EXPECT_EQ(f.cmd, command::change_notify);
+    EXPECT_EQ(f.message_id, 1u);
+    EXPECT_EQ(f.async_id, h.async_id);
+    EXPECT_TRUE(f.flags & flag_async_command);
+    EXPECT_EQ(f.credits, 0);
+    EXPECT_EQ(conn->async_ops.size(), 0u);
+}
+
+TEST_F(open_fixture, async_cancel_by_async_id) {
+    open_dir(false);
+    auto h = reply_header(
+        process_message(*conn, message(command::change_notify, 1, notify_body(dir), 7, 1)));
+    auto cancel = message(command::cancel, 7, {4, 0, 0, 0}, 7, 0, flag_async_command);
+    std::memcpy(cancel.data() + 32, &h.async_id, 8); // AsyncId replaces ProcessId/TreeId
+    auto c = process_message(*conn, cancel);
+    ASSERT_EQ(c.replies.size(), 1u);
+    EXPECT_EQ(reply_header(c).status, status::cancelled);
+    EXPECT_EQ(reply_header(c).async_id, h.async_id);
+}
+
+// Only the last request of a chain may wait (smbtorture smb2.compound.interim2); a last
+// one that waits gets its interim response on its own, after the others.
+TEST_F(open_fixture, async_in_a_compound) {
+    open_dir(false);
+    auto r = process_message(
+        *conn, chain({message(command::change_notify, 1, notify_body(dir), 7, 1),
+                      message(command::ioctl, 2, ioctl_body(fsctl_get_compression, dir, 2), 7, 1),
+                      message(command::change_notify, 3, notify_body(dir), 7, 1)}));
+    ASSERT_EQ(r.replies.size(), 2u);
+    auto first = split(r.replies[0]);
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_EQ(first[0].first.status, status::internal_error);
+    EXPECT_EQ(first[1].first.status, status::success);
+    EXPECT_EQ(reply_header(r, 1).status, status::pending);
+    EXPECT_EQ(reply_header(r, 1).message_id, 3u);
+}
+
+// CLOSE ends the open's waiting notifies with STATUS_NOTIFY_CLEANUP, sent before the
+// CLOSE response.
+TEST_F(open_fixture, close_ends_pending_notify_with_cleanup) {
+    open_dir(false);
+    process_message(*conn, message(command::change_notify, 1, notify_body(dir), 7, 1));
+    auto r = process_message(*conn, message(command::close, 2, close_body(dir), 7, 1));
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(reply_header(r, 0).status, status::notify_cleanup);
+    EXPECT_EQ(reply_header(r, 0).message_id, 1u);
+    EXPECT_EQ(reply_header(r, 1).status, status::success);
+    EXPECT_EQ(reply_header(r, 1).cmd, command::close);
+    EXPECT_TRUE(conn->notifies.empty());
+}
+
+// A change seen by the watcher thread completes the request on the connection's
+// strand; the final response is signed like the interim one and lists the change
+// (MS-FSCC 2.7.1).
+TEST_F(open_fixture, change_completes_notify_with_signed_response) {
+    auto& s = open_dir(true);
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<connection::strand_task> tasks;
+    conn->run_on_strand = [&](connection::strand_task t) {
+        std::lock_guard lock(m);
+        tasks.push_back(std::move(t));
+        cv.notify_all();
+    };
+    auto req = message(command::change_notify, 1, notify_body(dir), 7, 1, flag_signed);
+    crypto::sign_in_place(conn->signing_alg, s.signing_key, req);
+    auto r = process_message(*conn, req);
+    ASSERT_EQ(reply_header(r).status, status::pending);
+    EXPECT_TRUE(crypto::verify_signature(conn->signing_alg, s.signing_key, r.replies[0]));
+
+    std::ofstream(root / "new.txt") << "x";
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !tasks.empty(); }));
+    }
+    for (auto& t : tasks) {
+        t(*conn);
+    }
+    auto out = conn->take_outbox();
+    ASSERT_EQ(out.size(), 1u);
+    header h;
+    ASSERT_TRUE(parse_header(out[0], h));
+    EXPECT_EQ(h.status, status::success);
+    EXPECT_EQ(h.message_id, 1u);
+    EXPECT_TRUE(h.flags & flag_signed);
+    EXPECT_TRUE(crypto::verify_signature(conn->signing_alg, s.signing_key, out[0]));
+    byte_reader b(out[0]);
+    b.seek(header_size + 4);
+    uint32_t length = b.u32();
+    b.seek(header_size + 8);
+    EXPECT_EQ(b.u32(), 0u); // NextEntryOffset: one entry
+    EXPECT_EQ(b.u32(), 1u); // FILE_ACTION_ADDED
+    EXPECT_EQ(b.u32(), 14u);
+    EXPECT_EQ(length, 12u + 14u);
+    conn->run_on_strand = nullptr;
+    conn->notifies.clear(); // stop the watch before `tasks` goes
 }

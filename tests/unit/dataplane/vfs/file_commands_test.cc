@@ -292,7 +292,7 @@ TEST_F(file_commands, lock_validation) {
     EXPECT_EQ(call(smb2::handle_lock, truncated).status, status::invalid_parameter);
 }
 
-TEST_F(file_commands, change_notify_not_supported) {
+TEST_F(file_commands, change_notify_waits_for_a_change) {
     file_id d = open("", file_generic_read, 1);
     byte_writer w;
     w.u16(32);
@@ -302,7 +302,9 @@ TEST_F(file_commands, change_notify_not_supported) {
     w.u64(d.volatile_id);
     w.u32(0x17);
     w.u32(0);
-    EXPECT_EQ(call(smb2::handle_change_notify, w.take()).status, status::not_supported);
+    // No change yet: the request goes asynchronous (engine tests cover the rest).
+    EXPECT_EQ(call(smb2::handle_change_notify, w.take()).status, status::pending);
+    EXPECT_EQ(conn->async_ops.size(), 1u);
 }
 
 } // namespace
