@@ -33,7 +33,9 @@ bool shm_ring::push(byte_span message) {
     uint32_t len = static_cast<uint32_t>(message.size());
     std::memcpy(s, &len, 4);
     std::memset(s + 4, 0, 4);
-    std::memcpy(s + slot_header, message.data(), message.size());
+    if (!message.empty()) { // memcpy from a null pointer is undefined even for 0 bytes
+        std::memcpy(s + slot_header, message.data(), message.size());
+    }
     _hdr->head.store(head + 1, std::memory_order_release);
     return true;
 }
