@@ -102,6 +102,10 @@ void handle_change_notify(request& req, response& resp) {
         resp.fail(status::access_denied);
         return;
     }
+    if (dir->delete_pending()) {
+        resp.fail(status::delete_pending);
+        return;
+    }
     connection& conn = req.conn;
     uint64_t vid = h->id.volatile_id;
     auto& st = conn.notifies[vid];
@@ -131,7 +135,14 @@ void handle_change_notify(request& req, response& resp) {
         }
         st = std::move(state);
     }
-    if (st->overflowed || !st->buffered.empty()) {
+    if (!req.last_in_chain) {
+        // In the middle of a compound only buffered changes can answer; waiting there
+        // is refused the way Samba and Windows do (MS-SMB2 3.3.5.2.7, smbtorture
+        // smb2.compound.interim2).
+        if (!st->overflowed && st->buffered.empty()) {
+            resp.fail(status::internal_error);
+            return;
+        }
         auto [s, body] = take_changes(*st, output_length);
         if (s != status::success) {
             resp.fail(s);
@@ -140,14 +151,12 @@ void handle_change_notify(request& req, response& resp) {
         resp.body.put(body);
         return;
     }
-    // Waiting in the middle of a compound is refused the way Samba and Windows do
-    // (MS-SMB2 3.3.5.2.7, smbtorture smb2.compound.interim2).
-    if (!req.last_in_chain) {
-        resp.fail(status::internal_error);
-        return;
-    }
+    // The request waits, even with changes buffered: the watcher may still hold changes
+    // made before this request arrived. After the sync the buffer has them all and the
+    // oldest waiting request takes it (notify_changes()).
     uint64_t async_id = go_async(req, resp);
     st->waiting.push_back({async_id, output_length});
+    st->watch->sync();
 }
 
 void notify_changes(connection& conn, uint64_t volatile_id, std::vector<vfs::change> changes) {
@@ -156,6 +165,19 @@ void notify_changes(connection& conn, uint64_t volatile_id, std::vector<vfs::cha
         return; // closed meanwhile
     }
     notify_state& st = *it->second;
+    if (changes.empty()) {
+        // A directory being deleted ends the waiting requests with DELETE_PENDING,
+        // as Windows does (smbtorture smb2.notify.rmdir*).
+        auto open = conn.opens().find(volatile_id);
+        auto dir = open == conn.opens().end() ? nullptr : vfs::as_file_open(open->second);
+        if (dir && dir->delete_pending()) {
+            auto waiting = std::exchange(st.waiting, {});
+            for (auto& w : waiting) {
+                complete_async(conn, w.async_id, status::delete_pending, {});
+            }
+            return;
+        }
+    }
     for (auto& c : changes) {
         if (c.action == 0) {
             st.overflowed = true; // events were lost

@@ -36,6 +36,12 @@ struct notify_state {
         if (overflowed) {
             return;
         }
+        // Windows reports the MODIFIED of a renamed file only to watchers that do not
+        // see the rename itself (smbtorture smb2.notify.mask-change against .rec).
+        if (c.after_rename &&
+            (filter & (vfs::notify_change_file_name | vfs::notify_change_dir_name))) {
+            return;
+        }
         if (!buffered.empty() && buffered.back().action == c.action &&
             buffered.back().name == c.name) {
             return;

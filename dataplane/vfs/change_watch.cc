@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "common/log.hh"
 
@@ -24,6 +25,8 @@ namespace {
 
 constexpr uint32_t watch_mask =
     IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_MODIFY | IN_ATTRIB | IN_ONLYDIR;
+
+constexpr int tick_ms = 1000;
 
 constexpr uint32_t attribute_filters = notify_change_attributes | notify_change_last_write |
                                        notify_change_last_access | notify_change_creation |
@@ -73,6 +76,15 @@ public:
         }
         // Wait out a sink call the watcher thread may be making right now.
         std::lock_guard wait(_dispatch_mutex);
+    }
+
+    void sync(uint64_t id) {
+        {
+            std::lock_guard lock(_mutex);
+            _syncs.push_back(id);
+        }
+        uint64_t one = 1;
+        [[maybe_unused]] auto n = write(_wake_fd, &one, sizeof one);
     }
 
     ~watcher() {
@@ -177,7 +189,8 @@ private:
         std::vector<char> buf(64 * 1024);
         while (!_stop) {
             pollfd fds[2] = {{_fd, POLLIN, 0}, {_wake_fd, POLLIN, 0}};
-            if (poll(fds, 2, -1) < 0) {
+            int ready = poll(fds, 2, tick_ms);
+            if (ready < 0) {
                 if (errno == EINTR) {
                     continue;
                 }
@@ -185,6 +198,10 @@ private:
             }
             if (_stop) {
                 return;
+            }
+            if (ready == 0) {
+                tick();
+                continue;
             }
             std::vector<raw_event> events;
             while (true) {
@@ -201,6 +218,11 @@ private:
             }
             if (!events.empty()) {
                 deliver(events);
+            }
+            if (fds[1].revents & POLLIN) {
+                uint64_t n = 0;
+                [[maybe_unused]] auto r = read(_wake_fd, &n, sizeof n);
+                deliver_syncs();
             }
         }
     }
@@ -276,7 +298,8 @@ private:
                 // under its new name, as Windows (and Samba's notify_rename) report.
                 if ((ev.mask & IN_MOVED_TO) && !is_dir) {
                     batch.push_back({file_action_modified,
-                                     notify_change_attributes | notify_change_creation, c.name});
+                                     notify_change_attributes | notify_change_creation, c.name,
+                                     true});
                 }
                 auto s = _subs.find(id);
                 if (s != _subs.end() && s->second.recursive && is_dir &&
@@ -298,6 +321,37 @@ private:
         lock.unlock();
         for (auto& [s, changes] : calls) {
             (*s)(std::move(changes));
+        }
+    }
+
+    // Empty batches for the watches that asked for a sync.
+    void deliver_syncs() {
+        std::vector<std::shared_ptr<change_watch::sink>> sinks;
+        std::unique_lock lock(_mutex);
+        for (uint64_t id : std::exchange(_syncs, {})) {
+            auto s = _subs.find(id);
+            if (s != _subs.end()) {
+                sinks.push_back(s->second.s);
+            }
+        }
+        std::lock_guard dispatch(_dispatch_mutex);
+        lock.unlock();
+        for (auto& s : sinks) {
+            (*s)({});
+        }
+    }
+
+    // An empty batch to every sink (see change_watch.hh).
+    void tick() {
+        std::vector<std::shared_ptr<change_watch::sink>> sinks;
+        std::unique_lock lock(_mutex);
+        for (auto& [id, sub] : _subs) {
+            sinks.push_back(sub.s);
+        }
+        std::lock_guard dispatch(_dispatch_mutex);
+        lock.unlock();
+        for (auto& s : sinks) {
+            (*s)({});
         }
     }
 
@@ -327,6 +381,7 @@ private:
     std::map<uint64_t, subscription> _subs;
     std::map<int, std::map<uint64_t, std::string>> _wds; // wd -> subscription -> relative dir
     std::map<int, std::string> _wd_paths;                // wd -> absolute path
+    std::vector<uint64_t> _syncs;                        // subscriptions waiting for a sync
 };
 
 } // namespace
@@ -337,6 +392,10 @@ std::unique_ptr<change_watch> change_watch::start(const std::string& dir, bool r
         return nullptr;
     }
     return std::unique_ptr<change_watch>(new change_watch(id));
+}
+
+void change_watch::sync() {
+    watcher::get().sync(_id);
 }
 
 change_watch::~change_watch() {

@@ -4,7 +4,9 @@
 // WATCH_TREE flag) its whole subtree: watches are added for every subdirectory, at
 // start and as directories are created or moved in (up to max_tree_dirs). Changes go
 // to the watch's sink on the watcher thread; the sink must only hand them on (post to
-// a strand), never block.
+// a strand), never block. About once a second every sink also gets an empty batch,
+// so that state no file system event shows (a directory gone delete-pending) is
+// noticed.
 #pragma once
 
 #include <cstdint>
@@ -34,9 +36,10 @@ constexpr uint32_t file_action_renamed_old_name = 4;
 constexpr uint32_t file_action_renamed_new_name = 5;
 
 struct change {
-    uint32_t action = 0; // FILE_ACTION_*; 0: events were lost (inotify queue overflow)
-    uint32_t filter = 0; // the FILE_NOTIFY_CHANGE_* bits this change matches
-    std::string name;    // relative to the watched directory, '/'-separated
+    uint32_t action = 0;       // FILE_ACTION_*; 0: events were lost (inotify queue overflow)
+    uint32_t filter = 0;       // the FILE_NOTIFY_CHANGE_* bits this change matches
+    std::string name;          // relative to the watched directory, '/'-separated
+    bool after_rename = false; // the MODIFIED Windows adds for a renamed file's new name
 };
 
 class change_watch {
@@ -47,6 +50,10 @@ public:
     // Starts watching `dir` (an absolute path). nullptr if inotify refuses.
     static std::unique_ptr<change_watch> start(const std::string& dir, bool recursive, sink s);
     ~change_watch(); // stops the watch; the sink is not called after this returns
+
+    // Delivers every change the kernel has queued so far, then an empty batch: after
+    // that empty batch the sink has seen everything that happened before this call.
+    void sync();
 
     change_watch(const change_watch&) = delete;
     change_watch& operator=(const change_watch&) = delete;
