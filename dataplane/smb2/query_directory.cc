@@ -102,19 +102,12 @@ void handle_query_directory(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    byte_reader msg(req.message);
-    byte_span pattern_utf16;
-    if (name_length) {
-        if (name_offset < query_directory_fixed_end) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
-        pattern_utf16 = msg.at(name_offset, name_length);
-        if (!msg.ok()) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
+    auto pattern_field = req.buffer_at(name_offset, name_length, query_directory_fixed_end);
+    if (!pattern_field) {
+        resp.fail(status::invalid_parameter);
+        return;
     }
+    byte_span pattern_utf16 = *pattern_field;
     auto h = vfs::find_request_open(req, id);
     if (!h) {
         resp.fail(status::file_closed);

@@ -383,14 +383,12 @@ void handle_query_info(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    if (input_length) {
-        byte_reader msg(req.message);
-        in.buffer = msg.at(input_offset, input_length);
-        if (!msg.ok() || input_offset < header_size + 40) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
+    auto input = req.buffer_at(input_offset, input_length, header_size + 40);
+    if (!input) {
+        resp.fail(status::invalid_parameter);
+        return;
     }
+    in.buffer = *input;
     if (output_length > connection::max_transact_size) {
         resp.fail(status::invalid_parameter);
         return;

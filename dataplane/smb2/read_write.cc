@@ -152,19 +152,12 @@ void handle_write(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    byte_reader msg(req.message);
-    byte_span data;
-    if (length) {
-        if (data_offset < write_fixed_end) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
-        data = msg.at(data_offset, length);
-        if (!msg.ok()) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
+    auto data_field = req.buffer_at(data_offset, length, write_fixed_end);
+    if (!data_field) {
+        resp.fail(status::invalid_parameter);
+        return;
     }
+    byte_span data = *data_field;
     auto h = vfs::find_request_open(req, id);
     if (!h) {
         resp.fail(status::file_closed);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "common/ntstatus.hh"
 #include "dataplane/smb2/connection.hh"
@@ -28,6 +29,20 @@ struct request {
         byte_reader r(message);
         r.seek(header_size);
         return r;
+    }
+    // A variable-length field addressed by (offset, length) from the header start, as
+    // most requests carry one (2.2.x Buffer). Empty when length is 0; nullopt when it
+    // starts inside the fixed part (`fixed_end`) or leaves the message.
+    std::optional<byte_span> buffer_at(uint32_t offset, uint32_t length, size_t fixed_end) const {
+        if (length == 0) {
+            return byte_span{};
+        }
+        byte_reader msg(message);
+        auto field = msg.at(offset, length);
+        if (!msg.ok() || offset < fixed_end) {
+            return std::nullopt;
+        }
+        return field;
     }
     // Finds an open by FileId. The all-ones FileId names the chain's current open only
     // in a related request (3.3.5.2.7.2); any other open found becomes the chain's

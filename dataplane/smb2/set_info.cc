@@ -175,19 +175,12 @@ void handle_set_info(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    byte_reader msg(req.message);
-    byte_span buf;
-    if (buffer_length) {
-        if (buffer_offset < set_info_fixed_end) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
-        buf = msg.at(buffer_offset, buffer_length);
-        if (!msg.ok()) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
+    auto buf_field = req.buffer_at(buffer_offset, buffer_length, set_info_fixed_end);
+    if (!buf_field) {
+        resp.fail(status::invalid_parameter);
+        return;
     }
+    byte_span buf = *buf_field;
     auto h = vfs::find_request_open(req, id);
     if (!h) {
         resp.fail(status::file_closed);
