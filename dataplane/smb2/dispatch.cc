@@ -57,31 +57,24 @@ void write_error_body(byte_writer& w, byte_span data = {}) {
     }
 }
 
-// Bytes of payload a multi-credit request moves (3.3.5.2.5).
+// Bytes of payload a multi-credit request moves (3.3.5.2.5). `body` starts at the
+// request's StructureSize.
 uint32_t payload_size(const header& h, byte_reader body) {
     switch (h.cmd) {
-    case command::read: {
-        body.skip(4);
-        return body.u32();
-    }
-    case command::write: {
-        body.skip(4);
-        return body.u32();
-    }
+    case command::read:
+    case command::write:
+        body.skip(4);      // StructureSize, Padding/DataOffset, Flags
+        return body.u32(); // Length
     case command::ioctl: {
-        body.skip(24);
+        body.skip(28); // up to InputCount (2.2.31)
         uint32_t in_count = body.u32();
-        body.skip(8);
-        body.skip(4); // OutputOffset
+        body.skip(12); // MaxInputResponse, OutputOffset, OutputCount
         uint32_t out_max = body.u32();
-        body.skip(0);
-        body.skip(4);
-        return std::max(in_count, body.ok() ? out_max : 0);
+        return body.ok() ? std::max(in_count, out_max) : 0;
     }
-    case command::query_directory: {
-        body.skip(28);
+    case command::query_directory:
+        body.skip(28); // up to OutputBufferLength (2.2.33)
         return body.u32();
-    }
     default:
         return 0;
     }

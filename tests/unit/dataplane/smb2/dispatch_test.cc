@@ -671,3 +671,25 @@ TEST_F(open_fixture, change_completes_notify_with_signed_response) {
     conn->run_on_strand = nullptr;
     conn->notifies.clear(); // stop the watch before `tasks` goes
 }
+
+TEST_F(engine_fixture, large_ioctl_output_needs_matching_credit_charge) {
+    negotiate_311();
+    add_session(7, false);
+    byte_writer io;
+    io.u16(57);
+    io.u16(0);
+    io.u32(0x0009FFFC); // an FSCTL we do not know: the handler answers, not the charge check
+    io.zeros(16);       // FileId
+    io.u32(0);          // InputOffset
+    io.u32(0);          // InputCount
+    io.u32(0);          // MaxInputResponse
+    io.u32(0);          // OutputOffset
+    io.u32(0);          // OutputCount
+    io.u32(256 * 1024); // MaxOutputResponse: 4 credits' worth
+    io.u32(1);          // SMB2_0_IOCTL_IS_FSCTL
+    io.u32(0);
+    auto r = process_message(*conn, message(command::ioctl, 1, io.buffer(), 7, 1, 0, 1));
+    EXPECT_EQ(reply_header(r).status, status::invalid_parameter);
+    auto ok = process_message(*conn, message(command::ioctl, 2, io.buffer(), 7, 1, 0, 4));
+    EXPECT_NE(reply_header(ok).status, status::invalid_parameter);
+}
