@@ -10,6 +10,7 @@
 
 #include "common/ntstatus.hh"
 #include "control/auth/nt_hash.hh"
+#include "control/auth/ntlm_client.hh"
 #include "control/auth/ntlm_crypto.hh"
 #include "control/auth/ntlmssp.hh"
 #include "control/auth/spnego.hh"
@@ -23,133 +24,22 @@ template <typename T> bytes b(const T& c) {
     return bytes(c.begin(), c.end());
 }
 
-constexpr uint32_t client_flags = ntlm::flag::unicode | ntlm::flag::request_target |
-                                  ntlm::flag::sign | ntlm::flag::seal | ntlm::flag::ntlm |
-                                  ntlm::flag::always_sign | ntlm::flag::extended_session_security |
-                                  ntlm::flag::target_info | ntlm::flag::version |
-                                  ntlm::flag::key_128 | ntlm::flag::key_exch | ntlm::flag::key_56;
-
-struct client_options {
-    std::string user = "alice";
-    std::string domain = "WORKGROUP";
-    std::string password = "Secret#1";
-    std::string ntowf_domain = "\x01"; // the domain hashed, if not `domain`
-    uint32_t flags = client_flags;
-    bool mic = true;
-    bool ntlmv1 = false; // a 24-byte NtChallengeResponse
-    bool corrupt_mic = false;
-    bool anonymous = false;
+// The library client, with a test's defaults: alice's credentials.
+struct client_options : ntlm::client_options {
+    client_options() {
+        user = "alice";
+        password = "Secret#1";
+    }
 };
 
-// The client's half of one NTLMSSP exchange.
-struct test_client {
-    client_options opt;
-    bytes negotiate;
-    bytes exported_key;
-    bytes session_base_key;
-
-    bytes start() {
-        negotiate = ntlm::build_negotiate(opt.flags);
-        return negotiate;
-    }
+// The client's half of one NTLMSSP exchange; a malformed CHALLENGE fails the test.
+struct test_client : ntlm::client {
+    test_client() : ntlm::client(client_options()) {}
 
     bytes authenticate(const bytes& challenge_msg) {
-        auto chal = ntlm::parse_challenge(challenge_msg);
-        EXPECT_TRUE(chal);
-        if (!chal) {
-            return {};
-        }
-        uint32_t flags = chal->flags & opt.flags;
-        bytes user = utf16le(opt.user), domain = utf16le(opt.domain);
-        bytes workstation = utf16le("CLIENT");
-        bytes lm, nt, enc_key;
-        if (opt.anonymous) {
-            lm = {0};
-        } else if (opt.ntlmv1) {
-            lm = bytes(24, 0x11);
-            nt = bytes(24, 0x22);
-        } else {
-            // NTLMv2_CLIENT_CHALLENGE (MS-NLMP 2.2.2.7) over the server's AV pairs plus
-            // MsvAvFlags announcing the MIC, and the server's timestamp.
-            auto avs = ntlm::parse_av_pairs(chal->target_info);
-            EXPECT_TRUE(avs);
-            byte_writer av;
-            bytes timestamp(8, 0);
-            for (const auto& p : *avs) {
-                av.u16(uint16_t(p.id));
-                av.u16(uint16_t(p.value.size()));
-                av.put(p.value);
-                if (p.id == ntlm::av_id::timestamp) {
-                    timestamp = b(p.value);
-                }
-            }
-            if (opt.mic) {
-                av.u16(uint16_t(ntlm::av_id::flags));
-                av.u16(4);
-                av.u32(ntlm::av_flag_mic_present);
-            }
-            av.u32(0); // MsvAvEOL
-            byte_writer blob;
-            blob.u8(1);
-            blob.u8(1);
-            blob.zeros(6);
-            blob.put(timestamp);
-            std::array<uint8_t, 8> cc;
-            random_bytes(cc);
-            blob.put(cc);
-            blob.zeros(4);
-            blob.put(av.buffer());
-            blob.zeros(4);
-
-            auto hash = compute_nt_hash(opt.password);
-            bytes hashed_domain = opt.ntowf_domain == "\x01" ? domain : utf16le(opt.ntowf_domain);
-            auto key = ntowf_v2(hash, user, hashed_domain);
-            auto proof = hmac_md5(key, {chal->server_challenge, blob.buffer()});
-            nt = b(proof);
-            nt.insert(nt.end(), blob.buffer().begin(), blob.buffer().end());
-            lm = bytes(24, 0); // Z(24) when the server sent a timestamp (3.1.5.1.2)
-            session_base_key = b(hmac_md5(key, {proof}));
-            exported_key = session_base_key;
-            if (flags & ntlm::flag::key_exch) {
-                exported_key = bytes(16);
-                random_bytes(exported_key);
-                enc_key = rc4(session_base_key).apply(exported_key);
-            }
-        }
-
-        // Fixed part, Version and MIC (88 bytes), then the payload (MS-NLMP 2.2.1.3).
-        byte_writer w;
-        w.put(ntlm::signature.data(), ntlm::signature.size());
-        w.u32(uint32_t(ntlm::message_type::authenticate));
-        size_t offset = 88;
-        for (const bytes* f : {&lm, &nt, &domain, &user, &workstation, &enc_key}) {
-            w.u16(uint16_t(f->size()));
-            w.u16(uint16_t(f->size()));
-            w.u32(uint32_t(offset));
-            offset += f->size();
-        }
-        w.u32(flags);
-        w.u8(10);
-        w.zeros(6);
-        w.u8(15);
-        w.zeros(16); // MIC
-        for (const bytes* f : {&lm, &nt, &domain, &user, &workstation, &enc_key}) {
-            w.put(*f);
-        }
-        bytes msg = w.take();
-        if (opt.mic && !opt.anonymous && !opt.ntlmv1) {
-            auto mic = hmac_md5(exported_key, {negotiate, challenge_msg, msg});
-            std::copy(mic.begin(), mic.end(), msg.begin() + ntlm::mic_offset);
-            if (opt.corrupt_mic) {
-                msg[ntlm::mic_offset + 3] ^= 0x40;
-            }
-        }
-        return msg;
-    }
-
-    session_security security(session_security::direction d) const {
-        return session_security(exported_key, d, session_security::strength::bits_128,
-                                opt.flags & ntlm::flag::key_exch);
+        auto msg = ntlm::client::authenticate(challenge_msg);
+        EXPECT_TRUE(msg);
+        return msg ? *msg : bytes();
     }
 };
 
@@ -260,8 +150,8 @@ TEST_F(authenticator_test, spnego_ntlmv2_with_key_exch_and_mic) {
     EXPECT_FALSE(r.last.guest);
     EXPECT_FALSE(r.last.anonymous);
     ASSERT_EQ(r.last.session_key.size(), 16u);
-    EXPECT_EQ(r.last.session_key, r.client.exported_key);
-    EXPECT_NE(r.last.session_key, r.client.session_base_key); // KEY_EXCH took effect
+    EXPECT_EQ(r.last.session_key, r.client.exported_key());
+    EXPECT_NE(r.last.session_key, r.client.session_base_key()); // KEY_EXCH took effect
 
     // Final reply: accept-completed and the server's mechListMIC, which the client checks.
     auto last = as_resp(r.last.blob);
@@ -279,7 +169,7 @@ TEST_F(authenticator_test, without_key_exch_the_session_key_is_the_session_base_
     opt.flags &= ~ntlm::flag::key_exch;
     spnego_run r = run_spnego(a, opt);
     ASSERT_EQ(r.last.status, status::success);
-    EXPECT_EQ(r.last.session_key, r.client.session_base_key);
+    EXPECT_EQ(r.last.session_key, r.client.session_base_key());
     auto last = as_resp(r.last.blob);
     ASSERT_TRUE(last.mech_list_mic);
     bytes mechs = spnego::encode_mech_types({b(spnego::oid_ntlmssp)});
@@ -299,7 +189,7 @@ TEST_F(authenticator_test, raw_ntlmssp_without_spnego) {
     ASSERT_EQ(last.status, status::success);
     EXPECT_TRUE(last.blob.empty());
     EXPECT_EQ(last.user, "BOB");
-    EXPECT_EQ(last.session_key, c.exported_key);
+    EXPECT_EQ(last.session_key, c.exported_key());
 }
 
 TEST_F(authenticator_test, domain_fallback_to_empty) {
@@ -310,7 +200,7 @@ TEST_F(authenticator_test, domain_fallback_to_empty) {
     spnego_run r = run_spnego(a, opt);
     ASSERT_EQ(r.last.status, status::success);
     EXPECT_EQ(r.last.domain, "SOMEWHERE");
-    EXPECT_EQ(r.last.session_key, r.client.exported_key);
+    EXPECT_EQ(r.last.session_key, r.client.exported_key());
 
     // A domain that is neither the one sent nor empty does not match.
     opt.ntowf_domain = "ELSEWHERE";
@@ -398,7 +288,7 @@ TEST_F(authenticator_test, kerberos_first_gets_request_mic_then_ntlmssp) {
                          final_leg(c, c.authenticate(*chal.response_token), mechs_der, with_mic));
         if (with_mic) {
             ASSERT_EQ(last.status, status::success);
-            EXPECT_EQ(last.session_key, c.exported_key);
+            EXPECT_EQ(last.session_key, c.exported_key());
             auto fin = as_resp(last.blob);
             ASSERT_TRUE(fin.mech_list_mic);
             EXPECT_EQ(
@@ -520,7 +410,7 @@ TEST_F(authenticator_test, malformed_tokens_fail_cleanly) {
 
 TEST_F(authenticator_test, unknown_auth_id_is_logon_failure) {
     authenticator a(policy, db.lookup());
-    auto r = step(a, 12345, neg_token_init(ntlm::build_negotiate(client_flags)));
+    auto r = step(a, 12345, neg_token_init(ntlm::build_negotiate(ntlm::default_client_flags)));
     EXPECT_EQ(r.status, status::logon_failure);
     EXPECT_EQ(r.auth_id, 12345u);
 }
@@ -538,14 +428,14 @@ TEST_F(authenticator_test, empty_first_blob_gets_the_negotiate_hint) {
 
 TEST_F(authenticator_test, abandon_and_bounded_pending_exchanges) {
     authenticator a(policy, db.lookup());
-    auto first = step(a, 0, neg_token_init(ntlm::build_negotiate(client_flags)));
+    auto first = step(a, 0, neg_token_init(ntlm::build_negotiate(ntlm::default_client_flags)));
     EXPECT_EQ(a.active_exchanges(), 1u);
     a.abandon(first.auth_id);
     EXPECT_EQ(a.active_exchanges(), 0u);
 
     std::vector<uint64_t> ids;
     for (int i = 0; i < 4100; ++i) {
-        ids.push_back(step(a, 0, ntlm::build_negotiate(client_flags)).auth_id);
+        ids.push_back(step(a, 0, ntlm::build_negotiate(ntlm::default_client_flags)).auth_id);
     }
     EXPECT_EQ(a.active_exchanges(), 4096u);
     // The oldest were evicted; the newest still run.
@@ -576,12 +466,12 @@ TEST_F(authenticator_test, seed_corpus) {
     };
     save("spnego_init_negotiate", init);
     save("spnego_resp_authenticate_mic", fin);
-    save("raw_negotiate", c.negotiate);
+    save("raw_negotiate", c.negotiate());
     save("raw_authenticate", auth);
     save("spnego_server_hint", spnego_negotiate_token());
     std::vector<bytes> mechs = {b(spnego::oid_ms_kerberos), b(spnego::oid_ntlmssp)};
     save("spnego_init_kerberos_first", neg_token_init(bytes{0x6e, 0x01, 0x00}, mechs));
     spnego::neg_token_resp neg;
-    neg.response_token = c.negotiate;
+    neg.response_token = c.negotiate();
     save("spnego_resp_negotiate", spnego::encode(neg));
 }
