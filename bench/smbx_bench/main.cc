@@ -1,0 +1,85 @@
+// smbx-bench: an SMB3 load generator (see bench/README.md).
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "bench/smbx_bench/load.hh"
+#include "bench/smbx_bench/options.hh"
+#include "control/auth/ntlm_crypto.hh"
+
+using namespace smbx::bench;
+
+namespace {
+
+// SMBX_BENCH_PASSWORD, else the first line of standard input (prompting on a terminal).
+std::string read_password() {
+    if (const char* p = getenv("SMBX_BENCH_PASSWORD")) {
+        return p;
+    }
+    if (isatty(STDIN_FILENO)) {
+        fprintf(stderr, "Password: ");
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+    }
+    return line;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (const auto& a : args) {
+        if (a == "-h" || a == "--help") {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+    }
+    options o;
+    try {
+        o = parse_options(args);
+    } catch (const std::exception& e) {
+        fprintf(stderr, "smbx-bench: %s\n%s", e.what(), usage_text);
+        return 2;
+    }
+    o.client.password = read_password();
+    smbx::auth::load_providers();
+
+    bool live = isatty(STDERR_FILENO);
+    auto tick = [&](const live_counters& c, double secs) {
+        if (!live) {
+            return;
+        }
+        static uint64_t last_bytes = 0, last_ops = 0;
+        uint64_t b = c.bytes.load(), n = c.ops.load();
+        fprintf(stderr, "\r[%5.1fs] %8.1f MB/s %9llu IOPS %12llu ops   ", secs,
+                double(b - last_bytes) / 1e6, (unsigned long long)(n - last_ops),
+                (unsigned long long)n);
+        last_bytes = b;
+        last_ops = n;
+    };
+    load_result r = run_load(o, tick);
+    if (live) {
+        fputs("\r\033[K", stderr);
+    }
+    if (!r.error.empty()) {
+        fprintf(stderr, "smbx-bench: %s\n", r.error.c_str());
+    }
+    for (const auto& m : r.mismatch_notes) {
+        fprintf(stderr, "smbx-bench: verify: %s\n", m.c_str());
+    }
+    fputs((o.json ? format_json(r.summary) : format_human(r.summary)).c_str(), stdout);
+    if (!r.error.empty()) {
+        return 1;
+    }
+    if (r.summary.mismatches || r.summary.errors) {
+        return 3;
+    }
+    return 0;
+}

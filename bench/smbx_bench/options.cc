@@ -1,0 +1,228 @@
+#include "bench/smbx_bench/options.hh"
+
+#include <cctype>
+#include <stdexcept>
+
+namespace smbx::bench {
+
+const char* usage_text =
+    "usage: smbx-bench //HOST/SHARE -U USER[%DOMAIN] [options]\n"
+    "  --rw read|write|randread|randwrite|randrw   (default read)\n"
+    "  --bs SIZE          block size, 4k..8m (default 1m)\n"
+    "  --iodepth N        requests in flight per connection (default 1)\n"
+    "  --connections N    connections per thread (default 1)\n"
+    "  --threads N        threads (default 1); each connection runs on its own thread\n"
+    "  --size SIZE        per connection: file size and bytes to move (default 64m)\n"
+    "  --duration T       time bound, e.g. 10, 10s, 500ms (default 10s)\n"
+    "  --encrypt --sign   encrypt / sign every request (3.1.1: AES-128-GCM, AES-GMAC)\n"
+    "  --dialect 3.1.1|3.0.2|2.1   highest dialect offered (default 3.1.1)\n"
+    "  --port P           TCP port (default 445)\n"
+    "  --seed N           --verify pattern seed\n"
+    "  --json             machine-readable summary on stdout\n"
+    "  --verify           write a pattern of (offset, seed), check every byte read\n"
+    "The password is read from SMBX_BENCH_PASSWORD or, if unset, from standard input.\n";
+
+std::optional<uint64_t> parse_size(const std::string& s) {
+    if (s.empty() || !std::isdigit(uint8_t(s[0]))) {
+        return std::nullopt;
+    }
+    size_t pos = 0;
+    uint64_t v = std::stoull(s, &pos);
+    std::string suffix = s.substr(pos);
+    for (auto& c : suffix) {
+        c = char(std::tolower(uint8_t(c)));
+    }
+    if (suffix.size() == 2 && suffix[1] == 'b') {
+        suffix.pop_back();
+    }
+    uint64_t mult = 1;
+    if (suffix == "k") {
+        mult = 1ull << 10;
+    } else if (suffix == "m") {
+        mult = 1ull << 20;
+    } else if (suffix == "g") {
+        mult = 1ull << 30;
+    } else if (suffix == "t") {
+        mult = 1ull << 40;
+    } else if (!suffix.empty() && suffix != "b") {
+        return std::nullopt;
+    }
+    return v * mult;
+}
+
+std::optional<double> parse_duration(const std::string& s) {
+    if (s.empty() || !(std::isdigit(uint8_t(s[0])) || s[0] == '.')) {
+        return std::nullopt;
+    }
+    size_t pos = 0;
+    double v = std::stod(s, &pos);
+    std::string suffix = s.substr(pos);
+    if (suffix.empty() || suffix == "s") {
+        return v;
+    }
+    if (suffix == "ms") {
+        return v / 1000;
+    }
+    if (suffix == "m") {
+        return v * 60;
+    }
+    if (suffix == "h") {
+        return v * 3600;
+    }
+    return std::nullopt;
+}
+
+std::optional<rw_mode> parse_rw(const std::string& s) {
+    for (rw_mode m :
+         {rw_mode::read, rw_mode::write, rw_mode::randread, rw_mode::randwrite, rw_mode::randrw}) {
+        if (s == rw_name(m)) {
+            return m;
+        }
+    }
+    return std::nullopt;
+}
+
+const char* rw_name(rw_mode m) {
+    switch (m) {
+    case rw_mode::read:
+        return "read";
+    case rw_mode::write:
+        return "write";
+    case rw_mode::randread:
+        return "randread";
+    case rw_mode::randwrite:
+        return "randwrite";
+    case rw_mode::randrw:
+        return "randrw";
+    }
+    return "?";
+}
+
+namespace {
+
+uint32_t positive_u32(const std::string& opt, const std::string& v) {
+    auto n = parse_size(v);
+    if (!n || *n == 0 || *n > UINT32_MAX) {
+        throw std::invalid_argument(opt + ": expected a positive number, got '" + v + "'");
+    }
+    return uint32_t(*n);
+}
+
+} // namespace
+
+options parse_options(const std::vector<std::string>& args) {
+    options o;
+    bool have_target = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size()) {
+                throw std::invalid_argument(a + " needs a value");
+            }
+            return args[++i];
+        };
+        try {
+            if (a == "-U" || a == "--user") {
+                std::string u = value();
+                auto pct = u.find('%');
+                if (pct != std::string::npos) {
+                    o.client.domain = u.substr(pct + 1);
+                    u.resize(pct);
+                }
+                o.client.user = u;
+            } else if (a == "--rw") {
+                auto m = parse_rw(value());
+                if (!m) {
+                    throw std::invalid_argument("--rw: expected read, write, randread, "
+                                                "randwrite or randrw");
+                }
+                o.rw = *m;
+            } else if (a == "--bs") {
+                auto n = parse_size(value());
+                if (!n || *n < 4096 || *n > (8u << 20) || *n % 4096) {
+                    throw std::invalid_argument("--bs: expected a multiple of 4k in 4k..8m");
+                }
+                o.block_size = uint32_t(*n);
+            } else if (a == "--iodepth") {
+                o.iodepth = positive_u32(a, value());
+            } else if (a == "--connections") {
+                o.connections = positive_u32(a, value());
+            } else if (a == "--threads") {
+                o.threads = positive_u32(a, value());
+            } else if (a == "--size") {
+                auto n = parse_size(value());
+                if (!n || *n == 0) {
+                    throw std::invalid_argument("--size: expected a size such as 64m");
+                }
+                o.size = *n;
+            } else if (a == "--duration") {
+                auto d = parse_duration(value());
+                if (!d || *d <= 0) {
+                    throw std::invalid_argument("--duration: expected a time such as 10s");
+                }
+                o.duration = *d;
+            } else if (a == "--port") {
+                uint32_t p = positive_u32(a, value());
+                if (p > 65535) {
+                    throw std::invalid_argument("--port: out of range");
+                }
+                o.client.port = uint16_t(p);
+            } else if (a == "--dialect") {
+                std::string d = value();
+                if (d == "3.1.1") {
+                    o.client.max_dialect = smb2::dialect_311;
+                } else if (d == "3.0.2") {
+                    o.client.max_dialect = smb2::dialect_302;
+                } else if (d == "3.0") {
+                    o.client.max_dialect = smb2::dialect_300;
+                } else if (d == "2.1") {
+                    o.client.max_dialect = smb2::dialect_210;
+                } else {
+                    throw std::invalid_argument("--dialect: expected 3.1.1, 3.0.2, 3.0 or 2.1");
+                }
+            } else if (a == "--seed") {
+                o.seed = std::stoull(value(), nullptr, 0);
+            } else if (a == "--encrypt") {
+                o.client.encrypt = true;
+            } else if (a == "--sign") {
+                o.client.sign = true;
+            } else if (a == "--json") {
+                o.json = true;
+            } else if (a == "--verify") {
+                o.verify = true;
+            } else if (!a.empty() && a[0] != '-' && !have_target) {
+                // //HOST/SHARE (or \\HOST\SHARE)
+                std::string t = a;
+                for (auto& c : t) {
+                    c = c == '\\' ? '/' : c;
+                }
+                if (t.rfind("//", 0) != 0) {
+                    throw std::invalid_argument("expected //HOST/SHARE, got '" + a + "'");
+                }
+                auto slash = t.find('/', 2);
+                if (slash == std::string::npos || slash == 2 || slash + 1 == t.size()) {
+                    throw std::invalid_argument("expected //HOST/SHARE, got '" + a + "'");
+                }
+                o.client.host = t.substr(2, slash - 2);
+                o.client.share = t.substr(slash + 1);
+                have_target = true;
+            } else {
+                throw std::invalid_argument("unknown argument '" + a + "'");
+            }
+        } catch (const std::out_of_range&) {
+            throw std::invalid_argument(a + ": value out of range");
+        }
+    }
+    if (!have_target) {
+        throw std::invalid_argument("missing //HOST/SHARE");
+    }
+    if (o.client.user.empty()) {
+        throw std::invalid_argument("missing -U USER");
+    }
+    if (o.size < o.block_size) {
+        throw std::invalid_argument("--size must be at least --bs");
+    }
+    return o;
+}
+
+} // namespace smbx::bench

@@ -1,0 +1,91 @@
+// smbx-bench's command line and its load's offset generator.
+#include "bench/smbx_bench/options.hh"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "bench/smbx_bench/load.hh"
+
+using namespace smbx::bench;
+
+TEST(options, sizes_and_durations) {
+    EXPECT_EQ(parse_size("4k"), 4096u);
+    EXPECT_EQ(parse_size("8M"), 8u << 20);
+    EXPECT_EQ(parse_size("1g"), 1ull << 30);
+    EXPECT_EQ(parse_size("512"), 512u);
+    EXPECT_EQ(parse_size("1KB"), 1024u);
+    EXPECT_FALSE(parse_size("k"));
+    EXPECT_FALSE(parse_size("4x"));
+    EXPECT_EQ(parse_duration("10"), 10.0);
+    EXPECT_EQ(parse_duration("500ms"), 0.5);
+    EXPECT_EQ(parse_duration("2m"), 120.0);
+    EXPECT_FALSE(parse_duration("soon"));
+}
+
+TEST(options, full_command_line) {
+    auto o = parse_options({"//srv/data", "-U",        "alice%CORP", "--rw",   "randrw",
+                            "--bs",       "64k",       "--iodepth",  "32",     "--connections",
+                            "2",          "--threads", "3",          "--size", "1g",
+                            "--duration", "5s",        "--encrypt",  "--sign", "--port",
+                            "4450",       "--json",    "--verify"});
+    EXPECT_EQ(o.client.host, "srv");
+    EXPECT_EQ(o.client.share, "data");
+    EXPECT_EQ(o.client.user, "alice");
+    EXPECT_EQ(o.client.domain, "CORP");
+    EXPECT_EQ(o.rw, rw_mode::randrw);
+    EXPECT_EQ(o.block_size, 65536u);
+    EXPECT_EQ(o.iodepth, 32u);
+    EXPECT_EQ(o.connections, 2u);
+    EXPECT_EQ(o.threads, 3u);
+    EXPECT_EQ(o.size, 1ull << 30);
+    EXPECT_EQ(o.duration, 5.0);
+    EXPECT_TRUE(o.client.encrypt && o.client.sign && o.json && o.verify);
+    EXPECT_EQ(o.client.port, 4450);
+}
+
+TEST(options, errors_are_refused) {
+    EXPECT_THROW(parse_options({"-U", "a"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/data"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv", "-U", "a"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--bs", "3k"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--bs", "16m"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--rw", "trim"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--iodepth", "0"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--bogus"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--size", "4k", "--bs", "8k"}),
+                 std::invalid_argument);
+}
+
+TEST(op_generator, sequential_wraps_at_the_file_size) {
+    op_generator g(rw_mode::write, 4 * 4096, 4096, 1);
+    for (uint64_t want : {0u, 4096u, 8192u, 12288u, 0u}) {
+        auto op = g.next();
+        EXPECT_EQ(op.offset, want);
+        EXPECT_TRUE(op.is_write);
+    }
+}
+
+TEST(op_generator, random_stays_aligned_and_in_range_and_mixes) {
+    op_generator g(rw_mode::randrw, 1 << 20, 4096, 99);
+    std::set<uint64_t> seen;
+    int writes = 0;
+    for (int i = 0; i < 4000; ++i) {
+        auto op = g.next();
+        EXPECT_EQ(op.offset % 4096, 0u);
+        EXPECT_LT(op.offset, 1u << 20);
+        seen.insert(op.offset);
+        writes += op.is_write;
+    }
+    EXPECT_GT(seen.size(), 200u); // 256 blocks, nearly all visited
+    EXPECT_GT(writes, 1600);
+    EXPECT_LT(writes, 2400);
+}
+
+TEST(smb2_client, credit_charge_is_one_per_64k) {
+    EXPECT_EQ(smb2_client::credit_charge(0), 1);
+    EXPECT_EQ(smb2_client::credit_charge(4096), 1);
+    EXPECT_EQ(smb2_client::credit_charge(65536), 1);
+    EXPECT_EQ(smb2_client::credit_charge(65537), 2);
+    EXPECT_EQ(smb2_client::credit_charge(8u << 20), 128);
+}
