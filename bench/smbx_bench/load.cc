@@ -135,7 +135,11 @@ private:
             std::lock_guard lk(_st.mu);
             uint16_t d = _client.dialect();
             char buf[16];
-            snprintf(buf, sizeof(buf), "%x.%x.%x", d >> 8, (d >> 4) & 0xF, d & 0xF);
+            if (d & 0xF) {
+                snprintf(buf, sizeof(buf), "%x.%x.%x", d >> 8, (d >> 4) & 0xF, d & 0xF);
+            } else {
+                snprintf(buf, sizeof(buf), "%x.%x", d >> 8, (d >> 4) & 0xF);
+            }
             _st.dialect = buf;
             _st.signing = _client.signing() && !_client.encrypting();
             _st.encryption = _client.encrypting();

@@ -167,6 +167,15 @@ response smb2_client::parse(bytes msg, bytes* raw) {
         throw smb_error("malformed SMB2 response");
     }
     _credits += h.credits;
+    // A signed session's responses are signed too (3.2.5.1.3); check each one.
+    if (_check_signatures) {
+        if (!h.is_signed()) {
+            throw smb_error("a response on a signed session is not signed");
+        }
+        if (!smb2::crypto::verify_signature(_sign_alg, _signing_key, msg)) {
+            throw smb_error("a response's signature does not verify");
+        }
+    }
     response r;
     r.message_id = h.message_id;
     r.cmd = h.cmd;
@@ -458,6 +467,7 @@ void smb2_client::session_setup() {
             smb2::crypto::kdf(key, label("SMB2AESCCM", 11), label("ServerOut", 10), 16);
     }
     _encrypt = _cfg.encrypt || (session_flags & smb2::session_flag_encrypt_data);
+    _check_signatures = _sign && !_encrypt;
 }
 
 void smb2_client::tree_connect() {

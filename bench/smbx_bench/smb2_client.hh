@@ -105,6 +105,7 @@ private:
     uint32_t _tree_id = 0;
     bool _sign = false;
     bool _encrypt = false;
+    bool _check_signatures = false;
     bytes _signing_key;
     bytes _encryption_key; // client to server
     bytes _decryption_key; // server to client
