@@ -74,10 +74,14 @@ int main(int argc, char** argv) {
     for (const auto& m : r.mismatch_notes) {
         fprintf(stderr, "smbx-bench: verify: %s\n", m.c_str());
     }
-    fputs((o.json ? format_json(r.summary) : format_human(r.summary)).c_str(), stdout);
     if (!r.error.empty()) {
+        // A run that failed before any I/O has nothing to summarise.
+        if (r.summary.ops) {
+            fputs((o.json ? format_json(r.summary) : format_human(r.summary)).c_str(), stdout);
+        }
         return 1;
     }
+    fputs((o.json ? format_json(r.summary) : format_human(r.summary)).c_str(), stdout);
     if (r.summary.mismatches || r.summary.errors) {
         return 3;
     }
