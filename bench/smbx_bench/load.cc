@@ -120,7 +120,8 @@ public:
 
 private:
     bool needs_fill() const {
-        return _o.rw == rw_mode::read || _o.rw == rw_mode::randread || _o.rw == rw_mode::randrw;
+        return _o.fill &&
+               (_o.rw == rw_mode::read || _o.rw == rw_mode::randread || _o.rw == rw_mode::randrw);
     }
 
     void setup() {

@@ -20,6 +20,8 @@ const char* usage_text =
     "  --seed N           --verify pattern seed\n"
     "  --json             machine-readable summary on stdout\n"
     "  --verify           write a pattern of (offset, seed), check every byte read\n"
+    "  --no-fill          read modes: read the files as they are (left by an earlier\n"
+    "                     --verify run with the same --seed) instead of filling them\n"
     "The password is read from SMBX_BENCH_PASSWORD or, if unset, from standard input.\n";
 
 std::optional<uint64_t> parse_size(const std::string& s) {
@@ -190,6 +192,8 @@ options parse_options(const std::vector<std::string>& args) {
                 o.json = true;
             } else if (a == "--verify") {
                 o.verify = true;
+            } else if (a == "--no-fill") {
+                o.fill = false;
             } else if (!a.empty() && a[0] != '-' && !have_target) {
                 // //HOST/SHARE (or \\HOST\SHARE)
                 std::string t = a;

@@ -23,6 +23,7 @@ struct options {
     double duration = 10;        // seconds
     bool json = false;
     bool verify = false;
+    bool fill = true; // read modes first write the pattern over the whole file
     uint64_t seed = 0x5eed;
     std::string file_prefix = "smbx-bench";
 };

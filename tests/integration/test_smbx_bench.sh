@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # smbx-bench against smbx over loopback: --verify runs (sequential and random, plain,
 # signed and encrypted, 3.1.1 and 3.0.2, multi-credit 1 MiB blocks) finish with zero
-# mismatches and a non-zero op count; --json is parseable; a wrong password fails with
-# a clear error.
+# mismatches and a non-zero op count; --json is parseable; a byte corrupted on the
+# server's disk is reported with its offset; a wrong password fails with a clear error.
 source "$(dirname "$0")/lib.sh"
 
 BENCH=${SMBX_BENCH:-$SMBX_BUILD_DIR/bench/smbx-bench}
@@ -55,6 +55,17 @@ assert_true "--json output is valid JSON" python3 -c 'import json,sys; json.load
 # --size bounds the run: 4 MiB of 1 MiB writes is 4 ops, long before --duration.
 check_output "--size bounds the run" '"ops":4,' bench --json --rw write --bs 1m --size 4m \
     --duration 60
+
+# A corrupted byte is found and named: write a file, flip one byte on the server's disk,
+# read it back with the same seed.
+check "write the pattern over 1 MiB" bench --rw write --bs 64k --size 1m --seed 7 --verify
+file="$T/share/smbx-bench.0.dat"
+assert_true "the file is on the server's disk" test "$(stat -c %s "$file" 2>/dev/null || echo 0)" -ge 1048576
+printf '\x5a' | dd of="$file" bs=1 seek=300000 conv=notrunc status=none
+OUT=$(bench --rw read --bs 64k --size 1m --seed 7 --no-fill --verify 2>&1)
+assert_eq "a mismatch exits 3" 3 "$?"
+assert_match "the mismatch is reported with its offset" 'mismatch at offset 300000 ' "$OUT"
+assert_match "the summary counts it" ' 1 mismatches' "$OUT"
 
 PW=wrong-password check_fails "wrong password fails" bench --rw read --bs 4k --size 1m
 assert_match "wrong password: a clear error" 'STATUS_LOGON_FAILURE.*wrong user name or password' \
