@@ -42,34 +42,45 @@ bool utf16le_to_utf8(byte_span in, std::string& out) {
     return true;
 }
 
+char32_t next_code_point(std::string_view s, size_t& i) {
+    uint8_t c = uint8_t(s[i]);
+    char32_t cp;
+    size_t n;
+    if (c < 0x80) {
+        cp = c, n = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+        cp = c & 0x1F, n = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+        cp = c & 0x0F, n = 3;
+    } else if ((c & 0xF8) == 0xF0) {
+        cp = c & 0x07, n = 4;
+    } else {
+        ++i;
+        return 0xFFFD;
+    }
+    if (n > s.size() - i) {
+        i = s.size();
+        return 0xFFFD;
+    }
+    for (size_t k = 1; k < n; ++k) {
+        uint8_t cc = uint8_t(s[i + k]);
+        if ((cc & 0xC0) != 0x80) {
+            ++i;
+            return 0xFFFD;
+        }
+        cp = (cp << 6) | (cc & 0x3F);
+    }
+    i += n;
+    return cp;
+}
+
 void utf8_to_utf16le(std::string_view in, bytes& out) {
     auto put = [&out](uint32_t u) {
         out.push_back(uint8_t(u));
         out.push_back(uint8_t(u >> 8));
     };
     for (size_t i = 0; i < in.size();) {
-        uint8_t c = uint8_t(in[i]);
-        uint32_t cp;
-        size_t n;
-        if (c < 0x80) {
-            cp = c, n = 1;
-        } else if ((c & 0xE0) == 0xC0) {
-            cp = c & 0x1F, n = 2;
-        } else if ((c & 0xF0) == 0xE0) {
-            cp = c & 0x0F, n = 3;
-        } else if ((c & 0xF8) == 0xF0) {
-            cp = c & 0x07, n = 4;
-        } else {
-            cp = 0xFFFD, n = 1;
-        }
-        if (i + n > in.size()) {
-            cp = 0xFFFD, n = in.size() - i;
-        } else {
-            for (size_t k = 1; k < n; ++k) {
-                cp = (cp << 6) | (uint8_t(in[i + k]) & 0x3F);
-            }
-        }
-        i += n;
+        uint32_t cp = next_code_point(in, i);
         if (cp >= 0x10000) {
             cp -= 0x10000;
             put(0xD800 + (cp >> 10));

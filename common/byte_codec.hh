@@ -164,6 +164,10 @@ private:
 // UTF-16LE <-> UTF-8 for names on the wire. Invalid input (unpaired surrogates,
 // odd byte counts, bad UTF-8) returns false.
 bool utf16le_to_utf8(byte_span in, std::string& out);
+// Decodes the UTF-8 code point at s[i] and advances i past it. A bad lead or
+// continuation byte yields U+FFFD and advances one byte; a truncated sequence yields
+// U+FFFD and advances to the end.
+char32_t next_code_point(std::string_view s, size_t& i);
 void utf8_to_utf16le(std::string_view in, bytes& out);
 inline bytes utf16le(std::string_view s) {
     bytes b;

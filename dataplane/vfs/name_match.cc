@@ -1,5 +1,7 @@
 #include "dataplane/vfs/name_match.hh"
 
+#include "common/byte_codec.hh"
+
 #include <vector>
 
 namespace smbx::vfs {
@@ -8,42 +10,7 @@ std::u32string to_utf32(std::string_view s) {
     std::u32string out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
-        uint8_t c = uint8_t(s[i]);
-        char32_t cp;
-        size_t n;
-        if (c < 0x80) {
-            cp = c, n = 1;
-        } else if ((c & 0xE0) == 0xC0) {
-            cp = c & 0x1F, n = 2;
-        } else if ((c & 0xF0) == 0xE0) {
-            cp = c & 0x0F, n = 3;
-        } else if ((c & 0xF8) == 0xF0) {
-            cp = c & 0x07, n = 4;
-        } else {
-            out.push_back(0xFFFD);
-            ++i;
-            continue;
-        }
-        if (i + n > s.size()) {
-            out.push_back(0xFFFD);
-            break;
-        }
-        bool bad = false;
-        for (size_t k = 1; k < n; ++k) {
-            uint8_t cc = uint8_t(s[i + k]);
-            if ((cc & 0xC0) != 0x80) {
-                bad = true;
-                break;
-            }
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        if (bad) {
-            out.push_back(0xFFFD);
-            ++i;
-            continue;
-        }
-        out.push_back(cp);
-        i += n;
+        out.push_back(next_code_point(s, i));
     }
     return out;
 }

@@ -62,3 +62,14 @@ TEST(utf16, rejects_unpaired_surrogate_and_odd_length) {
     const uint8_t odd[] = {0x41, 0x00, 0x42};
     EXPECT_FALSE(utf16le_to_utf8(odd, out));
 }
+
+TEST(utf8, bad_and_truncated_sequences_become_replacement_characters) {
+    std::string_view s("a\xC3(\xE2\x82", 5);
+    size_t i = 0;
+    EXPECT_EQ(next_code_point(s, i), U'a');
+    EXPECT_EQ(next_code_point(s, i), U'\uFFFD'); // C3 not followed by a continuation byte
+    EXPECT_EQ(i, 2u);
+    EXPECT_EQ(next_code_point(s, i), U'(');
+    EXPECT_EQ(next_code_point(s, i), U'\uFFFD'); // E2 82 is cut short
+    EXPECT_EQ(i, s.size());
+}

@@ -84,9 +84,12 @@ bool closed_by_peer(int fd) {
 }
 
 bytes frame(const bytes& m) {
-    bytes f = {0, uint8_t(m.size() >> 16), uint8_t(m.size() >> 8), uint8_t(m.size())};
-    f.insert(f.end(), m.begin(), m.end());
-    return f;
+    byte_writer w;
+    w.u8(0);
+    w.u8(uint8_t(m.size() >> 16));
+    w.u16be(uint16_t(m.size()));
+    w.put(m);
+    return w.take();
 }
 
 struct transport_fixture : ::testing::Test {
