@@ -56,7 +56,7 @@ void echo_through_engine(benchmark::State& state) {
     conn.sessions[7] = std::move(s);
     uint64_t mid = 1;
     for (auto _ : state) {
-        auto r = smb2::process_message(conn, echo_request(mid++, 7));
+        auto r = smb2::process_message(conn, pool_buffer(echo_request(mid++, 7)));
         benchmark::DoNotOptimize(r);
     }
     state.SetItemsProcessed(state.iterations());

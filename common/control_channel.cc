@@ -33,7 +33,7 @@ bool control_channel::create() {
     _fd = fd;
     _layout = static_cast<control_channel_layout*>(p);
     _layout->magic = control_channel_layout::magic_value;
-    _layout->version = 1;
+    _layout->version = control_channel_layout::version_value;
     _layout->dataplane_pid = 0;
     _layout->settings = dataplane_settings{};
     _layout->to_control_offset = first;
@@ -55,7 +55,8 @@ bool control_channel::attach(int fd) {
         return false;
     }
     auto* l = static_cast<control_channel_layout*>(p);
-    if (l->magic != control_channel_layout::magic_value || l->total_size != size_t(st.st_size) ||
+    if (l->magic != control_channel_layout::magic_value ||
+        l->version != control_channel_layout::version_value || l->total_size != size_t(st.st_size) ||
         l->to_control_offset + ring_bytes() > l->total_size ||
         l->to_dataplane_offset + ring_bytes() > l->total_size) {
         munmap(p, size_t(st.st_size));

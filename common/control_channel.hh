@@ -14,6 +14,8 @@ namespace smbx {
 // Samba's `server signing` / `smb encrypt` values.
 enum class signing_policy : uint8_t { disabled = 0, if_required = 1, enabled = 2, mandatory = 3 };
 enum class encrypt_policy : uint8_t { off = 0, if_required = 1, desired = 2, required = 3 };
+// What a data-plane worker does when it has no work (`idle policy`; runtime/worker.hh).
+enum class idle_policy : uint8_t { adaptive = 0, poll = 1 };
 
 struct dataplane_settings {
     uint32_t workers = 1;
@@ -21,7 +23,8 @@ struct dataplane_settings {
     uint16_t max_dialect = 0x0311;
     signing_policy signing = signing_policy::if_required;
     encrypt_policy encrypt = encrypt_policy::if_required;
-    uint8_t _pad[2]{};
+    idle_policy idle = idle_policy::adaptive;
+    uint8_t _pad[1]{};
     int32_t log_level = 1;
     uint8_t server_guid[16]{};
     char netbios_name[16]{};
@@ -30,10 +33,13 @@ struct dataplane_settings {
     uint8_t negotiate_token[512]{};
     uint32_t listen_fd_count = 0; // listening sockets created by control, inherited
     int32_t listen_fds[16]{};
+    uint32_t buffer_pool_mib = 128;
 };
 
 struct control_channel_layout {
     static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
+    // Bumped whenever dataplane_settings or the layout changes shape.
+    static constexpr uint32_t version_value = 2;
     uint64_t magic;
     uint32_t version;
     uint32_t dataplane_pid; // written by the data plane

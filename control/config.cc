@@ -108,10 +108,10 @@ std::optional<interface_address> parse_interface(std::string_view token) {
 // Keys that global_param() knows (normalised), to tell "misplaced" from "unknown".
 bool is_global_key(const std::string& key) {
     static const char* keys[] = {
-        "interfaces", "smbports",          "servermaxprotocol", "maxprotocol",
-        "protocol",   "serverminprotocol", "minprotocol",       "serversigning",
-        "privatedir", "loglevel",          "debuglevel",        "netbiosname",
-        "workgroup",  "maptoguest",        "restrictanonymous", "workers"};
+        "interfaces",        "smbports",    "servermaxprotocol", "maxprotocol", "protocol",
+        "serverminprotocol", "minprotocol", "serversigning",     "privatedir",  "loglevel",
+        "debuglevel",        "netbiosname", "workgroup",         "maptoguest",  "restrictanonymous",
+        "workers",           "idlepolicy",  "bufferpoolsize"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; });
 }
 
@@ -396,6 +396,30 @@ bool parser::global_param(const std::string& key, std::string_view v) {
             error("'workers': '" + std::string(v) + "' is not 'auto' or a number (1-1024)");
         } else {
             c.workers = *n;
+        }
+    } else if (key == "idlepolicy") {
+        if (iequals(v, "adaptive")) {
+            c.idle = idle_policy::adaptive;
+        } else if (iequals(v, "poll")) {
+            c.idle = idle_policy::poll;
+        } else {
+            error("'idle policy': '" + std::string(v) + "' is not 'adaptive' or 'poll'");
+        }
+    } else if (key == "bufferpoolsize") {
+        // MiB, as a number or with an M/G suffix.
+        std::string_view num = v;
+        uint32_t scale = 1;
+        if (!num.empty() && (num.back() == 'M' || num.back() == 'm')) {
+            num.remove_suffix(1);
+        } else if (!num.empty() && (num.back() == 'G' || num.back() == 'g')) {
+            num.remove_suffix(1);
+            scale = 1024;
+        }
+        auto n = parse_int<uint32_t>(num);
+        if (!n || *n * uint64_t(scale) < 16 || *n * uint64_t(scale) > 65536) {
+            error("'buffer pool size': '" + std::string(v) + "' is not 16M-64G");
+        } else {
+            c.buffer_pool_mib = *n * scale;
         }
     } else {
         return false;

@@ -57,7 +57,9 @@ struct server_config {
     std::string workgroup = "WORKGROUP";
     map_to_guest guest_mapping = map_to_guest::never;
     int restrict_anonymous = 0;       // 0 allows anonymous sessions
-    uint32_t workers = 0;             // 0: `auto`, one per online CPU
+    uint32_t workers = 0;             // 0: `auto`, one per CPU the process may use
+    idle_policy idle = idle_policy::adaptive;
+    uint32_t buffer_pool_mib = 128;   // the data plane's buffer pool (hugepages if any)
     std::vector<share_config> shares; // IPC$ is implicit and not listed here
 
     // Case-insensitive share lookup among the configured (disk) shares.

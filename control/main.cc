@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <sched.h>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -166,8 +167,14 @@ void reexec(char** argv, const handover& h) {
 
 // Everything the data plane reads at start. The server GUID is kept across re-execs.
 bool fill_settings(dataplane_settings& s, const config::server_config& cfg, bool new_guid) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    // `workers = auto`: one per CPU this process may run on (its affinity mask, which
+    // taskset or a cgroup may have narrowed), not every CPU online.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    int cpus = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
     s.workers = cfg.workers ? cfg.workers : uint32_t(cpus > 0 ? cpus : 1);
+    s.idle = cfg.idle;
+    s.buffer_pool_mib = cfg.buffer_pool_mib;
     s.min_dialect = cfg.min_dialect;
     s.max_dialect = cfg.max_dialect;
     s.signing = cfg.signing;

@@ -1,12 +1,16 @@
 // smbx-dataplane: started and supervised by smbx-control, never by hand. It inherits
 // the control channel (shared memory + two eventfds) and the listening sockets, and
 // serves SMB2 on them. It never reads the user database or the configuration file.
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <sys/eventfd.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include <rte_version.h>
 
@@ -14,18 +18,21 @@
 #include "common/log.hh"
 #include "dataplane/control_client.hh"
 #include "dataplane/request_executor.hh"
+#include "dataplane/runtime/buffer_pool.hh"
+#include "dataplane/runtime/worker.hh"
 #include "dataplane/smb_server.hh"
 #include "dataplane/tcp/tcp_transport.hh"
 #include "rdma/device_list.hh"
 
 namespace {
 
-smbx::tcp_transport* g_transport = nullptr;
+// Set from the signal handler; the main thread waits for it on an eventfd.
+int g_stop_fd = -1;
 
 void on_signal(int) {
-    if (g_transport) {
-        g_transport->stop(); // only writes an eventfd: async-signal-safe
-    }
+    uint64_t one = 1;
+    ssize_t r = write(g_stop_fd, &one, sizeof one); // async-signal-safe
+    (void)r;
 }
 
 int usage() {
@@ -76,27 +83,61 @@ int main(int argc, char** argv) {
              devices.size());
     LOG_DEBUG("DPDK %s linked; the DPDK transport is not enabled yet", rte_version());
 
+    // The buffer pool comes first: transports receive into it and file reads fill it.
+    smbx::buffer_pool pool(size_t(settings.buffer_pool_mib) * 1024 * 1024);
+    smbx::buffer_pool::set_global(&pool);
+
     smbx::control_client control(channel, wake_control, wake_dataplane);
-    // Executor threads run handlers, which may wait for the file system or the control
-    // plane; a few per worker keeps the cores busy when some of them wait.
-    unsigned threads = std::max(4u, settings.workers * 2);
+    // Request threads run handlers, which wait for the file system or the control plane;
+    // a few per worker keep the cores busy while some of them wait. The workers only
+    // move bytes and never block.
+    unsigned workers = std::max(1u, settings.workers);
+    unsigned threads = std::max(4u, workers * 2);
     smbx::request_executor executor(threads);
     smbx::smb_server server(settings, control, executor);
     control.start([&server] { return server.status(); });
 
-    smbx::tcp_transport transport(listen_fds, server);
-    g_transport = &transport;
+    // One worker per core, each with its own TCP transport; the first one accepts and
+    // deals connections out to all of them.
+    auto cpus = smbx::worker::allowed_cpus();
+    std::vector<std::unique_ptr<smbx::worker>> pool_workers;
+    std::vector<std::unique_ptr<smbx::tcp_transport>> transports;
+    std::vector<smbx::tcp_transport*> group;
+    for (unsigned i = 0; i < workers; ++i) {
+        int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
+        pool_workers.push_back(std::make_unique<smbx::worker>(i, cpu, settings.idle));
+        transports.push_back(std::make_unique<smbx::tcp_transport>(
+            i == 0 ? listen_fds : std::vector<int>{}, server, *pool_workers.back()));
+        pool_workers.back()->add_poller(transports.back().get());
+        group.push_back(transports.back().get());
+    }
+    transports.front()->set_group(group);
+
+    g_stop_fd = eventfd(0, EFD_CLOEXEC);
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);
-    LOG_NOTICE("serving SMB2 on %zu listening socket(s), %u executor threads", listen_fds.size(),
-               threads);
-    transport.run();
-    g_transport = nullptr;
+    for (auto& w : pool_workers) {
+        w->start();
+    }
+    LOG_NOTICE("serving SMB2 on %zu listening socket(s): %u worker(s), idle policy %s, "
+               "%u request threads",
+               listen_fds.size(), workers,
+               settings.idle == smbx::idle_policy::poll ? "poll" : "adaptive", threads);
+    uint64_t v;
+    while (read(g_stop_fd, &v, sizeof v) < 0 && errno == EINTR) {
+    }
     LOG_NOTICE("stopping");
+    for (auto& w : pool_workers) {
+        w->stop();
+    }
+    for (auto& w : pool_workers) {
+        w->join();
+    }
     executor.stop();
     control.stop();
+    transports.clear();
     return 0;
 }

@@ -50,7 +50,7 @@ namespace {
 
 // SMBX_CAPTURE_DIR=dir writes every received message to a file there: how the fuzz
 // seed corpora were captured from real clients. Off unless the variable is set.
-void capture(const bytes& msg) {
+void capture(byte_span msg) {
     static const char* dir = getenv("SMBX_CAPTURE_DIR");
     static std::atomic<unsigned> counter{0};
     if (!dir) {
@@ -66,18 +66,21 @@ void capture(const bytes& msg) {
 
 } // namespace
 
-void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) {
-    capture(msg);
+void smb_server::on_message(const std::shared_ptr<transport_connection>& conn,
+                            pool_buffer msg) {
+    capture(msg.view());
     auto c = find(conn.get());
     if (!c) {
         return;
     }
-    c->strand->post([c, conn, msg = std::move(msg)]() mutable {
+    // The strand's queue holds copyable tasks; the buffer travels in a shared box.
+    auto box = std::make_shared<pool_buffer>(std::move(msg));
+    c->strand->post([c, conn, box] {
         std::lock_guard lock(c->state_mutex);
         if (c->closed) {
             return;
         }
-        auto result = smb2::process_message(*c->state, std::move(msg));
+        auto result = smb2::process_message(*c->state, std::move(*box));
         for (auto& reply : result.replies) {
             conn->send(std::move(reply));
         }

@@ -23,7 +23,7 @@ public:
         : _settings(settings), _control(control), _executor(executor) {}
 
     void on_connect(const std::shared_ptr<transport_connection>& conn) override;
-    void on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) override;
+    void on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) override;
     void on_disconnect(const std::shared_ptr<transport_connection>& conn) override;
 
     // For `smbxctl status`: sessions and opens of every connection.

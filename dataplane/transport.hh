@@ -11,8 +11,23 @@
 #include <string>
 
 #include "common/byte_codec.hh"
+#include "dataplane/runtime/buffer_pool.hh"
+#include "dataplane/runtime/worker.hh"
 
 namespace smbx {
+
+// One message to send: `head` (an SMB2 header and body, or a TRANSFORM_HEADER and the
+// ciphertext of those), then `payload`: READ data left in the pool buffer the file was
+// read into, so that it reaches the wire without being copied. The transport frames
+// the two as one message.
+struct out_message {
+    out_message() = default;
+    out_message(bytes h) : head(std::move(h)) {} // NOLINT: a message without payload
+    out_message(bytes h, pool_buffer p) : head(std::move(h)), payload(std::move(p)) {}
+    bytes head;
+    pool_buffer payload;
+    size_t size() const { return head.size() + payload.size(); }
+};
 
 // One client connection as the engine sees it. Methods may be called from any thread;
 // the transport serialises them onto the worker that owns the connection.
@@ -22,7 +37,7 @@ public:
 
     // Queues one complete SMB2 message (or compound chain, or TRANSFORM_HEADER
     // message) for sending, in order.
-    virtual void send(bytes message) = 0;
+    virtual void send(out_message message) = 0;
     // Closes the connection; queued sends are dropped. Idempotent.
     virtual void close() = 0;
 
@@ -37,18 +52,17 @@ class transport_events {
 public:
     virtual ~transport_events() = default;
     virtual void on_connect(const std::shared_ptr<transport_connection>& conn) = 0;
-    // One complete message as received (not yet decrypted or verified).
-    virtual void on_message(const std::shared_ptr<transport_connection>& conn, bytes msg) = 0;
+    // One complete message as received (not yet decrypted or verified), in a pool
+    // buffer: a WRITE's data goes from there to the file.
+    virtual void on_message(const std::shared_ptr<transport_connection>& conn,
+                            pool_buffer msg) = 0;
     virtual void on_disconnect(const std::shared_ptr<transport_connection>& conn) = 0;
 };
 
-// A backend. One instance per worker; run() polls until stop() is called.
-class transport {
+// A backend. One instance per worker, polled by that worker (runtime/worker.hh).
+class transport : public poller {
 public:
-    virtual ~transport() = default;
     virtual const char* name() const = 0;
-    virtual void run() = 0;
-    virtual void stop() = 0;
 };
 
 } // namespace smbx

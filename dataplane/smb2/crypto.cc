@@ -234,25 +234,28 @@ void need_key_size(byte_span key, size_t size) {
     }
 }
 
-// Runs `feed` over the message with its Signature field read as zeros, without copying
-// the message (MS-SMB2 3.1.4.1).
-template <typename Feed> bool feed_unsigned(byte_span message, Feed&& feed) {
+// Runs `feed` over the message with its Signature field read as zeros, then over the
+// payload that follows it on the wire, without copying either (MS-SMB2 3.1.4.1).
+template <typename Feed> bool feed_unsigned(byte_span message, byte_span payload, Feed&& feed) {
     bool ok = feed(message.first(signature_offset)) && feed(byte_span(zero_signature));
     if (message.size() > header_size) {
         ok = ok && feed(message.subspan(header_size));
+    }
+    if (!payload.empty()) {
+        ok = ok && feed(payload);
     }
     return ok;
 }
 
 signature mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* params, byte_span key,
-                        byte_span message) {
+                        byte_span message, byte_span payload) {
     auto [ctx, keyed] = cache.find(key, [mac] { return EVP_MAC_CTX_new(mac); });
     // A NULL key re-initialises with the key already installed.
     static const uint8_t empty = 0;
     const uint8_t* k = key.empty() ? &empty : key.data();
     bool ok = (keyed ? EVP_MAC_init(ctx, nullptr, 0, nullptr)
                      : EVP_MAC_init(ctx, k, key.size(), params)) == 1;
-    ok = ok && feed_unsigned(message, [c = ctx](byte_span s) {
+    ok = ok && feed_unsigned(message, payload, [c = ctx](byte_span s) {
              return EVP_MAC_update(c, s.data(), s.size()) == 1;
          });
     std::array<uint8_t, EVP_MAX_MD_SIZE> out{};
@@ -268,25 +271,25 @@ signature mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* par
     return sig;
 }
 
-signature hmac_sha256_signature(byte_span key, byte_span message) {
+signature hmac_sha256_signature(byte_span key, byte_span message, byte_span payload) {
     static char digest[] = "SHA256";
     static const OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, sizeof(digest) - 1), OSSL_PARAM_END};
-    return mac_signature(contexts().hmac, algs().hmac, params, key, message);
+    return mac_signature(contexts().hmac, algs().hmac, params, key, message, payload);
 }
 
-signature cmac_signature(byte_span key, byte_span message) {
+signature cmac_signature(byte_span key, byte_span message, byte_span payload) {
     need_key_size(key, 16);
     static char cbc[] = "AES-128-CBC";
     static const OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_CIPHER, cbc, sizeof(cbc) - 1), OSSL_PARAM_END};
-    return mac_signature(contexts().cmac, algs().cmac, params, key, message);
+    return mac_signature(contexts().cmac, algs().cmac, params, key, message, payload);
 }
 
 // MS-SMB2 3.1.4.1: AES-GMAC is AES-128-GCM over an empty plaintext with the message as
 // associated data; the 12-byte nonce is MessageId, then a 32-bit field whose bit 0 says
 // the sender is the server (SMB2_FLAGS_SERVER_TO_REDIR) and bit 1 that it is a CANCEL.
-signature gmac_signature(byte_span key, byte_span message) {
+signature gmac_signature(byte_span key, byte_span message, byte_span payload) {
     need_key_size(key, 16);
     byte_reader r(message);
     r.seek(12);
@@ -308,7 +311,7 @@ signature gmac_signature(byte_span key, byte_span message) {
     bool ok =
         keyed ? EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1
               : EVP_EncryptInit_ex2(ctx, algs().aes128_gcm, key.data(), nonce.data(), nullptr) == 1;
-    ok = ok && feed_unsigned(message, [c = ctx](byte_span s) {
+    ok = ok && feed_unsigned(message, payload, [c = ctx](byte_span s) {
              int n = 0;
              return s.size() <= size_t(INT_MAX) &&
                     EVP_EncryptUpdate(c, nullptr, &n, s.data(), int(s.size())) == 1;
@@ -418,18 +421,19 @@ void preauth_update(preauth_hash& hash, byte_span message) {
     }
 }
 
-signature compute_signature(signing_algorithm alg, byte_span key, byte_span message) {
+signature compute_signature(signing_algorithm alg, byte_span key, byte_span message,
+                            byte_span payload) {
     if (message.size() < header_size) {
         throw std::invalid_argument("smb2 crypto: message shorter than an SMB2 header");
     }
     switch (alg) {
     case signing_algorithm::hmac_sha256:
         // MS-SMB2 3.1.4.1: 2.0.2 and 2.1 sign with HMAC-SHA256, first 16 bytes.
-        return hmac_sha256_signature(key, message);
+        return hmac_sha256_signature(key, message, payload);
     case signing_algorithm::aes_cmac:
-        return cmac_signature(key, message);
+        return cmac_signature(key, message, payload);
     case signing_algorithm::aes_gmac:
-        return gmac_signature(key, message);
+        return gmac_signature(key, message, payload);
     }
     throw std::invalid_argument("smb2 crypto: no such signing algorithm");
 }
@@ -442,56 +446,74 @@ bool verify_signature(signing_algorithm alg, byte_span key, byte_span message) {
     return CRYPTO_memcmp(sig.data(), message.data() + signature_offset, sig.size()) == 0;
 }
 
-void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message) {
-    auto sig = compute_signature(alg, key, message);
+void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message,
+                   byte_span payload) {
+    auto sig = compute_signature(alg, key, message, payload);
     std::memcpy(message.data() + signature_offset, sig.data(), sig.size());
 }
 
-bytes encrypt_message(cipher c, byte_span key, uint64_t session_id, byte_span plaintext) {
+transform_bytes encrypt_in_place(cipher c, byte_span key, uint64_t session_id,
+                                 std::span<uint8_t> head, std::span<uint8_t> payload) {
     const auto s = spec_of(c);
     need_key_size(key, s.key_size);
-    if (plaintext.size() > size_t(INT_MAX) - transform_header_size) {
+    const size_t total = head.size() + payload.size();
+    if (total > size_t(INT_MAX) - transform_header_size) {
         throw std::invalid_argument("smb2 crypto: message too large to encrypt");
+    }
+    if (s.ccm && !payload.empty()) {
+        // OpenSSL's CCM takes the whole plaintext in one update.
+        throw std::invalid_argument("smb2 crypto: CCM encrypts one contiguous message");
     }
 
     // MS-SMB2 3.1.4.3: Flags = Encrypted, a fresh nonce, then AEAD with the header from
     // Nonce onwards as associated data; the tag goes in the Signature field.
     transform_header t;
     t.nonce = nonce_source::next(s.nonce_size);
-    t.original_message_size = uint32_t(plaintext.size());
+    t.original_message_size = uint32_t(total);
     t.flags = transform_flag_encrypted;
     t.session_id = session_id;
     byte_writer w;
-    w.buffer().reserve(transform_header_size + plaintext.size());
     write_transform_header(w, t);
-    bytes out = w.take();
-    out.resize(transform_header_size + plaintext.size());
+    transform_bytes out{};
+    std::memcpy(out.data(), w.buffer().data(), out.size());
 
-    const int len = int(plaintext.size());
-    uint8_t* aad = out.data() + transform_nonce_offset;
-    uint8_t* body = out.data() + transform_header_size;
     auto& cache = contexts().seal[cipher_index(c)];
     auto [ctx, keyed] = cache.find(key, [] { return EVP_CIPHER_CTX_new(); });
     int n = 0;
     bool ok = aead_begin(ctx, keyed, s, key, t.nonce.data(), true);
     if (s.ccm) {
         // CCM must know the total length before the associated data.
-        ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, nullptr, len) == 1;
+        ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, nullptr, int(total)) == 1;
     }
-    ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, aad, int(transform_aad_size)) == 1;
-    ok = ok && (len == 0 || EVP_EncryptUpdate(ctx, body, &n, plaintext.data(), len) == 1);
-    ok = ok && EVP_EncryptFinal_ex(ctx, body + len, &n) == 1;
+    ok = ok && EVP_EncryptUpdate(ctx, nullptr, &n, out.data() + transform_nonce_offset,
+                                 int(transform_aad_size)) == 1;
+    for (auto part : {head, payload}) {
+        ok = ok && (part.empty() ||
+                    EVP_EncryptUpdate(ctx, part.data(), &n, part.data(), int(part.size())) == 1);
+    }
+    uint8_t none[16];
+    ok = ok && EVP_EncryptFinal_ex(ctx, none, &n) == 1;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, int(tag_size),
                                    out.data() + transform_signature_offset) == 1;
     if (!ok) {
         cache.forget(ctx);
-        OPENSSL_cleanse(out.data(), out.size());
+        OPENSSL_cleanse(head.data(), head.size());
+        OPENSSL_cleanse(payload.data(), payload.size());
         fail("encryption failed");
     }
     return out;
 }
 
-std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message) {
+bytes encrypt_message(cipher c, byte_span key, uint64_t session_id, byte_span plaintext) {
+    bytes out(transform_header_size + plaintext.size());
+    std::memcpy(out.data() + transform_header_size, plaintext.data(), plaintext.size());
+    auto th = encrypt_in_place(c, key, session_id,
+                               std::span<uint8_t>(out).subspan(transform_header_size), {});
+    std::memcpy(out.data(), th.data(), th.size());
+    return out;
+}
+
+bool decrypt_in_place(cipher c, byte_span key, std::span<uint8_t> message) {
     const auto s = spec_of(c);
     need_key_size(key, s.key_size);
 
@@ -499,18 +521,17 @@ std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message)
     // spending any work on it.
     transform_header t;
     if (!parse_transform_header(message, t) || t.flags != transform_flag_encrypted) {
-        return std::nullopt;
+        return false;
     }
     const size_t body_size = message.size() - transform_header_size;
     if (t.original_message_size != body_size || body_size < header_size ||
         body_size > size_t(INT_MAX)) {
-        return std::nullopt;
+        return false;
     }
 
-    bytes out(body_size);
     const int len = int(body_size);
     const uint8_t* aad = message.data() + transform_nonce_offset;
-    const uint8_t* body = message.data() + transform_header_size;
+    uint8_t* body = message.data() + transform_header_size;
     auto& cache = contexts().open[cipher_index(c)];
     auto [ctx, keyed] = cache.find(key, [] { return EVP_CIPHER_CTX_new(); });
     int n = 0;
@@ -523,13 +544,14 @@ std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message)
                  1 &&
              EVP_DecryptUpdate(ctx, nullptr, &n, nullptr, len) == 1 &&
              EVP_DecryptUpdate(ctx, nullptr, &n, aad, int(transform_aad_size)) == 1;
-        authentic = ok && EVP_DecryptUpdate(ctx, out.data(), &n, body, len) == 1;
+        authentic = ok && EVP_DecryptUpdate(ctx, body, &n, body, len) == 1;
     } else {
         ok =
             ok && EVP_DecryptUpdate(ctx, nullptr, &n, aad, int(transform_aad_size)) == 1 &&
-            EVP_DecryptUpdate(ctx, out.data(), &n, body, len) == 1 &&
+            EVP_DecryptUpdate(ctx, body, &n, body, len) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, int(tag_size), t.signature.data()) == 1;
-        authentic = ok && EVP_DecryptFinal_ex(ctx, out.data() + len, &n) == 1;
+        uint8_t none[16];
+        authentic = ok && EVP_DecryptFinal_ex(ctx, none, &n) == 1;
     }
     if (!ok) {
         // Not a forgery but a context in an unknown state: set it up afresh next time.
@@ -537,10 +559,18 @@ std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message)
     }
     if (!authentic) {
         // Never let unauthenticated plaintext out, not even in freed memory.
-        OPENSSL_cleanse(out.data(), out.size());
+        OPENSSL_cleanse(body, body_size);
+        return false;
+    }
+    return true;
+}
+
+std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message) {
+    bytes copy(message.begin(), message.end());
+    if (!decrypt_in_place(c, key, copy)) {
         return std::nullopt;
     }
-    return out;
+    return bytes(copy.begin() + transform_header_size, copy.end());
 }
 
 size_t cipher_key_size(cipher c) {

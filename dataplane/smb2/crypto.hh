@@ -23,19 +23,32 @@ bytes kdf(byte_span key, byte_span label, byte_span context, size_t out_len);
 // hash = SHA-512(hash || message)
 void preauth_update(preauth_hash& hash, byte_span message);
 
-// Signature of a complete SMB2 message (header + body) as if its Signature field were
+// Signature of a complete SMB2 message (header + body, then `payload`: the READ data
+// that follows the body on the wire from its own buffer) as if its Signature field were
 // zero; the message's own Signature field is ignored. For AES-GMAC the nonce is taken
 // from the header (MessageId, SERVER_TO_REDIR flag, CANCEL command).
-signature compute_signature(signing_algorithm alg, byte_span key, byte_span message);
+signature compute_signature(signing_algorithm alg, byte_span key, byte_span message,
+                            byte_span payload = {});
 // Constant-time comparison with the Signature field of `message`.
 bool verify_signature(signing_algorithm alg, byte_span key, byte_span message);
 // Writes the signature into the message's Signature field (sets nothing else).
-void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message);
+void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message,
+                   byte_span payload = {});
 
 // Builds TRANSFORM_HEADER + ciphertext of `plaintext` (one SMB2 message or a compound
 // chain). Flags/EncryptionAlgorithm is always 0x0001: the 3.1.1 Encrypted flag and the
 // 3.0 value for AES-128-CCM coincide (2.2.41).
 bytes encrypt_message(cipher c, byte_span key, uint64_t session_id, byte_span plaintext);
+// The same, in place: `head` then `payload` (together the plaintext; the payload is
+// READ data in its own pool buffer) are encrypted where they lie, and the returned
+// TRANSFORM_HEADER goes before them on the wire. CCM needs its plaintext in one piece:
+// with CCM, pass the whole message as `head`.
+using transform_bytes = std::array<uint8_t, transform_header_size>;
+transform_bytes encrypt_in_place(cipher c, byte_span key, uint64_t session_id,
+                                 std::span<uint8_t> head, std::span<uint8_t> payload);
+// Verifies and decrypts a TRANSFORM_HEADER message where it lies: on success the
+// plaintext is message[transform_header_size..]. On failure that part is wiped.
+bool decrypt_in_place(cipher c, byte_span key, std::span<uint8_t> message);
 // Verifies and decrypts a message that starts with a TRANSFORM_HEADER. nullopt when
 // the header is malformed or authentication fails.
 std::optional<bytes> decrypt_message(cipher c, byte_span key, byte_span message);

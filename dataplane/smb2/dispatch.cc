@@ -1,5 +1,6 @@
 #include "dataplane/smb2/dispatch.hh"
 
+#include <atomic>
 #include <cstring>
 #include <optional>
 
@@ -89,23 +90,45 @@ struct chain_state {
     uint32_t create_error = 0;
 };
 
+std::atomic<uint64_t> copied_payload_bytes{0};
+
 struct one_result {
-    bytes message;    // response header + body
-    bool send = true; // false for CANCEL
+    bytes message;       // response header + body
+    pool_buffer payload; // READ data that follows the body
+    bool send = true;    // false for CANCEL
     bool disconnect = false;
     bytes signing_key; // set when this response is signed
     bool sign = false;
     bool interim = false; // an interim response: the request went async
 };
 
-// A signed (or unsigned) response or chain, encrypted when `encrypting` is set: the
-// responses to encrypted requests are encrypted with the same session's key.
-bytes seal(connection& conn, bytes message, session* encrypting) {
-    if (!encrypting) {
-        return message;
+// Moves READ data into the message itself, where it cannot stay in its own buffer.
+void flatten(bytes& message, pool_buffer& payload) {
+    if (payload.empty()) {
+        return;
     }
-    return crypto::encrypt_message(conn.cipher_id, encrypting->encryption_key, encrypting->id,
-                                   message);
+    message.insert(message.end(), payload.data(), payload.data() + payload.size());
+    copied_payload_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+    payload.reset();
+}
+
+// A signed (or unsigned) response or chain, encrypted when `encrypting` is set: the
+// responses to encrypted requests are encrypted with the same session's key. READ data
+// is encrypted where it lies (3.1.4.3: the plaintext is header, body and data as one).
+out_message seal(connection& conn, bytes message, pool_buffer payload, session* encrypting) {
+    if (!encrypting) {
+        return {std::move(message), std::move(payload)};
+    }
+    if (conn.cipher_id == cipher::aes128_ccm || conn.cipher_id == cipher::aes256_ccm) {
+        flatten(message, payload);
+    }
+    bytes head(transform_header_size + message.size());
+    std::memcpy(head.data() + transform_header_size, message.data(), message.size());
+    auto th = crypto::encrypt_in_place(conn.cipher_id, encrypting->encryption_key, encrypting->id,
+                                       std::span<uint8_t>(head).subspan(transform_header_size),
+                                       payload.span());
+    std::memcpy(head.data(), th.data(), th.size());
+    return {std::move(head), std::move(payload)};
 }
 
 bool requires_encryption(const session* s, const tree_connect* t) {
@@ -184,6 +207,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
         write_header(w, rh);
         w.put(resp.body.buffer());
         out.message = w.take();
+        out.payload = std::move(resp.payload);
     };
 
     if (cmd >= command_count || (h.cmd != command::cancel && !command_table[cmd].handler)) {
@@ -343,10 +367,13 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
 
 } // namespace
 
-processing_result process_message(connection& conn, bytes message) {
+uint64_t payload_bytes_copied() {
+    return copied_payload_bytes.load(std::memory_order_relaxed);
+}
+
+processing_result process_message(connection& conn, pool_buffer message) {
     processing_result result;
-    byte_span msg(message);
-    bytes plaintext;
+    byte_span msg = message.view();
     bool encrypted = false;
     uint64_t transform_session = 0;
     session* encrypting_session = nullptr;
@@ -375,14 +402,13 @@ processing_result process_message(connection& conn, bytes message) {
             result.disconnect = true; // 3.3.5.2.1.1
             return result;
         }
-        auto dec = crypto::decrypt_message(conn.cipher_id, encrypting_session->decryption_key, msg);
-        if (!dec) {
+        if (!crypto::decrypt_in_place(conn.cipher_id, encrypting_session->decryption_key,
+                                      message.span())) {
             LOG_WARN("%s: decryption failed; disconnecting", conn.client_address.c_str());
             result.disconnect = true;
             return result;
         }
-        plaintext = std::move(*dec);
-        msg = byte_span(plaintext);
+        msg = message.view().subspan(transform_header_size);
         encrypted = true;
         transform_session = th.session_id;
     }
@@ -444,9 +470,20 @@ processing_result process_message(connection& conn, bytes message) {
         // Every response of a compound is padded to 8 bytes, the last one too (as
         // Windows and Samba do, smbtorture smb2.compound.compound-padding); NextCommand
         // links all but the last.
+        if (to - from == 1 && count == 1) {
+            // A single response: its READ data stays in its own buffer.
+            auto& p = parts[from];
+            if (p.sign && !encrypted) {
+                crypto::sign_in_place(conn.signing_alg, p.signing_key, p.message, p.payload.view());
+            }
+            result.replies.push_back(
+                seal(conn, std::move(p.message), std::move(p.payload), encrypting));
+            return;
+        }
         bytes chain_out;
         for (size_t i = from; i < to; ++i) {
             auto& m = parts[i].message;
+            flatten(m, parts[i].payload);
             if (count > 1) {
                 while (m.size() % 8) {
                     m.push_back(0);
@@ -461,7 +498,7 @@ processing_result process_message(connection& conn, bytes message) {
             }
             chain_out.insert(chain_out.end(), m.begin(), m.end());
         }
-        result.replies.push_back(seal(conn, std::move(chain_out), encrypting));
+        result.replies.push_back(seal(conn, std::move(chain_out), {}, encrypting));
     };
     emit(0, split);
     emit(split, parts.size());
@@ -521,7 +558,7 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
     if (r.encrypt && s->encryption_key.empty()) {
         return;
     }
-    conn.outbox.push_back(seal(conn, std::move(m), r.encrypt ? s : nullptr));
+    conn.outbox.push_back(seal(conn, std::move(m), {}, r.encrypt ? s : nullptr).head);
 }
 
 } // namespace smbx::smb2

@@ -1,6 +1,7 @@
 // SMB2 READ and WRITE (MS-SMB2 2.2.19-2.2.22, 3.3.5.12, 3.3.5.13) on files and named
 // pipes. This is the TCP path: RDMA channels are refused (a later transport handles
-// them), and blocking pread/pwrite run on the executor thread.
+// them). File data moves between the file and pool buffers through io_uring
+// (runtime/file_io.hh), on the request thread, never on a network worker.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <limits>
 
 #include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/runtime/file_io.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/open_lookup.hh"
@@ -28,15 +30,20 @@ constexpr uint64_t max_file_offset = uint64_t(std::numeric_limits<int64_t>::max(
 // disk full (smbtorture smb2.rw.invalid).
 constexpr uint64_t max_file_size = 0xfffffff0000ULL;
 
-void write_read_response(response& resp, const bytes& data) {
+// READ response (2.2.20) without its data, which follows at DataOffset.
+void write_read_header(response& resp, size_t data_length) {
     auto& w = resp.body;
     w.u16(17);
     w.u8(read_data_offset);
     w.u8(0);
-    w.u32(uint32_t(data.size()));
+    w.u32(uint32_t(data_length));
     w.u32(0); // DataRemaining
     w.u32(0); // Reserved2 / Flags
-    w.put(data);
+}
+
+void write_read_response(response& resp, const bytes& data) {
+    write_read_header(resp, data.size());
+    resp.body.put(data);
 }
 
 void read_pipe(ipc_pipe::named_pipe& pipe, uint32_t length, response& resp) {
@@ -100,36 +107,36 @@ void handle_read(request& req, response& resp) {
         resp.fail(st);
         return;
     }
-    bytes data(length);
-    size_t got = 0;
     if (f->is_stream()) {
+        bytes data(length);
         if (uint32_t st = vfs::read_stream(f->fd(), f->stream_name(), offset, length, data)) {
             resp.fail(st);
             return;
         }
-        got = data.size();
-    }
-    while (!f->is_stream() && got < length) {
-        ssize_t n = ::pread(f->fd(), data.data() + got, length - got, off_t(offset + got));
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            resp.fail(vfs::errno_to_status(errno));
+        if ((data.empty() && length > 0) || data.size() < minimum_count) {
+            resp.fail(status::end_of_file);
             return;
         }
-        if (n == 0) {
-            break;
-        }
-        got += size_t(n);
+        f->position = offset + data.size();
+        write_read_response(resp, data);
+        return;
     }
-    data.resize(got);
-    if ((got == 0 && length > 0) || got < minimum_count) {
+    // The file is read straight into a pool buffer, and that buffer is what goes to the
+    // wire after the response body (no copy of the data in user space).
+    pool_buffer data = pool_get(length);
+    ssize_t got = file_io::read(f->fd(), data, length, offset);
+    if (got < 0) {
+        resp.fail(vfs::errno_to_status(int(-got)));
+        return;
+    }
+    if ((got == 0 && length > 0) || size_t(got) < minimum_count) {
         resp.fail(status::end_of_file);
         return;
     }
-    f->position = offset + got;
-    write_read_response(resp, data);
+    data.resize(size_t(got));
+    f->position = offset + size_t(got);
+    write_read_header(resp, data.size());
+    resp.payload = std::move(data);
 }
 
 void handle_write(request& req, response& resp) {
@@ -203,24 +210,15 @@ void handle_write(request& req, response& resp) {
             resp.fail(st);
             return;
         }
-        size_t done = 0;
         if (f->is_stream()) {
             if (uint32_t st = vfs::write_stream(f->fd(), f->stream_name(), offset, data)) {
                 resp.fail(st);
                 return;
             }
-            done = length;
-        }
-        while (done < length) {
-            ssize_t n = ::pwrite(f->fd(), data.data() + done, length - done, off_t(offset + done));
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                resp.fail(vfs::errno_to_status(errno));
-                return;
-            }
-            done += size_t(n);
+        } else if (ssize_t n = file_io::write(f->fd(), data, offset); n < 0) {
+            // The data goes to the file from the pool buffer it was received into.
+            resp.fail(vfs::errno_to_status(int(-n)));
+            return;
         }
         if ((flags & writeflag_write_through) && !f->is_stream() && ::fdatasync(f->fd()) != 0) {
             resp.fail(vfs::errno_to_status(errno));

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/ntstatus.hh"
+#include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/smb2/connection.hh"
 #include "dataplane/smb2/wire.hh"
 
@@ -71,12 +72,15 @@ struct response {
     // BUFFER_TOO_SMALL needs (3.3.5.20.3).
     bytes error_data;
     bool pending = false; // set by go_async(): the engine sends an interim response
+    // READ data, sent after the body from the pool buffer the file was read into.
+    pool_buffer payload;
 
     size_t next_offset() const { return header_size + body.size(); }
     // Fails the request: the engine sends SMB2 ERROR Response (2.2.2) with `st`.
     void fail(uint32_t st) {
         status = st;
         body = byte_writer();
+        payload.reset();
         error_body = true;
     }
 };

@@ -13,17 +13,19 @@
 
 namespace smbx {
 
-void tcp_connection::send(bytes message) {
+void tcp_connection::send(out_message message) {
     _owner.post_send(_id, std::move(message));
 }
 void tcp_connection::close() {
     _owner.post_close(_id);
 }
 
-tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& events)
-    : _listen_fds(std::move(listen_fds)), _events(events) {
+tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner)
+    : _listen_fds(std::move(listen_fds)), _events(events), _worker(owner) {
+    // Completions are run when this thread enters the kernel (COOP_TASKRUN), never by
+    // interrupting it; TASKRUN_FLAG tells the polling loop when that is needed.
     io_uring_params p{};
-    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN;
+    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
     int r = io_uring_queue_init_params(1024, &_ring, &p);
     if (r < 0) {
         p.flags = 0;
@@ -33,15 +35,23 @@ tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& even
         LOG_ERROR("io_uring_queue_init: %s", strerror(-r));
         throw std::runtime_error("io_uring unavailable");
     }
-    _wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    // Signals completions while the worker sleeps; off while it polls.
+    _ring_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    io_uring_register_eventfd(&_ring, _ring_event_fd);
+    io_uring_cq_eventfd_toggle(&_ring, false);
 }
 
 tcp_transport::~tcp_transport() {
     for (auto& [id, c] : _connections) {
         ::close(c->_fd);
     }
+    for (auto& p : _posted) {
+        if (p.what == posted::adopt) {
+            ::close(p.fd);
+        }
+    }
     io_uring_queue_exit(&_ring);
-    ::close(_wake_fd);
+    ::close(_ring_event_fd);
 }
 
 io_uring_sqe* tcp_transport::sqe() {
@@ -59,18 +69,12 @@ void tcp_transport::arm_accept(size_t listener) {
     io_uring_sqe_set_data64(s, tag(op::accept, listener));
 }
 
-void tcp_transport::arm_wake() {
-    io_uring_sqe* s = sqe();
-    io_uring_prep_read(s, _wake_fd, &_wake_value, sizeof _wake_value, 0);
-    io_uring_sqe_set_data64(s, tag(op::wake, 0));
-}
-
 void tcp_transport::arm_recv(tcp_connection& c) {
     uint8_t* target;
     size_t len;
     size_t need = c._in_message ? c._message.size() - c._message_filled : 0;
     if (c._in_message && c._staged == 0 && need >= c._staging.size()) {
-        // Large message body: receive straight into the message buffer.
+        // Large message body: receive straight into its pool buffer.
         target = c._message.data() + c._message_filled;
         len = need;
     } else {
@@ -88,23 +92,28 @@ void tcp_transport::arm_send(tcp_connection& c) {
     if (c._send_in_flight || c._send_queue.empty() || c._closing) {
         return;
     }
-    const bytes& head = c._send_queue.front();
-    uint32_t len = static_cast<uint32_t>(head.size());
+    out_message& m = c._send_queue.front();
+    uint32_t len = static_cast<uint32_t>(m.size());
     c._send_frame[0] = 0;
     c._send_frame[1] = uint8_t(len >> 16);
     c._send_frame[2] = uint8_t(len >> 8);
     c._send_frame[3] = uint8_t(len);
+    // Frame header, head, then the payload from its own buffer: one sendmsg, no copy.
+    iovec parts[3] = {
+        {c._send_frame, 4}, {m.head.data(), m.head.size()}, {m.payload.data(), m.payload.size()}};
+    size_t skip = c._send_offset;
     int n = 0;
-    if (c._send_offset < 4) {
-        c._iov[n++] = {c._send_frame + c._send_offset, 4 - c._send_offset};
-        c._iov[n++] = {const_cast<uint8_t*>(head.data()), head.size()};
-    } else {
-        size_t off = c._send_offset - 4;
-        c._iov[n++] = {const_cast<uint8_t*>(head.data()) + off, head.size() - off};
+    for (auto& part : parts) {
+        if (skip >= part.iov_len) {
+            skip -= part.iov_len;
+            continue;
+        }
+        c._iov[n++] = {static_cast<uint8_t*>(part.iov_base) + skip, part.iov_len - skip};
+        skip = 0;
     }
     c._msg = {};
     c._msg.msg_iov = c._iov;
-    c._msg.msg_iovlen = n;
+    c._msg.msg_iovlen = size_t(n);
     io_uring_sqe* s = sqe();
     io_uring_prep_sendmsg(s, c._fd, &c._msg, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(s, tag(op::send, c._id));
@@ -112,76 +121,90 @@ void tcp_transport::arm_send(tcp_connection& c) {
     ++c._ops_in_flight;
 }
 
-void tcp_transport::run() {
-    for (size_t i = 0; i < _listen_fds.size(); ++i) {
-        arm_accept(i);
-    }
-    arm_wake();
-    while (!_stopping) {
-        io_uring_submit_and_wait(&_ring, 1);
-        io_uring_cqe* cqe;
-        unsigned head;
-        unsigned seen = 0;
-        io_uring_for_each_cqe(&_ring, head, cqe) {
-            ++seen;
-            uint64_t data = io_uring_cqe_get_data64(cqe);
-            auto o = static_cast<op>(data >> 56);
-            uint64_t id = data & ((1ULL << 56) - 1);
-            int res = cqe->res;
-            uint32_t flags = cqe->flags;
-            if (o == op::accept) {
-                on_accept(id, res, flags);
-                continue;
-            }
-            if (o == op::wake) {
-                drain_posted();
-                if (!_stopping) {
-                    arm_wake();
-                }
-                continue;
-            }
-            auto it = _connections.find(id);
-            if (it == _connections.end()) {
-                continue;
-            }
-            auto conn = it->second; // keep alive through the callbacks
-            --conn->_ops_in_flight;
-            if (o == op::recv) {
-                on_recv(*conn, res);
-            } else {
-                on_send(*conn, res);
-            }
-            maybe_finish_close(*conn);
+unsigned tcp_transport::poll() {
+    unsigned work = 0;
+    if (!_accepts_armed) {
+        for (size_t i = 0; i < _listen_fds.size(); ++i) {
+            arm_accept(i);
         }
-        io_uring_cq_advance(&_ring, seen);
+        _accepts_armed = true;
     }
+    if (_has_posted.load(std::memory_order_acquire)) {
+        drain_posted();
+        ++work;
+    }
+    // Enter the kernel only when there is something to submit or completions are
+    // waiting to be run (IORING_SQ_TASKRUN): an idle poll costs no system call.
+    unsigned sq_flags = IO_URING_READ_ONCE(*_ring.sq.kflags);
+    if (io_uring_sq_ready(&_ring) || (sq_flags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))) {
+        io_uring_submit_and_get_events(&_ring);
+    }
+    io_uring_cqe* cqe;
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_for_each_cqe(&_ring, head, cqe) {
+        ++seen;
+        on_completion(io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags);
+    }
+    io_uring_cq_advance(&_ring, seen);
+    return work + seen;
 }
 
-void tcp_transport::stop() {
-    _stopping = true;
-    uint64_t one = 1;
-    ssize_t r = write(_wake_fd, &one, sizeof one);
+bool tcp_transport::before_sleep() {
+    io_uring_submit(&_ring);
+    io_uring_cq_eventfd_toggle(&_ring, true);
+    unsigned sq_flags = IO_URING_READ_ONCE(*_ring.sq.kflags);
+    return !io_uring_cq_ready(&_ring) && !(sq_flags & IORING_SQ_TASKRUN) &&
+           !_has_posted.load(std::memory_order_seq_cst);
+}
+
+void tcp_transport::after_sleep() {
+    io_uring_cq_eventfd_toggle(&_ring, false);
+    uint64_t v;
+    ssize_t r = read(_ring_event_fd, &v, sizeof v);
     (void)r;
 }
 
-void tcp_transport::post_send(uint64_t id, bytes message) {
+void tcp_transport::on_completion(uint64_t data, int res, uint32_t flags) {
+    auto o = static_cast<op>(data >> 56);
+    uint64_t id = data & ((1ULL << 56) - 1);
+    if (o == op::accept) {
+        on_accept(id, res, flags);
+        return;
+    }
+    auto it = _connections.find(id);
+    if (it == _connections.end()) {
+        return;
+    }
+    auto conn = it->second; // keep alive through the callbacks
+    --conn->_ops_in_flight;
+    if (o == op::recv) {
+        on_recv(*conn, res);
+    } else {
+        on_send(*conn, res);
+    }
+    maybe_finish_close(*conn);
+}
+
+void tcp_transport::post(posted p) {
     {
         std::lock_guard lock(_posted_mutex);
-        _posted.push_back({id, false, std::move(message)});
+        _posted.push_back(std::move(p));
+        _has_posted.store(true, std::memory_order_seq_cst);
     }
-    uint64_t one = 1;
-    ssize_t r = write(_wake_fd, &one, sizeof one);
-    (void)r;
+    _worker.wake();
+}
+
+void tcp_transport::post_send(uint64_t id, out_message message) {
+    post({posted::send, id, -1, std::move(message)});
 }
 
 void tcp_transport::post_close(uint64_t id) {
-    {
-        std::lock_guard lock(_posted_mutex);
-        _posted.push_back({id, true, {}});
-    }
-    uint64_t one = 1;
-    ssize_t r = write(_wake_fd, &one, sizeof one);
-    (void)r;
+    post({posted::close, id, -1, {}});
+}
+
+void tcp_transport::post_adopt(int fd) {
+    post({posted::adopt, 0, fd, {}});
 }
 
 void tcp_transport::drain_posted() {
@@ -189,14 +212,19 @@ void tcp_transport::drain_posted() {
     {
         std::lock_guard lock(_posted_mutex);
         batch.swap(_posted);
+        _has_posted.store(false, std::memory_order_relaxed);
     }
     for (auto& p : batch) {
+        if (p.what == posted::adopt) {
+            adopt(p.fd);
+            continue;
+        }
         auto it = _connections.find(p.id);
         if (it == _connections.end()) {
             continue; // connection already gone: drop
         }
         auto conn = it->second;
-        if (p.close) {
+        if (p.what == posted::close) {
             begin_close(*conn);
         } else if (!conn->_closing) {
             conn->_send_queue.push_back(std::move(p.message));
@@ -207,7 +235,7 @@ void tcp_transport::drain_posted() {
 }
 
 void tcp_transport::on_accept(size_t listener, int res, uint32_t flags) {
-    if (!(flags & IORING_CQE_F_MORE) && !_stopping) {
+    if (!(flags & IORING_CQE_F_MORE)) {
         arm_accept(listener);
     }
     if (res < 0) {
@@ -216,7 +244,19 @@ void tcp_transport::on_accept(size_t listener, int res, uint32_t flags) {
         }
         return;
     }
-    int fd = res;
+    // Deal connections to the workers in turn; each keeps its connections for life.
+    tcp_transport* target = this;
+    if (!_group.empty()) {
+        target = _group[_next_in_group++ % _group.size()];
+    }
+    if (target == this) {
+        adopt(res);
+    } else {
+        target->post_adopt(res);
+    }
+}
+
+void tcp_transport::adopt(int fd) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_storage ss{};
@@ -231,16 +271,23 @@ void tcp_transport::on_accept(size_t listener, int res, uint32_t flags) {
     uint64_t id = _next_id++;
     auto conn = std::make_shared<tcp_connection>(*this, id, fd, addr);
     _connections[id] = conn;
-    LOG_INFO("connection %llu from %s", static_cast<unsigned long long>(id), addr);
+    _connection_count.store(_connections.size(), std::memory_order_relaxed);
+    LOG_INFO("connection %llu from %s on worker %u", static_cast<unsigned long long>(id), addr,
+             _worker.index());
     _events.on_connect(conn);
     arm_recv(*conn);
+}
+
+void tcp_transport::deliver(tcp_connection& c) {
+    c._in_message = false;
+    _events.on_message(c.shared_from_this(), std::move(c._message));
+    c._message = pool_buffer();
 }
 
 // Hands every complete message in the staging buffer to the engine. False when the
 // peer broke the framing (the connection is then closed).
 bool tcp_transport::deliver_staged(tcp_connection& c) {
     size_t pos = 0;
-    auto self = c.shared_from_this();
     while (true) {
         if (c._in_message) {
             size_t need = c._message.size() - c._message_filled;
@@ -251,9 +298,7 @@ bool tcp_transport::deliver_staged(tcp_connection& c) {
             if (c._message_filled < c._message.size()) {
                 break;
             }
-            c._in_message = false;
-            _events.on_message(self, std::move(c._message));
-            c._message = bytes();
+            deliver(c);
             continue;
         }
         if (c._staged - pos < 4) {
@@ -267,7 +312,7 @@ bool tcp_transport::deliver_staged(tcp_connection& c) {
             return false;
         }
         pos += 4;
-        c._message = bytes(len);
+        c._message = pool_get(len);
         c._message_filled = 0;
         c._in_message = true;
     }
@@ -296,9 +341,7 @@ void tcp_transport::on_recv(tcp_connection& c, int res) {
     } else {
         c._message_filled += size_t(res);
         if (c._message_filled == c._message.size()) {
-            c._in_message = false;
-            _events.on_message(c.shared_from_this(), std::move(c._message));
-            c._message = bytes();
+            deliver(c);
         }
     }
     if (!c._closing) {
@@ -318,7 +361,7 @@ void tcp_transport::on_send(tcp_connection& c, int res) {
     }
     c._send_offset += size_t(res);
     if (c._send_offset >= c._send_queue.front().size() + 4) {
-        c._send_queue.pop_front();
+        c._send_queue.pop_front(); // returns the payload's pool buffer
         c._send_offset = 0;
     }
     arm_send(c);
@@ -340,8 +383,11 @@ void tcp_transport::maybe_finish_close(tcp_connection& c) {
     }
     auto conn = _connections[c._id];
     _connections.erase(c._id);
+    _connection_count.store(_connections.size(), std::memory_order_relaxed);
     ::close(c._fd);
     c._fd = -1;
+    c._send_queue.clear();
+    c._message = pool_buffer();
     LOG_INFO("connection %llu from %s closed", static_cast<unsigned long long>(c._id),
              c._peer.c_str());
     _events.on_disconnect(conn);

@@ -1,10 +1,13 @@
-// Kernel TCP driven by io_uring: multishot accept on the listening sockets that
-// smbx-control handed us, one receive and at most one send in flight per connection,
-// and an eventfd through which other threads queue sends and closes. Framing is the
-// Direct TCP transport of MS-SMB2 2.1: a zero byte and a 24-bit big-endian length
-// before each message.
+// Kernel TCP driven by io_uring, one instance per worker, each with its own ring.
+// The first worker's instance accepts (multishot) on the listening sockets that
+// smbx-control handed us and deals the connections out to the workers in turn; from
+// then on a connection lives on its worker: one receive and at most one send in flight,
+// both on that worker's ring. Other threads queue sends and closes through a posted
+// queue and wake the worker only if it sleeps. Framing is the Direct TCP transport of
+// MS-SMB2 2.1: a zero byte and a 24-bit big-endian length before each message.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -16,6 +19,7 @@
 
 #include <liburing.h>
 
+#include "dataplane/runtime/worker.hh"
 #include "dataplane/transport.hh"
 
 namespace smbx {
@@ -28,7 +32,7 @@ public:
     tcp_connection(tcp_transport& owner, uint64_t id, int fd, std::string peer)
         : _owner(owner), _id(id), _fd(fd), _peer(std::move(peer)) {}
 
-    void send(bytes message) override;
+    void send(out_message message) override;
     void close() override;
     const std::string& peer_address() const override { return _peer; }
     const char* transport_name() const override { return "tcp"; }
@@ -43,20 +47,21 @@ private:
     bool _closing = false;
     int _ops_in_flight = 0;
 
-    // Receive side: a staging buffer, and the message being assembled.
+    // Receive side: a staging buffer for headers and small messages, and the message
+    // being assembled in a pool buffer (large bodies are received straight into it).
     std::vector<uint8_t> _staging = std::vector<uint8_t>(64 * 1024);
     size_t _staged = 0;
-    bytes _message;
+    pool_buffer _message;
     size_t _message_filled = 0;
     bool _in_message = false;
     uint8_t* _recv_target = nullptr; // where the in-flight recv writes
 
     // Send side: queued messages; the head is in flight.
-    std::deque<bytes> _send_queue;
+    std::deque<out_message> _send_queue;
     uint8_t _send_frame[4]{};
-    size_t _send_offset = 0; // bytes of (frame + head) already sent
+    size_t _send_offset = 0; // bytes of (frame + head + payload) already sent
     bool _send_in_flight = false;
-    iovec _iov[2]{};
+    iovec _iov[3]{};
     msghdr _msg{};
 };
 
@@ -66,34 +71,49 @@ public:
     // read/write/transact sizes in NEGOTIATE).
     static constexpr size_t max_message_size = 8 * 1024 * 1024 + 64 * 1024;
 
-    tcp_transport(std::vector<int> listen_fds, transport_events& events);
+    // `listen_fds` empty: this instance only serves connections other instances accept.
+    tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner);
     ~tcp_transport() override;
 
     const char* name() const override { return "tcp"; }
-    void run() override;
-    void stop() override;
+    // The instances accepted connections are dealt to, this one included; set before
+    // the workers start. Without it, this instance keeps what it accepts.
+    void set_group(std::vector<tcp_transport*> group) { _group = std::move(group); }
 
-    // Thread-safe: called by tcp_connection from any thread.
-    void post_send(uint64_t id, bytes message);
+    // poller
+    unsigned poll() override;
+    int wait_fd() override { return _ring_event_fd; }
+    bool before_sleep() override;
+    void after_sleep() override;
+
+    // Any thread: queue work for this instance's worker.
+    void post_send(uint64_t id, out_message message);
     void post_close(uint64_t id);
+    void post_adopt(int fd);
+
+    size_t connection_count() const { return _connection_count.load(std::memory_order_relaxed); }
 
 private:
-    enum class op : uint8_t { accept = 1, recv = 2, send = 3, wake = 4 };
+    enum class op : uint8_t { accept = 1, recv = 2, send = 3 };
     struct posted {
-        uint64_t id;
-        bool close;
-        bytes message;
+        enum kind : uint8_t { send, close, adopt } what;
+        uint64_t id = 0;
+        int fd = -1;
+        out_message message;
     };
 
     static uint64_t tag(op o, uint64_t id) { return (uint64_t(o) << 56) | id; }
     io_uring_sqe* sqe();
+    void post(posted p);
     void arm_accept(size_t listener);
-    void arm_wake();
     void arm_recv(tcp_connection& c);
     void arm_send(tcp_connection& c);
+    void on_completion(uint64_t data, int res, uint32_t flags);
     void on_accept(size_t listener, int res, uint32_t flags);
+    void adopt(int fd);
     void on_recv(tcp_connection& c, int res);
     void on_send(tcp_connection& c, int res);
+    void deliver(tcp_connection& c);
     void drain_posted();
     void begin_close(tcp_connection& c);
     void maybe_finish_close(tcp_connection& c);
@@ -101,14 +121,18 @@ private:
 
     std::vector<int> _listen_fds;
     transport_events& _events;
+    worker& _worker;
+    std::vector<tcp_transport*> _group;
+    size_t _next_in_group = 0;
     io_uring _ring{};
-    int _wake_fd = -1;
-    uint64_t _wake_value = 0;
-    bool _stopping = false;
+    int _ring_event_fd = -1;
+    bool _accepts_armed = false;
     uint64_t _next_id = 1;
     std::map<uint64_t, std::shared_ptr<tcp_connection>> _connections;
+    std::atomic<size_t> _connection_count{0};
     std::mutex _posted_mutex;
     std::vector<posted> _posted;
+    std::atomic<bool> _has_posted{false};
 };
 
 } // namespace smbx

@@ -70,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     s->trees[1] = t;
     conn.sessions[1] = std::move(s);
     // Keep the scratch share from filling up across runs.
-    auto result = smb2::process_message(conn, bytes(data, data + size));
+    auto result = smb2::process_message(conn, pool_buffer(bytes(data, data + size)));
     (void)result;
     return 0;
 }

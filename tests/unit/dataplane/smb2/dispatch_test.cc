@@ -26,6 +26,24 @@ using namespace smbx::smb2;
 
 namespace {
 
+// The engine's replies with any READ payload joined to its head, as they go on the wire.
+struct flat_result {
+    std::vector<bytes> replies;
+    bool disconnect = false;
+};
+
+flat_result process_message(connection& conn, bytes message) {
+    auto r = smb2::process_message(conn, pool_buffer(std::move(message)));
+    flat_result out;
+    out.disconnect = r.disconnect;
+    for (auto& m : r.replies) {
+        bytes b = std::move(m.head);
+        b.insert(b.end(), m.payload.data(), m.payload.data() + m.payload.size());
+        out.replies.push_back(std::move(b));
+    }
+    return out;
+}
+
 struct engine_fixture : ::testing::Test {
     control_channel channel;
     int wake_a = eventfd(0, 0), wake_b = eventfd(0, 0);
@@ -114,7 +132,7 @@ struct engine_fixture : ::testing::Test {
         return w.take();
     }
 
-    static header reply_header(const processing_result& r, size_t index = 0) {
+    static header reply_header(const flat_result& r, size_t index = 0) {
         header h;
         EXPECT_LT(index, r.replies.size());
         if (index < r.replies.size()) {

@@ -19,9 +19,13 @@ namespace {
 struct echo_events : transport_events {
     std::atomic<int> connects{0}, messages{0}, disconnects{0};
     void on_connect(const std::shared_ptr<transport_connection>&) override { ++connects; }
-    void on_message(const std::shared_ptr<transport_connection>& c, bytes m) override {
+    void on_message(const std::shared_ptr<transport_connection>& c, pool_buffer m) override {
         ++messages;
-        c->send(std::move(m));
+        // Half in the head, half as payload: the two go out as one framed message.
+        size_t half = m.size() / 2;
+        bytes head(m.data(), m.data() + half);
+        pool_buffer tail(bytes(m.data() + half, m.data() + m.size()));
+        c->send(out_message(std::move(head), std::move(tail)));
     }
     void on_disconnect(const std::shared_ptr<transport_connection>&) override { ++disconnects; }
 };
@@ -96,18 +100,21 @@ struct transport_fixture : ::testing::Test {
     echo_events events;
     uint16_t port = 0;
     int listen_fd = -1;
+    std::unique_ptr<worker> runner;
     std::unique_ptr<tcp_transport> transport;
-    std::thread runner;
 
     void SetUp() override {
         listen_fd = listen_on_loopback(port);
-        transport = std::make_unique<tcp_transport>(std::vector<int>{listen_fd}, events);
-        runner = std::thread([this] { transport->run(); });
+        runner = std::make_unique<worker>(0, -1, idle_policy::adaptive);
+        transport = std::make_unique<tcp_transport>(std::vector<int>{listen_fd}, events, *runner);
+        runner->add_poller(transport.get());
+        runner->start();
     }
     void TearDown() override {
-        transport->stop();
-        runner.join();
+        runner->stop();
+        runner->join();
         transport.reset();
+        runner.reset();
         close(listen_fd);
     }
 };

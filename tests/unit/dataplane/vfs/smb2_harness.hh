@@ -67,7 +67,10 @@ protected:
         smb2::request req{*conn, h, msg, sess, tree, &chain};
         smb2::response resp;
         handler(req, resp);
-        return {resp.status, resp.body.take(), resp.error_body};
+        // READ data travels in its own buffer; here it follows the body as on the wire.
+        bytes out = resp.body.take();
+        out.insert(out.end(), resp.payload.data(), resp.payload.data() + resp.payload.size());
+        return {resp.status, std::move(out), resp.error_body};
     }
 
     // CREATE body (MS-SMB2 2.2.13) with the name at offset 0x78.

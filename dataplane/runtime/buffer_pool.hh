@@ -1,0 +1,125 @@
+// The data plane's one buffer pool (DESIGN.md "Worker model"): a single region mapped
+// at start, on hugepages when the machine has them, carved into size classes of
+// page-aligned buffers. Because it is one region it is registered once: with io_uring
+// as one fixed buffer (file reads land in it directly) and, for SMB Direct, with each
+// RDMA device as one memory region. Received messages and READ payloads live in pool
+// buffers from the wire to the file and back, so the payload is never copied in user
+// space.
+//
+// When a class runs dry, a buffer comes from the heap instead (counted in stats():
+// requests still succeed, only that buffer cannot use the registered fast paths).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "common/byte_codec.hh"
+
+namespace smbx {
+
+class buffer_pool;
+
+// One buffer: move-only; returns to its pool (or frees its heap memory) when destroyed.
+// `size` is how many bytes are in use, at most `capacity`.
+class pool_buffer {
+public:
+    pool_buffer() = default;
+    // Adopts a vector's storage (no copy): for messages built outside the pool.
+    explicit pool_buffer(bytes&& owned);
+    pool_buffer(pool_buffer&& o) noexcept { *this = std::move(o); }
+    pool_buffer& operator=(pool_buffer&& o) noexcept;
+    pool_buffer(const pool_buffer&) = delete;
+    pool_buffer& operator=(const pool_buffer&) = delete;
+    ~pool_buffer() { reset(); }
+
+    uint8_t* data() { return _data; }
+    const uint8_t* data() const { return _data; }
+    size_t size() const { return _size; }
+    size_t capacity() const { return _capacity; }
+    bool empty() const { return _size == 0; }
+    void resize(size_t n) { _size = n <= _capacity ? n : _capacity; }
+    std::span<uint8_t> span() { return {_data, _size}; }
+    byte_span view() const { return {_data, _size}; }
+    // True when the buffer is inside the pool's region (fixed-buffer I/O can use it).
+    bool in_pool() const { return _pool != nullptr; }
+    // Index of the registered io_uring buffer covering this buffer (always 0: the
+    // region is one registration), or -1 for heap buffers.
+    int fixed_index() const { return _pool ? 0 : -1; }
+    void reset();
+
+private:
+    friend class buffer_pool;
+    uint8_t* _data = nullptr;
+    size_t _size = 0;
+    size_t _capacity = 0;
+    buffer_pool* _pool = nullptr; // null: heap or adopted
+    uint8_t _class = 0;
+    bytes _owned; // heap storage when not from the pool
+};
+
+class buffer_pool {
+public:
+    struct stats_snapshot {
+        uint64_t gets = 0;           // buffers handed out from the region
+        uint64_t heap_fallbacks = 0; // requests the region could not serve
+        uint64_t in_use = 0;         // region buffers not yet returned
+        size_t region_bytes = 0;
+        bool hugepages = false;
+    };
+
+    // Maps `region_bytes` (rounded up to 2 MiB) and splits it among the size classes.
+    explicit buffer_pool(size_t region_bytes);
+    ~buffer_pool();
+    buffer_pool(const buffer_pool&) = delete;
+    buffer_pool& operator=(const buffer_pool&) = delete;
+
+    // A buffer of at least `n` bytes with size() == n. Never fails: falls back to the
+    // heap when the right class is empty or n exceeds the largest class.
+    pool_buffer get(size_t n);
+
+    uint8_t* region() const { return _region; }
+    size_t region_size() const { return _region_bytes; }
+    bool contains(const void* p) const {
+        auto* b = static_cast<const uint8_t*>(p);
+        return b >= _region && b < _region + _region_bytes;
+    }
+    stats_snapshot stats() const;
+
+    // The process-wide pool of the data plane; null until one is installed (tests and
+    // tools that run the engine alone get heap buffers from pool_get()).
+    static buffer_pool* global() { return _global; }
+    static void set_global(buffer_pool* p) { _global = p; }
+
+    // Largest buffer the classes offer: an 8 MiB READ/WRITE plus its headers.
+    static constexpr size_t max_class_size = 8 * 1024 * 1024 + 64 * 1024;
+
+private:
+    friend class pool_buffer;
+    struct size_class {
+        size_t size = 0;
+        std::mutex mutex;
+        std::vector<uint8_t*> free;
+    };
+    static constexpr size_t class_count = 4;
+
+    void put(uint8_t cls, uint8_t* p);
+
+    uint8_t* _region = nullptr;
+    size_t _region_bytes = 0;
+    bool _hugepages = false;
+    std::array<size_class, class_count> _classes;
+    std::atomic<uint64_t> _gets{0};
+    std::atomic<uint64_t> _fallbacks{0};
+    std::atomic<uint64_t> _in_use{0};
+    static inline buffer_pool* _global = nullptr;
+};
+
+// A buffer from the global pool when there is one, from the heap otherwise.
+pool_buffer pool_get(size_t n);
+
+} // namespace smbx

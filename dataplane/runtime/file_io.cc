@@ -1,0 +1,123 @@
+#include "dataplane/runtime/file_io.hh"
+
+#include <cerrno>
+#include <cstring>
+#include <liburing.h>
+#include <unistd.h>
+
+#include "common/log.hh"
+
+namespace smbx::file_io {
+
+namespace {
+
+// One ring per thread, created on first use; the pool is registered if the process may
+// lock that much memory (root, or RLIMIT_MEMLOCK); if not, the fixed variants are
+// simply not used.
+class thread_ring {
+public:
+    thread_ring() {
+        if (io_uring_queue_init(8, &_ring, 0) < 0) {
+            return;
+        }
+        _ready = true;
+        if (auto* pool = buffer_pool::global()) {
+            iovec iov{pool->region(), pool->region_size()};
+            int r = io_uring_register_buffers(&_ring, &iov, 1);
+            if (r == 0) {
+                _registered = pool;
+            } else {
+                LOG_WARN("io_uring: cannot register the buffer pool (%s); file I/O uses "
+                         "unregistered buffers",
+                         strerror(-r));
+            }
+        }
+    }
+    ~thread_ring() {
+        if (_ready) {
+            io_uring_queue_exit(&_ring);
+        }
+    }
+
+    // One read or write, submitted and waited for. -errno on failure.
+    ssize_t run(bool is_read, int fd, uint8_t* p, size_t n, uint64_t offset) {
+        if (!_ready) {
+            ssize_t r =
+                is_read ? ::pread(fd, p, n, off_t(offset)) : ::pwrite(fd, p, n, off_t(offset));
+            return r < 0 ? -errno : r;
+        }
+        io_uring_sqe* sqe = io_uring_get_sqe(&_ring);
+        bool fixed = _registered && _registered->contains(p);
+        unsigned len = unsigned(std::min<size_t>(n, 1u << 30));
+        if (is_read) {
+            fixed ? io_uring_prep_read_fixed(sqe, fd, p, len, offset, 0)
+                  : io_uring_prep_read(sqe, fd, p, len, offset);
+        } else {
+            fixed ? io_uring_prep_write_fixed(sqe, fd, p, len, offset, 0)
+                  : io_uring_prep_write(sqe, fd, p, len, offset);
+        }
+        io_uring_cqe* cqe = nullptr;
+        int r = io_uring_submit_and_wait(&_ring, 1);
+        if (r >= 0) {
+            r = io_uring_peek_cqe(&_ring, &cqe);
+        }
+        if (r < 0 || !cqe) {
+            return r < 0 ? r : -EIO;
+        }
+        ssize_t res = cqe->res;
+        io_uring_cqe_seen(&_ring, cqe);
+        return res;
+    }
+
+private:
+    io_uring _ring{};
+    bool _ready = false;
+    buffer_pool* _registered = nullptr;
+};
+
+thread_ring& ring() {
+    thread_local thread_ring r;
+    return r;
+}
+
+} // namespace
+
+ssize_t read(int fd, pool_buffer& buf, size_t length, uint64_t offset) {
+    size_t got = 0;
+    length = std::min(length, buf.capacity());
+    while (got < length) {
+        ssize_t n = ring().run(true, fd, buf.data() + got, length - got, offset + got);
+        if (n == -EINTR || n == -EAGAIN) {
+            continue;
+        }
+        if (n < 0) {
+            return n;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += size_t(n);
+    }
+    return ssize_t(got);
+}
+
+ssize_t write(int fd, byte_span data, uint64_t offset) {
+    size_t done = 0;
+    while (done < data.size()) {
+        auto* p = const_cast<uint8_t*>(data.data()) + done;
+        ssize_t n = ring().run(false, fd, p, data.size() - done, offset + done);
+        if (n == -EINTR || n == -EAGAIN) {
+            continue;
+        }
+        if (n < 0) {
+            return n;
+        }
+        if (n == 0) {
+            return -EIO;
+        }
+        done += size_t(n);
+    }
+    return ssize_t(done);
+}
+
+} // namespace smbx::file_io

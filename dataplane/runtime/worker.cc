@@ -1,0 +1,163 @@
+#include "dataplane/runtime/worker.hh"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/log.hh"
+
+namespace smbx {
+
+namespace {
+
+// How long an adaptive worker keeps polling after its last work before it sleeps: long
+// enough to catch the next request of a client at queue depth 1 without a wake-up.
+constexpr auto spin_window = std::chrono::microseconds(50);
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+} // namespace
+
+worker::worker(unsigned index, int cpu, idle_policy policy)
+    : _index(index), _cpu(cpu), _policy(policy) {
+    _wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    _epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = _wake_fd;
+    epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, _wake_fd, &ev);
+}
+
+worker::~worker() {
+    stop();
+    join();
+    ::close(_wake_fd);
+    ::close(_epoll_fd);
+}
+
+std::vector<int> worker::allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> cpus;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (int c = 0; c < CPU_SETSIZE; ++c) {
+            if (CPU_ISSET(c, &set)) {
+                cpus.push_back(c);
+            }
+        }
+    }
+    return cpus;
+}
+
+void worker::start() {
+    for (poller* p : _pollers) {
+        if (int fd = p->wait_fd(); fd >= 0) {
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.fd = fd;
+            epoll_ctl(_epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+        }
+    }
+    _thread = std::thread([this] { run(); });
+}
+
+void worker::stop() {
+    _stopping.store(true);
+    uint64_t one = 1;
+    ssize_t r = write(_wake_fd, &one, sizeof one);
+    (void)r;
+}
+
+void worker::join() {
+    if (_thread.joinable()) {
+        _thread.join();
+    }
+}
+
+void worker::wake() {
+    // Pairs with sleep_until_work(): either the worker sees the queued work before it
+    // sleeps, or we see it sleeping and kick the eventfd.
+    if (_sleeping.load(std::memory_order_seq_cst)) {
+        uint64_t one = 1;
+        ssize_t r = write(_wake_fd, &one, sizeof one);
+        (void)r;
+    }
+}
+
+void worker::run() {
+    char name[16];
+    snprintf(name, sizeof name, "smbx-worker-%u", _index);
+    pthread_setname_np(pthread_self(), name);
+    if (_cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(_cpu, &set);
+        if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0) {
+            LOG_WARN("worker %u: cannot pin to CPU %d: %s", _index, _cpu, strerror(e));
+        }
+    }
+    LOG_INFO("worker %u running on CPU %d, idle policy %s", _index, _cpu,
+             _policy == idle_policy::poll ? "poll" : "adaptive");
+    auto last_work = std::chrono::steady_clock::now();
+    while (!_stopping.load(std::memory_order_relaxed)) {
+        unsigned work = 0;
+        for (poller* p : _pollers) {
+            work += p->poll();
+        }
+        if (work) {
+            last_work = std::chrono::steady_clock::now();
+            continue;
+        }
+        if (_policy == idle_policy::poll) {
+            cpu_relax();
+            continue;
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_work < spin_window) {
+            cpu_relax();
+            continue;
+        }
+        sleep_until_work();
+        last_work = std::chrono::steady_clock::now();
+    }
+}
+
+void worker::sleep_until_work() {
+    _sleeping.store(true, std::memory_order_seq_cst);
+    bool sleep = true;
+    size_t armed = 0;
+    for (; armed < _pollers.size(); ++armed) {
+        if (!_pollers[armed]->before_sleep()) {
+            sleep = false;
+            ++armed;
+            break;
+        }
+    }
+    if (sleep && !_stopping.load()) {
+        _sleeps.fetch_add(1, std::memory_order_relaxed);
+        epoll_event events[8];
+        int n = epoll_wait(_epoll_fd, events, 8, 1000);
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.fd == _wake_fd) {
+                uint64_t v;
+                ssize_t r = read(_wake_fd, &v, sizeof v);
+                (void)r;
+            }
+        }
+    }
+    _sleeping.store(false, std::memory_order_relaxed);
+    for (size_t i = 0; i < armed; ++i) {
+        _pollers[i]->after_sleep();
+    }
+}
+
+} // namespace smbx

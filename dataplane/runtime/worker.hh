@@ -1,0 +1,79 @@
+// A data-plane worker: one thread pinned to one core, polling its pollers (a
+// transport's io_uring or RDMA completion queue, ...) in a loop, as SPDK's reactors
+// and Seastar's shards do. Each connection belongs to one worker for its life.
+//
+// Idle policies (`idle policy` in the configuration):
+// - poll: never sleeps; a core is spent even when idle (storage appliances).
+// - adaptive: polls while there is work, and after a short idle spell sleeps on the
+//   pollers' wait fds until one of them (or another thread, through wake()) has work.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/control_channel.hh"
+
+namespace smbx {
+
+// Something a worker polls. Called only on the worker's thread.
+class poller {
+public:
+    virtual ~poller() = default;
+    // Does the work that is ready, without blocking. Returns how much (0: nothing).
+    virtual unsigned poll() = 0;
+    // A descriptor that becomes readable when poll() would find work; -1 if none.
+    virtual int wait_fd() { return -1; }
+    // The worker is about to sleep (adaptive policy): arm wait_fd(). False when work
+    // arrived meanwhile, so the worker polls again instead.
+    virtual bool before_sleep() { return true; }
+    // The worker woke up: disarm what before_sleep() armed.
+    virtual void after_sleep() {}
+};
+
+class worker {
+public:
+    // `cpu` < 0: not pinned.
+    worker(unsigned index, int cpu, idle_policy policy);
+    ~worker();
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    // Before start(): the pollers this worker drives.
+    void add_poller(poller* p) { _pollers.push_back(p); }
+    void start();
+    // Any thread: ends the loop; join() waits for it.
+    void stop();
+    void join();
+
+    // Any thread: makes a sleeping worker poll again (it queued work for it). Cheap when
+    // the worker is awake: no system call.
+    void wake();
+
+    unsigned index() const { return _index; }
+    int cpu() const { return _cpu; }
+    // Loop iterations and sleeps so far, for tests and `smbxctl status`.
+    uint64_t sleeps() const { return _sleeps.load(std::memory_order_relaxed); }
+
+    // The cores this process may run on (sched_getaffinity), in order.
+    static std::vector<int> allowed_cpus();
+
+private:
+    void run();
+    void sleep_until_work();
+
+    const unsigned _index;
+    const int _cpu;
+    const idle_policy _policy;
+    std::vector<poller*> _pollers;
+    std::thread _thread;
+    std::atomic<bool> _stopping{false};
+    std::atomic<bool> _sleeping{false};
+    std::atomic<uint64_t> _sleeps{0};
+    int _wake_fd = -1;
+    int _epoll_fd = -1;
+};
+
+} // namespace smbx
