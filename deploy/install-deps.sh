@@ -15,6 +15,7 @@ packages=(
     libibverbs-dev librdmacm-dev  # rdma-core: SMB Direct
     libgtest-dev libgmock-dev     # unit tests
     libbenchmark-dev      # micro benchmarks
+    gnuplot-nox           # smbx-bench --sweep plots
     clang libclang-rt-14-dev      # libFuzzer targets
     # real clients for the integration tests
     smbclient samba-testsuite python3-impacket

@@ -1,19 +1,18 @@
 #include "bench/smbx_bench/load.hh"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
+#include <poll.h>
 #include <sys/resource.h>
 
-#include "bench/smbx_bench/pattern.hh"
-#include "common/ntstatus.hh"
+#include "bench/smbx_bench/connection_load.hh"
 
 namespace smbx::bench {
-
-using clock_type = std::chrono::steady_clock;
 
 op_generator::op_generator(rw_mode mode, uint64_t file_size, uint32_t block_size, uint64_t seed)
     : _mode(mode), _blocks(std::max<uint64_t>(1, file_size / block_size)), _block_size(block_size),
@@ -48,238 +47,68 @@ op_generator::op op_generator::next() {
 
 namespace {
 
-uint64_t ns_since(clock_type::time_point t) {
-    return uint64_t(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t).count());
+// The timed phase of one thread's connections.
+void timed_phase(const std::vector<connection_load*>& conns) {
+    std::vector<connection_load*> active;
+    for (auto* c : conns) {
+        if (c->pump()) {
+            active.push_back(c);
+        }
+    }
+    std::vector<pollfd> fds;
+    while (!active.empty()) {
+        if (active.size() == 1) {
+            if (!active[0]->on_response()) {
+                active.clear();
+            }
+            continue;
+        }
+        fds.clear();
+        for (auto* c : active) {
+            fds.push_back({c->fd(), POLLIN, 0});
+        }
+        int r = ::poll(fds.data(), fds.size(), 1000);
+        if (r < 0 && errno != EINTR) {
+            throw smb_error(std::string("poll: ") + strerror(errno));
+        }
+        for (size_t i = fds.size(); r > 0 && i-- > 0;) {
+            // An error or hang-up shows as a failed receive with its reason.
+            if (fds[i].revents && !active[i]->on_response()) {
+                active.erase(active.begin() + ptrdiff_t(i));
+            }
+        }
+    }
 }
 
-struct shared_state {
-    std::atomic<uint32_t> ready{0};
-    std::atomic<bool> go{false};
-    std::atomic<bool> abort{false};
-    clock_type::time_point deadline;
-    live_counters live;
-    std::mutex mu;
-    load_result result;
-    std::string dialect;
-    bool signing = false;
-    bool encryption = false;
-    clock_type::time_point timed_end{};
-};
-
-struct inflight {
-    uint64_t offset;
-    bool is_write;
-    clock_type::time_point start;
-};
-
-class connection_load {
-public:
-    connection_load(const options& o, shared_state& st, uint32_t index)
-        : _o(o), _st(st), _index(index),
-          _gen(o.rw, o.size, o.block_size, o.seed * 0x9E3779B97F4A7C15ull + index + 1),
-          _written(o.verify ? _gen.blocks() : 0, false) {}
-
-    void run() {
-        try {
-            setup();
-            _st.ready.fetch_add(1);
-            while (!_st.go.load() && !_st.abort.load()) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            }
-            if (!_st.abort.load()) {
-                timed_phase();
-                {
-                    std::lock_guard lk(_st.mu);
-                    _st.timed_end = std::max(_st.timed_end, clock_type::now());
-                }
-                if (_o.verify) {
-                    read_back();
-                }
-                _client.close(_fid);
-            }
-        } catch (const std::exception& e) {
-            std::lock_guard lk(_st.mu);
-            if (_st.result.error.empty()) {
-                _st.result.error = e.what();
-            }
-            _st.abort.store(true);
-            _st.ready.fetch_add(1);
+// One thread's connections: set up one after the other, then driven together, a
+// response at a time from whichever socket poll() reports readable (a thread with a
+// single connection just blocks on it).
+void drive(const std::vector<connection_load*>& conns, shared_state& st) {
+    try {
+        for (auto* c : conns) {
+            c->setup();
+            st.ready.fetch_add(1);
         }
-        std::lock_guard lk(_st.mu);
-        auto& s = _st.result.summary;
-        s.latency.merge(_lat);
-        s.ops += _ops;
-        s.read_ops += _read_ops;
-        s.write_ops += _write_ops;
-        s.bytes += _bytes;
-        s.errors += _errors;
-        s.mismatches += _mismatches;
-        s.verified_bytes += _verified;
+        while (!st.go.load() && !st.abort.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (!st.abort.load()) {
+            timed_phase(conns);
+            {
+                std::lock_guard lk(st.mu);
+                st.timed_end = std::max(st.timed_end, clock_type::now());
+            }
+            for (auto* c : conns) {
+                c->finish();
+            }
+        }
+    } catch (const std::exception& e) {
+        st.fail(e.what());
     }
-
-private:
-    bool needs_fill() const {
-        return _o.fill &&
-               (_o.rw == rw_mode::read || _o.rw == rw_mode::randread || _o.rw == rw_mode::randrw);
+    for (auto* c : conns) {
+        c->merge_into_result();
     }
-
-    void setup() {
-        _client.connect(_o.client);
-        if (_o.block_size > _client.max_read() || _o.block_size > _client.max_write()) {
-            throw smb_error("--bs " + std::to_string(_o.block_size) +
-                            " exceeds the server's MaxReadSize/MaxWriteSize (" +
-                            std::to_string(std::min(_client.max_read(), _client.max_write())) +
-                            ")");
-        }
-        if (_index == 0) {
-            std::lock_guard lk(_st.mu);
-            uint16_t d = _client.dialect();
-            char buf[16];
-            if (d & 0xF) {
-                snprintf(buf, sizeof(buf), "%x.%x.%x", d >> 8, (d >> 4) & 0xF, d & 0xF);
-            } else {
-                snprintf(buf, sizeof(buf), "%x.%x", d >> 8, (d >> 4) & 0xF);
-            }
-            _st.dialect = buf;
-            _st.signing = _client.signing() && !_client.encrypting();
-            _st.encryption = _client.encrypting();
-        }
-        _fid = _client.open(_o.file_prefix + "." + std::to_string(_index) + ".dat");
-        _buf.resize(_o.block_size);
-        fill_pattern(_buf, 0, _o.seed);
-        if (needs_fill()) {
-            // Untimed: the whole file gets the pattern, so every read can be checked.
-            uint64_t blocks = _gen.blocks(), next = 0, done = 0;
-            while (done < blocks) {
-                while (next < blocks && _pending.size() < _o.iodepth &&
-                       _client.can_send(_o.block_size)) {
-                    uint64_t off = next++ * _o.block_size;
-                    fill_pattern(_buf, off, _o.seed);
-                    _pending[_client.send_write(_fid, off, _buf)] = {off, true, clock_type::now()};
-                }
-                response r = _client.receive();
-                _pending.erase(r.message_id);
-                if (r.status != status::success || r.count != _o.block_size) {
-                    throw smb_error("filling the file failed at a WRITE", r.status);
-                }
-                ++done;
-            }
-        }
-    }
-
-    bool issue_more(uint64_t& issued_bytes) {
-        if (clock_type::now() >= _st.deadline || _st.abort.load() || issued_bytes >= _o.size) {
-            return false;
-        }
-        while (_pending.size() < _o.iodepth && issued_bytes < _o.size &&
-               _client.can_send(_o.block_size)) {
-            auto op = _gen.next();
-            uint64_t id;
-            if (op.is_write) {
-                if (_o.verify) {
-                    fill_pattern(_buf, op.offset, _o.seed);
-                    _written[op.offset / _o.block_size] = true;
-                }
-                id = _client.send_write(_fid, op.offset, _buf);
-            } else {
-                id = _client.send_read(_fid, op.offset, _o.block_size);
-            }
-            _pending[id] = {op.offset, op.is_write, clock_type::now()};
-            issued_bytes += _o.block_size;
-        }
-        return true;
-    }
-
-    void complete(const response& r, bool timed) {
-        auto it = _pending.find(r.message_id);
-        if (it == _pending.end()) {
-            throw smb_error("a response with an unknown MessageId " + std::to_string(r.message_id));
-        }
-        inflight f = it->second;
-        _pending.erase(it);
-        if (timed) {
-            _lat.record(ns_since(f.start));
-        }
-        if (r.status != status::success ||
-            (f.is_write ? r.count : r.data.size()) != _o.block_size) {
-            ++_errors;
-            return;
-        }
-        if (timed) {
-            ++_ops;
-            ++(f.is_write ? _write_ops : _read_ops);
-            _bytes += _o.block_size;
-            _st.live.ops.fetch_add(1, std::memory_order_relaxed);
-            _st.live.bytes.fetch_add(_o.block_size, std::memory_order_relaxed);
-        }
-        if (!f.is_write && _o.verify) {
-            _verified += r.data.size();
-            if (auto bad = find_mismatch(r.data, f.offset, _o.seed)) {
-                ++_mismatches;
-                std::lock_guard lk(_st.mu);
-                if (_st.result.mismatch_notes.size() < 10) {
-                    _st.result.mismatch_notes.push_back(
-                        "mismatch at offset " + std::to_string(*bad) + " of " + _o.file_prefix +
-                        "." + std::to_string(_index) + ".dat (block at " +
-                        std::to_string(f.offset) + ")");
-                }
-            }
-        }
-    }
-
-    void timed_phase() {
-        uint64_t issued = 0;
-        for (;;) {
-            bool more = issue_more(issued);
-            if (_pending.empty()) {
-                if (!more) {
-                    break;
-                }
-                if (!_client.can_send(_o.block_size)) {
-                    throw smb_error("the server granted too few credits for --bs");
-                }
-                continue;
-            }
-            complete(_client.receive(), true);
-        }
-    }
-
-    // Reads back every block this connection wrote and checks it (--verify).
-    void read_back() {
-        uint64_t b = 0, blocks = _written.size();
-        for (;;) {
-            while (b < blocks && _pending.size() < _o.iodepth && _client.can_send(_o.block_size)) {
-                if (_written[b]) {
-                    uint64_t off = b * _o.block_size;
-                    _pending[_client.send_read(_fid, off, _o.block_size)] = {off, false,
-                                                                             clock_type::now()};
-                }
-                ++b;
-            }
-            if (_pending.empty()) {
-                if (b >= blocks) {
-                    break;
-                }
-                continue;
-            }
-            complete(_client.receive(), false);
-        }
-    }
-
-    const options& _o;
-    shared_state& _st;
-    uint32_t _index;
-    smb2_client _client;
-    file_id _fid{};
-    op_generator _gen;
-    std::vector<bool> _written;
-    bytes _buf;
-    std::unordered_map<uint64_t, inflight> _pending;
-    latency_histogram _lat;
-    uint64_t _ops = 0, _read_ops = 0, _write_ops = 0, _bytes = 0, _errors = 0;
-    uint64_t _mismatches = 0, _verified = 0;
-};
+}
 
 double seconds_of(const timeval& tv) {
     return double(tv.tv_sec) + double(tv.tv_usec) / 1e6;
@@ -290,16 +119,19 @@ double seconds_of(const timeval& tv) {
 load_result run_load(const options& o,
                      const std::function<void(const live_counters&, double)>& tick) {
     shared_state st;
-    uint32_t n = o.threads * o.connections;
+    uint32_t n = o.connections;
+    uint32_t nthreads = std::min(o.threads, n);
     std::vector<std::unique_ptr<connection_load>> loads;
-    std::vector<std::thread> threads;
+    std::vector<std::vector<connection_load*>> per_thread(nthreads);
     for (uint32_t i = 0; i < n; ++i) {
         loads.push_back(std::make_unique<connection_load>(o, st, i));
+        per_thread[i % nthreads].push_back(loads.back().get());
     }
-    for (auto& l : loads) {
-        threads.emplace_back([&l] { l->run(); });
+    std::vector<std::thread> threads;
+    for (auto& conns : per_thread) {
+        threads.emplace_back([&conns, &st] { drive(conns, st); });
     }
-    while (st.ready.load() < n) {
+    while (st.ready.load() < n && !st.abort.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     rusage ru0{}, ru1{};

@@ -1,6 +1,6 @@
-// The load: one thread per connection, each with its own file, keeping up to iodepth
-// READ/WRITE requests in flight (matched to responses by MessageId) until the duration
-// or the byte count runs out.
+// The load: --connections connections spread over --threads threads, each connection
+// with its own file, keeping up to iodepth READ/WRITE requests in flight (matched to
+// responses by MessageId) until the duration, the byte count or the op count runs out.
 #pragma once
 
 #include <atomic>

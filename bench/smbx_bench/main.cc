@@ -9,6 +9,7 @@
 
 #include "bench/smbx_bench/load.hh"
 #include "bench/smbx_bench/options.hh"
+#include "bench/smbx_bench/sweep.hh"
 #include "control/auth/ntlm_crypto.hh"
 
 using namespace smbx::bench;
@@ -58,12 +59,22 @@ int main(int argc, char** argv) {
         }
         static uint64_t last_bytes = 0, last_ops = 0;
         uint64_t b = c.bytes.load(), n = c.ops.load();
+        if (b < last_bytes || n < last_ops) { // a sweep's next run starts from zero
+            last_bytes = last_ops = 0;
+        }
         fprintf(stderr, "\r[%5.1fs] %8.1f MB/s %9llu IOPS %12llu ops   ", secs,
                 double(b - last_bytes) / 1e6, (unsigned long long)(n - last_ops),
                 (unsigned long long)n);
         last_bytes = b;
         last_ops = n;
     };
+    if (o.sweeping()) {
+        int rc = run_sweep(o, tick);
+        if (live) {
+            fputs("\r\033[K", stderr);
+        }
+        return rc;
+    }
     load_result r = run_load(o, tick);
     if (live) {
         fputs("\r\033[K", stderr);

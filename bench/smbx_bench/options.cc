@@ -1,5 +1,6 @@
 #include "bench/smbx_bench/options.hh"
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -10,9 +11,11 @@ const char* usage_text =
     "  --rw read|write|randread|randwrite|randrw   (default read)\n"
     "  --bs SIZE          block size, 4k..8m (default 1m)\n"
     "  --iodepth N        requests in flight per connection (default 1)\n"
-    "  --connections N    connections per thread (default 1)\n"
-    "  --threads N        threads (default 1); each connection runs on its own thread\n"
+    "  --connections N    connections in all (default: --threads, else 1)\n"
+    "  --threads N        threads driving them, at most N connections (default 1);\n"
+    "                     connection i belongs to thread i mod N\n"
     "  --size SIZE        per connection: file size and bytes to move (default 64m)\n"
+    "  --ops N            per connection: at most N timed requests (0: set up only)\n"
     "  --duration T       time bound, e.g. 10, 10s, 500ms (default 10s)\n"
     "  --encrypt --sign   encrypt / sign every request (3.1.1: AES-128-GCM, AES-GMAC)\n"
     "  --dialect 3.1.1|3.0.2|2.1   highest dialect offered (default 3.1.1)\n"
@@ -22,6 +25,11 @@ const char* usage_text =
     "  --verify           write a pattern of (offset, seed), check every byte read\n"
     "  --no-fill          read modes: read the files as they are (left by an earlier\n"
     "                     --verify run with the same --seed) instead of filling them\n"
+    "  --sweep bs=LIST qd=LIST   one run per block size and queue depth, e.g.\n"
+    "                     --sweep bs=4k,64k,1m qd=1,8,32 (a list left out is --bs or\n"
+    "                     --iodepth); each run lasts --duration. Writes PREFIX.csv,\n"
+    "                     PREFIX.gp and, with gnuplot, PREFIX.svg (MB/s and p99 latency)\n"
+    "  --sweep-out PREFIX where the sweep's files go (default smbx-bench-sweep)\n"
     "The password is read from SMBX_BENCH_PASSWORD or, if unset, from standard input.\n";
 
 std::optional<uint64_t> parse_size(const std::string& s) {
@@ -74,6 +82,43 @@ std::optional<double> parse_duration(const std::string& s) {
     return std::nullopt;
 }
 
+std::optional<uint32_t> parse_block_size(const std::string& s) {
+    auto n = parse_size(s);
+    if (!n || *n < 4096 || *n > (8u << 20) || *n % 4096) {
+        return std::nullopt;
+    }
+    return uint32_t(*n);
+}
+
+bool parse_sweep_term(const std::string& term, options& o) {
+    bool bs = term.rfind("bs=", 0) == 0;
+    bool qd = term.rfind("qd=", 0) == 0;
+    if (!bs && !qd) {
+        return false;
+    }
+    std::vector<uint32_t> values;
+    std::string list = term.substr(3);
+    size_t start = 0;
+    for (;;) {
+        size_t comma = list.find(',', start);
+        std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
+        std::optional<uint64_t> v =
+            bs ? std::optional<uint64_t>(parse_block_size(item)) : parse_size(item);
+        if (!v || *v == 0 || *v > UINT32_MAX) {
+            throw std::invalid_argument("--sweep: bad value '" + item + "' in '" + term +
+                                        (bs ? "' (block sizes: multiples of 4k in 4k..8m)"
+                                            : "' (queue depths: positive numbers)"));
+        }
+        values.push_back(uint32_t(*v));
+        if (comma == std::string::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    (bs ? o.sweep_bs : o.sweep_qd) = values;
+    return true;
+}
+
 std::optional<rw_mode> parse_rw(const std::string& s) {
     for (rw_mode m :
          {rw_mode::read, rw_mode::write, rw_mode::randread, rw_mode::randwrite, rw_mode::randrw}) {
@@ -115,6 +160,7 @@ uint32_t positive_u32(const std::string& opt, const std::string& v) {
 options parse_options(const std::vector<std::string>& args) {
     options o;
     bool have_target = false;
+    bool connections_given = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&]() -> const std::string& {
@@ -140,17 +186,35 @@ options parse_options(const std::vector<std::string>& args) {
                 }
                 o.rw = *m;
             } else if (a == "--bs") {
-                auto n = parse_size(value());
-                if (!n || *n < 4096 || *n > (8u << 20) || *n % 4096) {
+                auto n = parse_block_size(value());
+                if (!n) {
                     throw std::invalid_argument("--bs: expected a multiple of 4k in 4k..8m");
                 }
-                o.block_size = uint32_t(*n);
+                o.block_size = *n;
             } else if (a == "--iodepth") {
                 o.iodepth = positive_u32(a, value());
             } else if (a == "--connections") {
                 o.connections = positive_u32(a, value());
+                connections_given = true;
             } else if (a == "--threads") {
                 o.threads = positive_u32(a, value());
+            } else if (a == "--ops") {
+                auto n = parse_size(value());
+                if (!n) {
+                    throw std::invalid_argument("--ops: expected a number");
+                }
+                o.max_ops = *n;
+            } else if (a == "--sweep") {
+                size_t terms = 0;
+                while (i + 1 < args.size() && parse_sweep_term(args[i + 1], o)) {
+                    ++i;
+                    ++terms;
+                }
+                if (!terms) {
+                    throw std::invalid_argument("--sweep: expected bs=LIST and/or qd=LIST");
+                }
+            } else if (a == "--sweep-out") {
+                o.sweep_out = value();
             } else if (a == "--size") {
                 auto n = parse_size(value());
                 if (!n || *n == 0) {
@@ -223,8 +287,18 @@ options parse_options(const std::vector<std::string>& args) {
     if (o.client.user.empty()) {
         throw std::invalid_argument("missing -U USER");
     }
-    if (o.size < o.block_size) {
-        throw std::invalid_argument("--size must be at least --bs");
+    if (!connections_given) {
+        o.connections = o.threads; // "--threads 4" alone: a connection for each
+    }
+    if (o.threads > o.connections) {
+        throw std::invalid_argument("--threads must not exceed --connections");
+    }
+    uint32_t largest_bs = o.sweep_bs.empty() ? o.block_size : 0;
+    for (uint32_t bs : o.sweep_bs) {
+        largest_bs = std::max(largest_bs, bs);
+    }
+    if (o.size < largest_bs) {
+        throw std::invalid_argument("--size must be at least --bs (every swept one)");
     }
     return o;
 }

@@ -17,21 +17,32 @@ struct options {
     rw_mode rw = rw_mode::read;
     uint32_t block_size = 1 << 20;
     uint32_t iodepth = 1;
-    uint32_t connections = 1; // per thread
-    uint32_t threads = 1;
-    uint64_t size = 64ull << 20; // per connection: its file's size and its bytes to move
-    double duration = 10;        // seconds
+    uint32_t connections = 1;      // in all, spread over the threads
+    uint32_t threads = 1;          // at most `connections`; each drives its share of them
+    uint64_t size = 64ull << 20;   // per connection: its file's size and its bytes to move
+    uint64_t max_ops = UINT64_MAX; // per connection: timed requests at most (--ops)
+    double duration = 10;          // seconds
     bool json = false;
     bool verify = false;
     bool fill = true; // read modes first write the pattern over the whole file
     uint64_t seed = 0x5eed;
     std::string file_prefix = "smbx-bench";
+    // --sweep: one run per (block size, queue depth); empty lists mean not sweeping.
+    std::vector<uint32_t> sweep_bs;
+    std::vector<uint32_t> sweep_qd;
+    std::string sweep_out = "smbx-bench-sweep"; // PREFIX of PREFIX.csv/.gp/.svg
+    bool sweeping() const { return !sweep_bs.empty() || !sweep_qd.empty(); }
 };
 
 // "4k", "1m", "8M", "1g", "512" -> bytes; nullopt if malformed.
 std::optional<uint64_t> parse_size(const std::string& s);
 // "10", "10s", "500ms", "2m" -> seconds; nullopt if malformed.
 std::optional<double> parse_duration(const std::string& s);
+// "4k", "64k" -> a block size: a multiple of 4k in 4k..8m; nullopt otherwise.
+std::optional<uint32_t> parse_block_size(const std::string& s);
+// "bs=4k,64k,1m" or "qd=1,8,32" into `o`'s sweep lists; false if it is not one of those.
+// Throws std::invalid_argument for a malformed list.
+bool parse_sweep_term(const std::string& term, options& o);
 std::optional<rw_mode> parse_rw(const std::string& s);
 const char* rw_name(rw_mode m);
 

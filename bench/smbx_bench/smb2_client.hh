@@ -1,7 +1,7 @@
 // A minimal SMB2/3 client for load generation: one TCP connection, NEGOTIATE (3.1.1,
 // 3.0.2, 2.1), NTLMv2 SESSION_SETUP in SPNEGO, TREE_CONNECT, CREATE, CLOSE, and READ /
 // WRITE requests pipelined within the credit window (MS-SMB2 3.2.4.1.5), large ones
-// multi-credit. Blocking socket; one thread drives one client.
+// multi-credit. Blocking socket; a thread may poll several clients' sockets.
 #pragma once
 
 #include <array>
@@ -71,6 +71,8 @@ public:
     bool signing() const { return _sign; }
     uint32_t max_read() const { return _max_read; }
     uint32_t max_write() const { return _max_write; }
+    // The socket, for a thread that polls several clients (still blocking to read from).
+    int fd() const { return _fd; }
 
     static uint16_t credit_charge(size_t length);
 

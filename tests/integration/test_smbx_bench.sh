@@ -43,8 +43,36 @@ verify_run "randrw encrypted" --rw randrw --bs 64k --iodepth 8 --size 8m --encry
 verify_run "randrw 3.0.2 encrypted" --rw randrw --bs 64k --iodepth 8 --size 8m --encrypt \
     --dialect 3.0.2
 verify_run "randrw 2.1 signed" --rw randrw --bs 64k --iodepth 8 --size 8m --sign --dialect 2.1
-verify_run "2 threads x 2 connections" --rw randrw --bs 16k --iodepth 4 --threads 2 \
-    --connections 2 --size 4m
+verify_run "6 connections on 2 threads" --rw randrw --bs 16k --iodepth 4 --threads 2 \
+    --connections 6 --size 4m
+verify_run "8 connections on 1 thread" --rw randrw --bs 4k --iodepth 8 --connections 8 --size 1m
+check_output "--connections counts connections, not per thread" '"connections":5,' bench --json \
+    --rw randread --bs 4k --iodepth 2 --connections 5 --threads 2 --size 1m
+assert_match "5 connections: every op done (5 x 1 MiB / 4 KiB)" '"ops":1280,' "$OUT"
+check_fails "more threads than connections refused" bench --threads 3 --connections 2
+
+# --ops bounds each connection's requests; --ops 0 only sets up.
+check_output "--ops bounds the run" '"ops":100,' bench --json --rw randread --bs 4k --ops 50 \
+    --connections 2 --size 1m
+check_output "--ops 0 does no I/O" '"ops":0,' bench --json --rw randread --bs 4k --ops 0 \
+    --size 1m
+
+# A bounded --sweep: a CSV row per (bs, qd) in grid order, each with I/O done and checked.
+SW="$T/sweep"
+check "a bounded --sweep runs" bench --rw randrw --verify --size 1m --duration 0.3 \
+    --sweep bs=4k,64k qd=1,4 --sweep-out "$SW" --connections 2
+assert_eq "the CSV's header" "rw,bs,iodepth,connections" "$(head -n 1 "$SW.csv" | cut -d, -f1-4)"
+assert_eq "a row per point, in grid order" "4096,1 4096,4 65536,1 65536,4" \
+    "$(tail -n +2 "$SW.csv" | cut -d, -f2,3 | tr '\n' ' ' | sed 's/ $//')"
+assert_true "every row: ops done, no errors, no mismatches, 2 connections" awk -F, \
+    'NR > 1 && ($4 != 2 || $10 < 1 || $11 != 0 || $12 != 0) { bad = 1 } END { exit bad }' "$SW.csv"
+assert_match "the gnuplot script has the data inline" 'linespoints' "$(cat "$SW.gp" 2>/dev/null)"
+if command -v gnuplot >/dev/null; then
+    assert_true "the plot is an SVG" grep -q '<svg' "$SW.svg"
+else
+    log "gnuplot not installed (deploy/install-deps.sh installs gnuplot-nox): plot not checked"
+fi
+check_fails "a malformed --sweep list is refused" bench --sweep bs=4k,3k
 
 check_output "--json summary" '"mismatches":0' bench --json --verify --rw randread --bs 4k \
     --iodepth 8 --size 4m

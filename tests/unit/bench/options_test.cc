@@ -26,7 +26,7 @@ TEST(options, sizes_and_durations) {
 TEST(options, full_command_line) {
     auto o = parse_options({"//srv/data", "-U",        "alice%CORP", "--rw",   "randrw",
                             "--bs",       "64k",       "--iodepth",  "32",     "--connections",
-                            "2",          "--threads", "3",          "--size", "1g",
+                            "6",          "--threads", "3",          "--size", "1g",
                             "--duration", "5s",        "--encrypt",  "--sign", "--port",
                             "4450",       "--json",    "--verify"});
     EXPECT_EQ(o.client.host, "srv");
@@ -36,7 +36,7 @@ TEST(options, full_command_line) {
     EXPECT_EQ(o.rw, rw_mode::randrw);
     EXPECT_EQ(o.block_size, 65536u);
     EXPECT_EQ(o.iodepth, 32u);
-    EXPECT_EQ(o.connections, 2u);
+    EXPECT_EQ(o.connections, 6u);
     EXPECT_EQ(o.threads, 3u);
     EXPECT_EQ(o.size, 1ull << 30);
     EXPECT_EQ(o.duration, 5.0);
@@ -55,6 +55,59 @@ TEST(options, errors_are_refused) {
     EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--bogus"}), std::invalid_argument);
     EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--size", "4k", "--bs", "8k"}),
                  std::invalid_argument);
+}
+
+TEST(options, connections_are_in_all_and_threads_share_them) {
+    auto one = parse_options({"//s/d", "-U", "a"});
+    EXPECT_EQ(one.connections, 1u);
+    EXPECT_EQ(one.threads, 1u);
+    // --threads alone: a connection for each thread.
+    auto t4 = parse_options({"//s/d", "-U", "a", "--threads", "4"});
+    EXPECT_EQ(t4.connections, 4u);
+    auto c8 = parse_options({"//s/d", "-U", "a", "--connections", "8", "--threads", "2"});
+    EXPECT_EQ(c8.connections, 8u);
+    EXPECT_EQ(c8.threads, 2u);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--connections", "2", "--threads", "3"}),
+                 std::invalid_argument);
+}
+
+TEST(options, ops_bound_zero_allowed) {
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a"}).max_ops, UINT64_MAX);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--ops", "20000"}).max_ops, 20000u);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--ops", "0"}).max_ops, 0u);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--ops", "many"}), std::invalid_argument);
+}
+
+TEST(options, sweep_lists) {
+    auto o = parse_options({"//s/d", "-U", "a", "--sweep", "bs=4k,64k,1m", "qd=1,8,32", "--size",
+                            "8m", "--sweep-out", "/tmp/x"});
+    EXPECT_TRUE(o.sweeping());
+    EXPECT_EQ(o.sweep_bs, (std::vector<uint32_t>{4096, 65536, 1u << 20}));
+    EXPECT_EQ(o.sweep_qd, (std::vector<uint32_t>{1, 8, 32}));
+    EXPECT_EQ(o.size, 8u << 20); // the option after the lists is still parsed
+    EXPECT_EQ(o.sweep_out, "/tmp/x");
+    // One list alone; the other dimension is --iodepth.
+    auto q = parse_options({"//s/d", "-U", "a", "--sweep", "qd=2,4", "--bs", "8k"});
+    EXPECT_TRUE(q.sweep_bs.empty());
+    EXPECT_EQ(q.sweep_qd, (std::vector<uint32_t>{2, 4}));
+    EXPECT_FALSE(parse_options({"//s/d", "-U", "a"}).sweeping());
+    // --size is checked against the largest swept block size, not the default --bs.
+    EXPECT_NO_THROW(parse_options({"//s/d", "-U", "a", "--sweep", "bs=4k", "--size", "64k"}));
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--sweep", "bs=4k,1m", "--size", "64k"}),
+                 std::invalid_argument);
+}
+
+TEST(options, sweep_errors) {
+    for (auto bad : {"bs=3k", "bs=4k,,8k", "bs=", "bs=16m", "qd=0", "qd=1,x", "qd=1,"}) {
+        EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--sweep", bad}), std::invalid_argument)
+            << bad;
+    }
+    // --sweep needs at least one list.
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--sweep"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--sweep", "--json"}), std::invalid_argument);
+    options o;
+    EXPECT_FALSE(parse_sweep_term("iodepth=4", o));
+    EXPECT_TRUE(o.sweep_qd.empty());
 }
 
 TEST(op_generator, sequential_wraps_at_the_file_size) {
