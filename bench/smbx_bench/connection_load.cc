@@ -99,11 +99,11 @@ void connection_load::fill() {
 }
 
 bool connection_load::issue_more() {
-    if (clock_type::now() >= _st.deadline || _st.abort.load() || _issued_bytes >= _o.size ||
+    if (clock_type::now() >= _st.deadline || _st.abort.load() || _issued_bytes >= _o.io_size ||
         _issued_ops >= _o.max_ops) {
         return false;
     }
-    while (_pending.size() < _o.iodepth && _issued_bytes < _o.size && _issued_ops < _o.max_ops &&
+    while (_pending.size() < _o.iodepth && _issued_bytes < _o.io_size && _issued_ops < _o.max_ops &&
            _client.can_send(_o.block_size)) {
         auto op = _gen.next();
         uint64_t id;

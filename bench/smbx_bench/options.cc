@@ -14,7 +14,9 @@ const char* usage_text =
     "  --connections N    connections in all (default: --threads, else 1)\n"
     "  --threads N        threads driving them, at most N connections (default 1);\n"
     "                     connection i belongs to thread i mod N\n"
-    "  --size SIZE        per connection: file size and bytes to move (default 64m)\n"
+    "  --size SIZE        per connection: file size (default 64m)\n"
+    "  --io-size SIZE     per connection: bytes to move at most (default --size;\n"
+    "                     sequential modes wrap around the file)\n"
     "  --ops N            per connection: at most N timed requests (0: set up only)\n"
     "  --duration T       time bound, e.g. 10, 10s, 500ms (default 10s)\n"
     "  --encrypt --sign   encrypt / sign every request (3.1.1: AES-128-GCM, AES-GMAC)\n"
@@ -198,6 +200,12 @@ options parse_options(const std::vector<std::string>& args) {
                 connections_given = true;
             } else if (a == "--threads") {
                 o.threads = positive_u32(a, value());
+            } else if (a == "--io-size") {
+                auto n = parse_size(value());
+                if (!n || *n == 0) {
+                    throw std::invalid_argument("--io-size: expected a size such as 8g");
+                }
+                o.io_size = *n;
             } else if (a == "--ops") {
                 auto n = parse_size(value());
                 if (!n) {
@@ -286,6 +294,9 @@ options parse_options(const std::vector<std::string>& args) {
     }
     if (o.client.user.empty()) {
         throw std::invalid_argument("missing -U USER");
+    }
+    if (o.io_size == 0) {
+        o.io_size = o.size;
     }
     if (!connections_given) {
         o.connections = o.threads; // "--threads 4" alone: a connection for each

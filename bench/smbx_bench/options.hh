@@ -19,7 +19,8 @@ struct options {
     uint32_t iodepth = 1;
     uint32_t connections = 1;      // in all, spread over the threads
     uint32_t threads = 1;          // at most `connections`; each drives its share of them
-    uint64_t size = 64ull << 20;   // per connection: its file's size and its bytes to move
+    uint64_t size = 64ull << 20;   // per connection: its file's size
+    uint64_t io_size = 0;          // per connection: bytes to move at most; 0: `size`
     uint64_t max_ops = UINT64_MAX; // per connection: timed requests at most (--ops)
     double duration = 10;          // seconds
     bool json = false;

@@ -110,7 +110,10 @@ uint64_t smb2_client::send(command cmd, const bytes& body, size_t payload_len, b
     h.message_id = _next_message_id;
     h.tree_id = _tree_id;
     h.session_id = _session_id;
-    bool sign = _sign && !_encrypt && cmd != command::session_setup && cmd != command::negotiate;
+    // 3.1.1: a TREE_CONNECT on an authenticated session is always signed (MS-SMB2
+    // 3.2.4.1.1; a server disconnects otherwise, 3.3.5.7).
+    bool sign = (_sign || (cmd == command::tree_connect && _sign_tree_connect)) && !_encrypt &&
+                cmd != command::session_setup && cmd != command::negotiate;
     if (sign) {
         h.flags |= smb2::flag_signed;
     }
@@ -468,6 +471,9 @@ void smb2_client::session_setup() {
     }
     _encrypt = _cfg.encrypt || (session_flags & smb2::session_flag_encrypt_data);
     _check_signatures = _sign && !_encrypt;
+    _sign_tree_connect =
+        _dialect == smb2::dialect_311 &&
+        !(session_flags & (smb2::session_flag_is_guest | smb2::session_flag_is_null));
 }
 
 void smb2_client::tree_connect() {

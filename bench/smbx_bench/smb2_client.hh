@@ -108,6 +108,7 @@ private:
     bool _sign = false;
     bool _encrypt = false;
     bool _check_signatures = false;
+    bool _sign_tree_connect = false;
     bytes _signing_key;
     bytes _encryption_key; // client to server
     bytes _decryption_key; // server to client

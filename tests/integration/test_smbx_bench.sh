@@ -34,6 +34,10 @@ verify_run() {
 }
 
 verify_run "randrw 4k" --rw randrw --bs 4k --iodepth 16 --size 8m
+# The check: 1,024 mixed random 4 KiB ops at QD 32, every byte checked.
+check_output "1,024 mixed random ops at QD 32: no mismatch" '"mismatches":0' bench --json \
+    --verify --rw randrw --bs 4k --iodepth 32 --size 4m --duration 30
+assert_match "all 1,024 ops done, none failed" '"ops":1024,.*"errors":0,' "$OUT"
 # Bound by time rather than size: a few seconds of 4 KiB random writes, all read back.
 verify_run "randwrite 4k for 3 s" --rw randwrite --bs 4k --iodepth 32 --size 1g --duration 3
 verify_run "write 1m multi-credit" --rw write --bs 1m --iodepth 4 --size 32m

@@ -71,6 +71,15 @@ TEST(options, connections_are_in_all_and_threads_share_them) {
                  std::invalid_argument);
 }
 
+TEST(options, io_size_defaults_to_the_file_size) {
+    auto o = parse_options({"//s/d", "-U", "a", "--size", "512m"});
+    EXPECT_EQ(o.io_size, 512u << 20);
+    auto p = parse_options({"//s/d", "-U", "a", "--size", "512m", "--io-size", "64g"});
+    EXPECT_EQ(p.size, 512u << 20);
+    EXPECT_EQ(p.io_size, 64ull << 30);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--io-size", "0"}), std::invalid_argument);
+}
+
 TEST(options, ops_bound_zero_allowed) {
     EXPECT_EQ(parse_options({"//s/d", "-U", "a"}).max_ops, UINT64_MAX);
     EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--ops", "20000"}).max_ops, 20000u);
