@@ -186,7 +186,9 @@ std::optional<tree_connect_reply> decode_tree_connect_reply(byte_span m) {
     return finish(*r, std::move(v));
 }
 
-bytes encode_share_enum_request(uint64_t id) { return begin(msg_type::share_enum_request, id).take(); }
+bytes encode_share_enum_request(uint64_t id) {
+    return begin(msg_type::share_enum_request, id).take();
+}
 
 bytes encode(uint64_t id, const share_enum_reply& m) {
     auto w = begin(msg_type::share_enum_reply, id);
@@ -209,7 +211,9 @@ std::optional<share_enum_reply> decode_share_enum_reply(byte_span m) {
     return finish(*r, std::move(v));
 }
 
-bytes encode_status_request(uint64_t id) { return begin(msg_type::status_request, id).take(); }
+bytes encode_status_request(uint64_t id) {
+    return begin(msg_type::status_request, id).take();
+}
 
 bytes encode(uint64_t id, const status_reply& m) {
     auto w = begin(msg_type::status_reply, id);
@@ -227,6 +231,11 @@ bytes encode(uint64_t id, const status_reply& m) {
         w.u64(o.session_id);
         put_str(w, o.share);
         put_str(w, o.path);
+    }
+    w.u32(static_cast<uint32_t>(m.counters.size()));
+    for (auto& [name, value] : m.counters) {
+        put_str(w, name);
+        w.u64(value);
     }
     return w.take();
 }
@@ -254,6 +263,12 @@ std::optional<status_reply> decode_status_reply(byte_span m) {
         o.share = get_str(*r);
         o.path = get_str(*r);
         v.opens.push_back(std::move(o));
+    }
+    n = r->u32();
+    for (uint32_t i = 0; i < n && r->ok(); ++i) {
+        std::string name = get_str(*r);
+        uint64_t value = r->u64();
+        v.counters.emplace_back(std::move(name), value);
     }
     return finish(*r, std::move(v));
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/byte_codec.hh"
@@ -99,6 +100,9 @@ struct open_status {
 struct status_reply {
     std::vector<session_status> sessions;
     std::vector<open_status> opens;
+    // Data-path counters by name (buffer pool, zero-copy, io_uring), as the data plane
+    // reports them.
+    std::vector<std::pair<std::string, uint64_t>> counters;
 };
 
 // Encoding: each returns the complete message (header included).

@@ -251,6 +251,12 @@ std::string format_status(const ipc::status_reply& s) {
         }
         out += table(rows);
     }
+    if (!s.counters.empty()) {
+        out += "data path:\n";
+        for (const auto& [name, value] : s.counters) {
+            out += "  " + name + " " + std::to_string(value) + "\n";
+        }
+    }
     return out;
 }
 

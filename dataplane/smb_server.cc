@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/dispatch.hh"
 
 namespace smbx {
@@ -66,8 +67,7 @@ void capture(byte_span msg) {
 
 } // namespace
 
-void smb_server::on_message(const std::shared_ptr<transport_connection>& conn,
-                            pool_buffer msg) {
+void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) {
     capture(msg.view());
     auto c = find(conn.get());
     if (!c) {
@@ -144,6 +144,7 @@ ipc::status_reply smb_server::status() {
             out.opens.push_back({h->session_id, share, h->path});
         }
     }
+    out.counters = counters::snapshot();
     return out;
 }
 

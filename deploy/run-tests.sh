@@ -2,8 +2,10 @@
 # deploy/run-tests.sh: the project's test command (README "Testing"; .ci/run calls it).
 #
 # Stages, each a fresh CMake build dir beside the sources:
-#   release  build/       RelWithDebInfo, -DSMBX_WERROR=ON; ctest: unit + integration
+#   release  build/       RelWithDebInfo, -DSMBX_WERROR=ON; ctest: unit + integration,
+#                         and integration again with workers = 1/2 x idle poll/adaptive
 #   asan     build-asan/  -DSMBX_SANITIZE=address,undefined (gcc); unit + integration
+#                         (default data plane only)
 #                         with LeakSanitizer on
 #   fuzz     build-fuzz/  clang, -DSMBX_FUZZ=ON; the fuzz.* tests (SMBX_FUZZ_SECONDS each)
 # A stage whose configure or build fails counts as one failure and the next stage
@@ -104,7 +106,8 @@ for stage in $STAGES; do
         export SMBX_TORTURE_TIMEOUT=${SMBX_TORTURE_TIMEOUT_ASAN:-150}
         [ -n "${SMBX_TORTURE_SUITES_ASAN:-}" ] && export SMBX_TORTURE_SUITES="$SMBX_TORTURE_SUITES_ASAN"
         run_stage asan "$ROOT-asan" "${SMBX_STAGE_TIMEOUT_asan:-2100}" \
-            -DCMAKE_BUILD_TYPE=Debug -DSMBX_WERROR=ON -DSMBX_SANITIZE=address,undefined -DSMBX_FUZZ=OFF
+            -DCMAKE_BUILD_TYPE=Debug -DSMBX_WERROR=ON -DSMBX_SANITIZE=address,undefined -DSMBX_FUZZ=OFF \
+            -- -LE integration-variants
         unset ASAN_OPTIONS UBSAN_OPTIONS SMBX_TORTURE_SUITES SMBX_TORTURE_TIMEOUT
         ;;
     fuzz)

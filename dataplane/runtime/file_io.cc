@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 
 namespace smbx::file_io {
 
@@ -66,6 +67,13 @@ public:
         }
         ssize_t res = cqe->res;
         io_uring_cqe_seen(&_ring, cqe);
+        if (res > 0) {
+            auto& d = counters::data();
+            counters::add(
+                is_read ? (fixed ? d.file_read_fixed_bytes : d.file_read_unregistered_bytes)
+                        : (fixed ? d.file_write_fixed_bytes : d.file_write_unregistered_bytes),
+                uint64_t(res));
+        }
         return res;
     }
 

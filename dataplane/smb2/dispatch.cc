@@ -1,10 +1,10 @@
 #include "dataplane/smb2/dispatch.hh"
 
-#include <atomic>
 #include <cstring>
 #include <optional>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/negotiate.hh"
 
@@ -90,8 +90,6 @@ struct chain_state {
     uint32_t create_error = 0;
 };
 
-std::atomic<uint64_t> copied_payload_bytes{0};
-
 struct one_result {
     bytes message;       // response header + body
     pool_buffer payload; // READ data that follows the body
@@ -108,7 +106,7 @@ void flatten(bytes& message, pool_buffer& payload) {
         return;
     }
     message.insert(message.end(), payload.data(), payload.data() + payload.size());
-    copied_payload_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+    counters::add(counters::data().payload_copied_bytes, payload.size());
     payload.reset();
 }
 
@@ -366,10 +364,6 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
 }
 
 } // namespace
-
-uint64_t payload_bytes_copied() {
-    return copied_payload_bytes.load(std::memory_order_relaxed);
-}
 
 processing_result process_message(connection& conn, pool_buffer message) {
     processing_result result;

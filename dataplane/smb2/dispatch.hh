@@ -21,10 +21,6 @@ struct processing_result {
 // `message` is decrypted in place; a WRITE's data is written to the file from it.
 processing_result process_message(connection& conn, pool_buffer message);
 
-// Bytes of READ data the engine had to copy out of the pool buffer they were read into
-// (a READ inside a compound, or encrypted with AES-CCM, which OpenSSL takes in one
-// piece). Zero on the single-request path: how the zero-copy test checks it.
-uint64_t payload_bytes_copied();
 
 // Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`
 // (empty: an ERROR body): the final response, signed or encrypted as the interim one

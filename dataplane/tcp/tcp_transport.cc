@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 
 namespace smbx {
 
@@ -361,6 +362,10 @@ void tcp_transport::on_send(tcp_connection& c, int res) {
     }
     c._send_offset += size_t(res);
     if (c._send_offset >= c._send_queue.front().size() + 4) {
+        const pool_buffer& payload = c._send_queue.front().payload;
+        if (payload.in_pool()) {
+            counters::add(counters::data().payload_sent_from_pool_bytes, payload.size());
+        }
         c._send_queue.pop_front(); // returns the payload's pool buffer
         c._send_offset = 0;
     }

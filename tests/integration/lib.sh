@@ -204,6 +204,9 @@ smbx_config() {
         echo "    private dir = $T/private"
         echo "    log level = ${SMBX_LOG_LEVEL:-2}"
         [ -n "$global" ] && sed 's/^[[:space:]]*/    /' <<<"$global"
+        # The data-plane variant this run of the suite uses (tests/CMakeLists.txt:
+        # workers = 1 or 2, idle policy = adaptive or poll).
+        [ -n "${SMBX_TEST_GLOBAL:-}" ] && sed 's/^[[:space:]]*/    /' <<<"$SMBX_TEST_GLOBAL"
         echo
         echo "[share]"
         echo "    path = $T/share"

@@ -5,7 +5,8 @@
 # still be running after every suite.
 #
 # Per-subtest results land in $SMBX_TORTURE_RESULTS (default
-# $SMBX_BUILD_DIR/torture-results): <suite>.results ("<result> <test>" lines),
+# $SMBX_BUILD_DIR/torture-results/<variant>, "default" or e.g. "workers-1-idle-policy-poll"):
+# <suite>.results ("<result> <test>" lines),
 # <suite>.subunit (raw), and summary.txt (the per-suite lines with floors).
 #
 # Knobs: SMBX_TORTURE_SUITES="smb2.read smb2.rw" (subset; default: every suite in
@@ -26,7 +27,9 @@ smbx_add_user bob
 smbx_start
 
 if [ "$SMBX_TEST_SERVER" = smbx ]; then
-    RESULTS=${SMBX_TORTURE_RESULTS:-$SMBX_BUILD_DIR/torture-results}
+    # One directory per data-plane variant: ctest runs the variants side by side.
+    variant=$(tr -c 'a-z0-9' '-' <<<"${SMBX_TEST_GLOBAL:-default}" | tr -s '-' | sed 's/-$//')
+    RESULTS=${SMBX_TORTURE_RESULTS:-$SMBX_BUILD_DIR/torture-results/$variant}
 else
     RESULTS=${SMBX_TORTURE_RESULTS:-$T/torture-results}
 fi

@@ -722,5 +722,49 @@ TEST(smb2_crypto_misc, equal_constant_time) {
     EXPECT_TRUE(equal_constant_time(bytes{}, bytes{}));
 }
 
+// READ data stays in its own buffer: a signature over (message, payload) equals the
+// signature of the two joined, and GCM encryption of the two in place opens to the
+// joined plaintext with the ordinary decryption.
+TEST(smb2_crypto_in_place, signature_over_head_and_payload_equals_joined) {
+    auto whole = make_message(command::read, 0, 9, 16 + 4096);
+    bytes head(whole.begin(), whole.begin() + 80);
+    bytes payload(whole.begin() + 80, whole.end());
+    for (auto alg : {signing_algorithm::hmac_sha256, signing_algorithm::aes_cmac,
+                     signing_algorithm::aes_gmac}) {
+        bytes key(16, 0x42);
+        EXPECT_EQ(compute_signature(alg, key, head, payload), compute_signature(alg, key, whole))
+            << "algorithm " << int(alg);
+    }
+}
+
+TEST(smb2_crypto_in_place, gcm_encrypts_head_and_payload_where_they_lie) {
+    for (auto c : {cipher::aes128_gcm, cipher::aes256_gcm}) {
+        auto key = key_for(c, 4);
+        auto whole = make_message(command::read, 0, 3, 16 + 65536 + 5);
+        bytes head(whole.begin(), whole.begin() + 80);
+        bytes payload(whole.begin() + 80, whole.end());
+        const uint8_t* payload_at = payload.data();
+        auto th = encrypt_in_place(c, key, 5, head, payload);
+        EXPECT_EQ(payload.data(), payload_at);
+        EXPECT_NE(bytes(whole.begin() + 80, whole.end()), payload) << "payload encrypted";
+        bytes wire(th.begin(), th.end());
+        wire.insert(wire.end(), head.begin(), head.end());
+        wire.insert(wire.end(), payload.begin(), payload.end());
+        auto opened = decrypt_message(c, key, wire);
+        ASSERT_TRUE(opened.has_value());
+        EXPECT_EQ(*opened, whole);
+        // And in place: the plaintext appears after the transform header.
+        ASSERT_TRUE(decrypt_in_place(c, key, wire));
+        EXPECT_EQ(bytes(wire.begin() + transform_header_size, wire.end()), whole);
+    }
+}
+
+TEST(smb2_crypto_in_place, ccm_refuses_a_split_plaintext) {
+    auto key = key_for(cipher::aes128_ccm, 1);
+    bytes head(80, 1), payload(100, 2);
+    EXPECT_THROW(encrypt_in_place(cipher::aes128_ccm, key, 1, head, payload),
+                 std::invalid_argument);
+}
+
 } // namespace
 } // namespace smbx::smb2::crypto

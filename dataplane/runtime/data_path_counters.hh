@@ -1,0 +1,36 @@
+// Counters of where payload bytes went on their way between file and wire: the proof
+// (and the operator's check, `smbxctl status`) that READ/WRITE data is not copied.
+// Relaxed atomics: they are statistics, read while the workers run.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace smbx::counters {
+
+struct data_path {
+    // File reads/writes through io_uring with the pool registered as a fixed buffer, and
+    // those that had to use an unregistered buffer (heap fallback, registration refused).
+    std::atomic<uint64_t> file_read_fixed_bytes{0};
+    std::atomic<uint64_t> file_read_unregistered_bytes{0};
+    std::atomic<uint64_t> file_write_fixed_bytes{0};
+    std::atomic<uint64_t> file_write_unregistered_bytes{0};
+    // READ data handed to a transport in the pool buffer it was read into.
+    std::atomic<uint64_t> payload_sent_from_pool_bytes{0};
+    // READ data copied into a response message (compounds; AES-CCM).
+    std::atomic<uint64_t> payload_copied_bytes{0};
+};
+
+data_path& data();
+
+inline void add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.fetch_add(n, std::memory_order_relaxed);
+}
+
+// Name/value pairs of every data-path counter and of the buffer pool, for status.
+std::vector<std::pair<std::string, uint64_t>> snapshot();
+
+} // namespace smbx::counters
