@@ -8,6 +8,8 @@
 #                         (default data plane only)
 #                         with LeakSanitizer on
 #   fuzz     build-fuzz/  clang, -DSMBX_FUZZ=ON; the fuzz.* tests (SMBX_FUZZ_SECONDS each)
+#   rdma     SMB Direct in a QEMU VM with Soft-RoCE (tests/rdma-lab/run-tests.sh, its
+#            README): sets the lab up, then each VM test is one test; uses build/
 # A stage whose configure or build fails counts as one failure and the next stage
 # still runs. The last line printed is `N passed, N failed` over all stages, and the
 # exit status is non-zero if anything failed.
@@ -20,7 +22,7 @@ set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$SRC"
-STAGES=${SMBX_STAGES:-release asan fuzz}
+STAGES=${SMBX_STAGES:-release asan fuzz rdma}
 JOBS=${SMBX_JOBS:-2}
 ROOT=${SMBX_BUILD_ROOT:-build}
 FUZZ_SECONDS=${SMBX_FUZZ_SECONDS:-30}
@@ -115,8 +117,27 @@ for stage in $STAGES; do
             -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_FUZZ=ON -DSMBX_SANITIZE= \
             -DSMBX_FUZZ_SECONDS="$FUZZ_SECONDS" -- -L fuzz
         ;;
+    rdma)
+        # Its own runner (a VM boot per test), counted from its closing line
+        # `N passed, N failed, N skipped`; a run cut by the budget adds one failure.
+        note "stage rdma: tests/rdma-lab/run-tests.sh (SMB Direct, QEMU + Soft-RoCE)"
+        t0=$SECONDS rc=0
+        mkdir -p "$ROOT-rdma"
+        SMBX_BUILD_DIR=$(cd "$ROOT" 2>/dev/null && pwd || echo "$SRC/$ROOT") \
+            timeout -k 30 "${SMBX_STAGE_TIMEOUT_rdma:-1800}" bash tests/rdma-lab/run-tests.sh 2>&1 |
+            tee "$ROOT-rdma/run.log" || rc=$?
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$ROOT-rdma/run.log" | tail -n 1 || true)
+        if [ -z "$line" ]; then
+            echo "stage rdma: cut short (exit $rc) before its totals"
+            line="$(grep -c '^rdma-lab: PASS' "$ROOT-rdma/run.log" || true) passed, $(($(grep -c '^rdma-lab: FAIL' "$ROOT-rdma/run.log" || true) + 1)) failed, 0 skipped"
+        fi
+        read -r p _ f _ k _ <<<"${line//,/}"
+        total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+        summary+=("rdma: $p passed, $f failed, $k skipped ($((SECONDS - t0)) s)")
+        echo "stage rdma: $p passed, $f failed, $k skipped in $((SECONDS - t0)) s"
+        ;;
     *)
-        echo "unknown stage '$stage' (release, asan, fuzz)"
+        echo "unknown stage '$stage' (release, asan, fuzz, rdma)"
         total_fail=$((total_fail + 1))
         ;;
     esac

@@ -76,11 +76,13 @@ if [ -n "$KVER" ]; then
 fi
 if [ ${#need[@]} -gt 0 ]; then
     step "installing: ${need[*]}"
-    "${APT[@]}" update
+    # apt's output goes to a log: shown only when it fails.
+    "${APT[@]}" update >"$LAB/apt.log" 2>&1 || { tail -n 30 "$LAB/apt.log"; die "apt-get update failed"; }
     KVER=$(kernel_abi)
     [ -n "$KVER" ] || die "apt-cache finds no linux-image-amd64 dependency"
     "${APT[@]}" install --no-install-recommends "${base_packages[@]}" \
-        "linux-headers-$KVER" linux-source-6.1
+        "linux-headers-$KVER" linux-source-6.1 >>"$LAB/apt.log" 2>&1 ||
+        { tail -n 30 "$LAB/apt.log"; die "apt-get install failed (log: $LAB/apt.log)"; }
 fi
 versions_agree || die "linux-source-6.1 ($(pkg_version linux-source-6.1)) and linux-headers-$KVER ($(pkg_version "linux-headers-$KVER")) differ; run apt-get update && apt-get upgrade"
 KDEB_VER=$(pkg_version "linux-headers-$KVER")
