@@ -38,16 +38,17 @@ bool smbd_connection::start(smbd_clock::time_point now) {
     return true;
 }
 
-smbd_connection::send_result smbd_connection::send_message(bytes message,
+smbd_connection::send_result smbd_connection::send_message(bytes head, byte_span payload,
+                                                           std::shared_ptr<const void> owner,
                                                            std::optional<uint32_t> token) {
     if (_state != state::established) {
         return send_result::not_connected;
     }
     // 3.1.4.2: a message longer than Connection.MaxFragmentedSendSize cannot be sent.
-    if (message.size() > _negotiated.max_fragmented_send_size) {
+    if (head.size() + payload.size() > _negotiated.max_fragmented_send_size) {
         return send_result::too_large;
     }
-    _send_queue.push_back({std::move(message), 0, token});
+    _send_queue.push_back({std::move(head), payload, std::move(owner), token});
     pump(false);
     return send_result::queued;
 }
@@ -265,7 +266,7 @@ bool smbd_connection::send_one() {
     }
     outgoing& m = _send_queue.front();
     const size_t max_payload = _negotiated.max_send_size - data_transfer_header_size;
-    const size_t left = m.data.size() - m.offset;
+    const size_t left = m.size() - m.offset;
     const size_t n = std::min(left, max_payload);
     const uint32_t remaining = uint32_t(left - n);
     const uint16_t flags = _keepalive == keepalive::pending ? smbd_flag_response_requested : 0;
@@ -275,9 +276,18 @@ bool smbd_connection::send_one() {
     write_data_transfer_header(w, _settings.send_credit_target, uint16_t(grant), flags, remaining,
                                uint32_t(n));
     _header = w.take();
-    byte_span payload(m.data.data() + m.offset, n);
+    // This fragment's bytes [offset, offset + n) of head + payload, as up to two pieces.
+    const size_t end = m.offset + n, hs = m.head.size();
+    byte_span from_head, from_payload;
+    if (m.offset < hs) {
+        from_head = byte_span(m.head).subspan(m.offset, std::min(end, hs) - m.offset);
+    }
+    if (end > hs) {
+        const size_t at = std::max(m.offset, hs) - hs;
+        from_payload = m.payload.subspan(at, end - hs - at);
+    }
     auto token = remaining == 0 ? m.invalidate_token : std::nullopt;
-    if (!_port.post_send(_header, payload, token)) {
+    if (!_port.post_send(_header, from_head, from_payload, token)) {
         return false; // no send slot: retried when a send completes
     }
     --_send_credits;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -80,10 +81,17 @@ public:
     bool start(smbd_clock::time_point now);
 
     // --- from the upper layer (3.1.4.2)
-    // Queues one message; it goes out as one or more data transfer messages in order,
-    // never interleaved with another message's fragments. invalidate_token: the
-    // client's rkey to invalidate with the last fragment (SMB2_CHANNEL_RDMA_V1_INVALIDATE).
-    send_result send_message(bytes message, std::optional<uint32_t> invalidate_token = {});
+    // Queues one message, `head` then `payload` (kept alive by payload_owner until sent:
+    // READ data stays in the buffer the file was read into); it goes out as one or more
+    // data transfer messages in order, never interleaved with another message's
+    // fragments. invalidate_token: the client's rkey to invalidate with the last
+    // fragment (SMB2_CHANNEL_RDMA_V1_INVALIDATE).
+    send_result send_message(bytes head, byte_span payload,
+                             std::shared_ptr<const void> payload_owner,
+                             std::optional<uint32_t> invalidate_token = {});
+    send_result send_message(bytes message, std::optional<uint32_t> invalidate_token = {}) {
+        return send_message(std::move(message), {}, nullptr, invalidate_token);
+    }
     // RDMA READ from the client's buffers into local (SMB2 WRITE): moves
     // total_length(remote) bytes, which must fit in local. done(ok) runs exactly once
     // unless the result is not `started`.
@@ -114,9 +122,12 @@ public:
 
 private:
     struct outgoing {
-        bytes data;
-        size_t offset = 0; // bytes already sent as fragments
+        bytes head;
+        byte_span payload;
+        std::shared_ptr<const void> payload_owner;
         std::optional<uint32_t> invalidate_token;
+        size_t offset = 0; // bytes of head + payload already sent as fragments
+        size_t size() const { return head.size() + payload.size(); }
     };
     enum class keepalive { none, pending, sent };
 

@@ -60,7 +60,7 @@ void smbd_connection::handle_negotiate(byte_span message) {
     write_negotiate_response(w, rsp);
     // The negotiate response uses no send credit: the initiator posted a receive for it
     // before sending its request (3.1.5.2).
-    if (!_port.post_send(w.buffer(), {}, std::nullopt)) {
+    if (!_port.post_send(w.buffer(), {}, {}, std::nullopt)) {
         terminate("could not post the negotiate response");
         return;
     }
@@ -85,7 +85,7 @@ void smbd_connection::refuse_negotiate(uint32_t refusal) {
     rsp.status = refusal;
     byte_writer w;
     write_negotiate_response(w, rsp);
-    if (!_port.post_send(w.buffer(), {}, std::nullopt)) {
+    if (!_port.post_send(w.buffer(), {}, {}, std::nullopt)) {
         terminate("could not post the negotiate refusal");
         return;
     }

@@ -21,10 +21,10 @@ public:
     // Posts one receive into a buffer of the port's own (registered once, at least
     // settings.max_receive_size bytes). false: every receive buffer is already posted.
     virtual bool post_recv() = 0;
-    // Copies header + payload into a registered send buffer and posts a SEND, or a SEND
-    // with invalidate of invalidate_token (MS-SMBD 3.1.5.1). false: no send slot free;
-    // nothing was posted.
-    virtual bool post_send(byte_span header, byte_span payload,
+    // Copies header, body1 and body2 (one message, gathered) into a registered send
+    // buffer and posts a SEND, or a SEND with invalidate of invalidate_token (MS-SMBD
+    // 3.1.5.1). false: no send slot free; nothing was posted.
+    virtual bool post_send(byte_span header, byte_span body1, byte_span body2,
                            std::optional<uint32_t> invalidate_token) = 0;
     // One RDMA READ (client memory -> local) or RDMA WRITE (local -> client memory).
     // local lies inside memory the port has registered (the data plane's buffer pool);

@@ -48,13 +48,14 @@ public:
         ++posted_receives;
         return true;
     }
-    bool post_send(byte_span header, byte_span payload,
+    bool post_send(byte_span header, byte_span body1, byte_span body2,
                    std::optional<uint32_t> invalidate_token) override {
         if (disconnect_calls || sends_in_flight() >= send_slots) {
             return false;
         }
         fake_send s{{header.begin(), header.end()}, invalidate_token};
-        s.data.insert(s.data.end(), payload.begin(), payload.end());
+        s.data.insert(s.data.end(), body1.begin(), body1.end());
+        s.data.insert(s.data.end(), body2.begin(), body2.end());
         sent.push_back(std::move(s));
         return true;
     }

@@ -370,3 +370,27 @@ TEST(smbd_connection, close_from_the_upper_layer) {
     EXPECT_EQ(h.port.disconnect_calls, 1);
     expect_torn_down(h);
 }
+
+TEST(smbd_connection, head_and_payload_are_fragmented_as_one_message) {
+    harness h;
+    h.negotiate(negotiate_request_bytes(255, 1364, 1024));
+    h.client_sends({}, 100);
+    bytes head = pattern(1500, 1);
+    auto payload = std::make_shared<bytes>(pattern(1700, 2));
+    bool released = false;
+    std::shared_ptr<const void> owner(payload.get(), [&released, payload](const void*) mutable {
+        released = true;
+        payload.reset();
+    });
+    h.conn->send_message(head, *payload, std::move(owner));
+    bytes expect = head;
+    expect.insert(expect.end(), payload->begin(), payload->end());
+    auto sent = h.sent_data();
+    ASSERT_EQ(sent.size(), 4u); // 3200 bytes at 1000 per fragment
+    bytes got;
+    for (auto& m : sent) {
+        got.insert(got.end(), m.payload.begin(), m.payload.end());
+    }
+    EXPECT_EQ(got, expect);
+    EXPECT_TRUE(released); // the payload is let go once its last fragment is posted
+}
