@@ -16,6 +16,8 @@
 # --trace-children=yes; each process it forks (one per connection) writes its own
 # callgrind.out.<pid>, and every file is summed.
 #
+# Each pair is run REPEAT times (default 3) and the median printed: Samba's figure moves
+# from run to run (its background processes and thread pool do time-driven work).
 # Knobs: N (default 20000), QD (default 1), SAMBA_PORT (4465), SMBX_PORT (4466),
 # START_TIMEOUT (seconds for a server to listen under valgrind, default 120),
 # KEEP_WORKDIR=1 to keep the callgrind files (callgrind_annotate them).
@@ -28,6 +30,7 @@ SAMBA_PORT=${SAMBA_PORT:-4465}
 SMBX_PORT=${SMBX_PORT:-4466}
 N=${N:-20000}
 QD=${QD:-1}
+REPEAT=${REPEAT:-3}
 START_TIMEOUT=${START_TIMEOUT:-120}
 source "$HERE/servers.sh"
 
@@ -47,16 +50,27 @@ for d in "$W/share-samba" "$W/share-smbx"; do
     chmod 666 "$d/smbx-bench.0.dat"
 done
 
-# instructions DIR: the sum of every callgrind output's total Ir in DIR.
+# instructions DIR: the sum of every callgrind output's total Ir in DIR (one "totals:"
+# line per part; no dumps are asked for, so one part per process).
 instructions() {
-    cat "$1"/callgrind.out.* 2>/dev/null | awk '/^(summary|totals):/ { s += $2 } END { print s + 0 }'
+    cat "$1"/callgrind.out.* 2>/dev/null | awk '/^totals:/ { s += $2 } END { printf "%.0f\n", s }'
 }
 
-# one_run SERVER OPS: a fresh server under callgrind, one smbx-bench run, the server
+# per_process DIR: "pid:Ir" for each process, for the record (a Samba process forked
+# from another starts with its parent's count, in both runs alike).
+per_process() {
+    local f
+    for f in "$1"/callgrind.out.*; do
+        [ -e "$f" ] || continue
+        printf '%s:%s ' "${f##*.}" "$(awk '/^totals:/ { print $2; exit }' "$f")"
+    done
+}
+
+# one_run SERVER OPS TAG: a fresh server under callgrind, one smbx-bench run, the server
 # stopped (callgrind writes its files at exit); sets RUN_IR to the instructions counted.
 # Not run in a subshell: the server's pid must reach the exit trap.
 one_run() {
-    local server=$1 ops=$2 dir="$W/cg.$1.$2"
+    local server=$1 ops=$2 dir="$W/cg.$1.$2.$3"
     mkdir -p "$dir"
     local vg=(valgrind --tool=callgrind "--callgrind-out-file=$dir/callgrind.out.%p")
     RUN_IR=0
@@ -71,7 +85,7 @@ one_run() {
         start_smbx "$wrapper"
     fi
     local rc=0 out
-    out=$(bench_cmd "$server" --rw randread --bs 4k --iodepth "$QD" --size 64m --no-fill \
+    out=$(bench_cmd "$server" --rw randread --bs 4k --iodepth "$QD" --size 64m --io-size 1t --no-fill \
         --ops "$ops" --duration 600 --json 2>&1) || rc=$?
     [ "$server" = samba ] && stop_samba || stop_smbx
     local done_ops
@@ -80,28 +94,41 @@ one_run() {
         say "    smbx-bench failed (exit $rc, ${done_ops:-no} ops): $(tail -n 3 <<<"$out")"
         return 1
     fi
+    local f
+    for f in "$dir"/callgrind.out.*; do
+        grep -q '^totals:' "$f" ||
+            { say "    $f has no totals (the process did not end normally)"; return 1; }
+    done
     RUN_IR=$(instructions "$dir")
-    say "    $RUN_IR instructions in $(ls "$dir"/callgrind.out.* 2>/dev/null | wc -l) process(es)"
+    say "    $RUN_IR instructions; per process (pid:Ir) $(per_process "$dir")"
 }
 
-declare -A PER
+declare -A PER PER_ALL
 FAILED=0
 for server in smbx samba; do
-    say "== $server: $N 4 KiB READs at QD $QD, and a baseline with none"
-    one_run "$server" 0 || FAILED=1
-    base=$RUN_IR
-    one_run "$server" "$N" || FAILED=1
-    full=$RUN_IR
-    if [ "$base" -gt 0 ] && [ "$full" -gt "$base" ]; then
-        PER[$server]=$(( (full - base) / N ))
-        say "    ($full - $base) / $N = ${PER[$server]} instructions per READ"
+    say "== $server: $N 4 KiB READs at QD $QD, and a baseline with none; $REPEAT times"
+    figures=()
+    for i in $(seq 1 "$REPEAT"); do
+        one_run "$server" 0 "$i" || { FAILED=1; continue; }
+        base=$RUN_IR
+        one_run "$server" "$N" "$i" || { FAILED=1; continue; }
+        full=$RUN_IR
+        per=$(( (full - base) / N ))
+        say "    ($full - $base) / $N = $per instructions per READ"
+        figures+=("$per")
+    done
+    if [ ${#figures[@]} -gt 0 ]; then
+        PER[$server]=$(printf '%s\n' "${figures[@]}" | sort -n |
+            awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+        PER_ALL[$server]="${figures[*]}"
     fi
 done
 
 say ""
-say "== server instructions per 4 KiB READ (callgrind Ir, QD $QD, N $N; load now" \
-    "$(awk '{ print $1 }' /proc/loadavg))"
-printf '%-10s %14s\n' smbx "${PER[smbx]:-n/a}" samba "${PER[samba]:-n/a}"
+say "== server instructions per 4 KiB READ (callgrind Ir, QD $QD, N $N, median of" \
+    "$REPEAT; load now $(awk '{ print $1 }' /proc/loadavg))"
+printf '%-10s %14s   (runs: %s)\n' smbx "${PER[smbx]:-n/a}" "${PER_ALL[smbx]:-}" \
+    samba "${PER[samba]:-n/a}" "${PER_ALL[samba]:-}"
 if [ -n "${PER[smbx]:-}" ] && [ -n "${PER[samba]:-}" ] && [ "${PER[samba]}" -gt 0 ]; then
     printf '%-10s %14s\n' smbx/samba "$(awk -v a="${PER[smbx]}" -v b="${PER[samba]}" \
         'BEGIN { printf "%.3f", a / b }')"

@@ -205,9 +205,10 @@ start_smbx() {
         { tail -n 20 "$W/smbx.log"; die "smbx did not listen on 127.0.0.1:$SMBX_PORT"; }
 }
 
-# stop_pid PID: SIGTERM, up to 30 s, then SIGKILL; leftover descendants too.
+# stop_pid PID: SIGTERM, up to 30 s, then SIGKILL; its descendants get up to 10 s more
+# to end by themselves (under valgrind they write their output at exit), then SIGKILL.
 stop_pid() {
-    local pid=$1 kids i
+    local pid=$1 kids i k alive
     [ -n "$pid" ] || return 0
     kids=$(tree_pids "$pid" | tail -n +2)
     kill -TERM "$pid" 2>/dev/null
@@ -217,8 +218,17 @@ stop_pid() {
     done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    for i in $kids; do
-        kill -KILL "$i" 2>/dev/null
+    for i in $(seq 1 50); do
+        alive=""
+        for k in $kids; do
+            kill -0 "$k" 2>/dev/null && alive="$alive $k"
+        done
+        kids=$alive
+        [ -z "$kids" ] && break
+        sleep 0.2
+    done
+    for k in $kids; do
+        kill -KILL "$k" 2>/dev/null
     done
     return 0
 }
