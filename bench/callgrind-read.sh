@@ -18,7 +18,7 @@
 #
 # Each pair is run REPEAT times (default 3) and the median printed: Samba's figure moves
 # from run to run (its background processes and thread pool do time-driven work).
-# Knobs: N (default 20000), QD (default 1), SAMBA_PORT (4465), SMBX_PORT (4466),
+# Knobs: SERVERS ("smbx samba"), N (default 20000), QD (default 1), SAMBA_PORT (4465), SMBX_PORT (4466),
 # START_TIMEOUT (seconds for a server to listen under valgrind, default 120),
 # KEEP_WORKDIR=1 to keep the callgrind files (callgrind_annotate them).
 
@@ -105,7 +105,7 @@ one_run() {
 
 declare -A PER PER_ALL
 FAILED=0
-for server in smbx samba; do
+for server in ${SERVERS:-smbx samba}; do
     say "== $server: $N 4 KiB READs at QD $QD, and a baseline with none; $REPEAT times"
     figures=()
     for i in $(seq 1 "$REPEAT"); do
