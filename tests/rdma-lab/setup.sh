@@ -51,10 +51,9 @@ kernel_abi() {
         awk '/Depends: linux-image-[0-9]/ { sub("linux-image-", "", $2); print $2; exit }'
 }
 missing_packages() {
-    local p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || echo "$p"
-    done
+    local installed
+    installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '/ok installed$/ { print $1 }')
+    printf '%s\n' "$@" | grep -vxF -f <(echo "$installed") || true
 }
 pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 # Module build and image must come from one kernel build: same Debian version for the

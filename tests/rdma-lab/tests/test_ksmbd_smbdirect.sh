@@ -8,6 +8,7 @@
 #   - fio 1 MiB sequential and 4 KiB random, read and write, for a few seconds each;
 #     the figures are printed (and kept in $RDMA_LAB_RESULTS/figures.txt). They are
 #     emulated-CPU figures: compare servers measured in the same run, never quote.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 KSMBD_TOOLS=$LAB_DIR/ksmbd-tools/usr/sbin # unpacked by setup.sh, not installed
@@ -49,4 +50,6 @@ check_direct_io_roundtrip 64 "$SHARE_DIR"
 run_fio_set
 unmount_share
 "$KSMBD_TOOLS/ksmbd.control" -s >/dev/null 2>&1
+diag "kernel messages of the client and server:"
+dmesg | grep -Ei 'cifs|ksmbd|smbd' | tail -n 8 | show 8
 finish

@@ -5,6 +5,7 @@
 # test can mean anything. (Both addresses are local to the guest's one namespace, so
 # the client's connection to 10.99.0.1 also leaves from rxe0 and rxe loops it back;
 # the SMB tests connect the same way.)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 for dev in rxe0:veth0 rxe1:veth1; do

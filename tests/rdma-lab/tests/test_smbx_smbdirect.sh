@@ -11,6 +11,7 @@
 # client tries first, MS-SMBD 2.1 / the client's SMBD_PORT), the mount, the
 # DebugData transport, the O_DIRECT round trip and fio. If the transport's
 # configuration ends up with other key names, change SMBX_RDMA_CONFIG below.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 SOURCE_DIR=$(cd "$(dirname "$0")/../../.." && pwd)
