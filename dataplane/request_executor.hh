@@ -21,6 +21,11 @@ public:
         explicit strand(request_executor& ex) : _executor(ex) {}
         // Runs `fn` after every item posted before it on this strand.
         void post(std::function<void()> fn);
+        // Nothing queued or running: work done elsewhere now cannot overtake an item.
+        bool idle() {
+            std::lock_guard lock(_mutex);
+            return !_scheduled;
+        }
 
     private:
         friend class request_executor;

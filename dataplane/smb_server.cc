@@ -67,28 +67,76 @@ void capture(byte_span msg) {
 
 } // namespace
 
+namespace {
+
+// Sends what processing produced; closes the connection after a protocol error.
+void deliver(const std::shared_ptr<transport_connection>& conn, smb2::processing_result& result,
+             bool& closed) {
+    for (auto& reply : result.replies) {
+        conn->send(std::move(reply));
+    }
+    if (result.disconnect) {
+        LOG_INFO("%s: closing connection (protocol error)", conn->peer_address().c_str());
+        closed = true;
+        conn->close();
+    }
+}
+
+} // namespace
+
+// Called on the worker that owns the connection. What cannot block (an ECHO, a READ
+// whose data is in the page cache, encrypted or not) is processed right here, when
+// nothing of this connection is queued before it; everything else goes to the
+// connection's strand on the request threads, decrypted already if it was encrypted.
+bool smb_server::process_on_worker(client& c, const std::shared_ptr<transport_connection>& conn,
+                                   pool_buffer& msg, bool& decrypted) {
+    if (!c.strand->idle()) {
+        return false;
+    }
+    std::unique_lock lock(c.state_mutex, std::try_to_lock);
+    if (!lock || c.closed || !c.state) {
+        return false;
+    }
+    byte_span inner = msg.view();
+    if (byte_reader(inner).u32() == smb2::transform_protocol_id) {
+        if (!smb2::decrypt_in_place(*c.state, msg)) {
+            c.closed = true;
+            conn->close();
+            return true;
+        }
+        decrypted = true;
+        inner = msg.view().subspan(smb2::transform_header_size);
+    }
+    if (!smb2::can_process_on_worker(*c.state, inner)) {
+        return false;
+    }
+    auto result = decrypted ? smb2::process_decrypted(*c.state, std::move(msg))
+                            : smb2::process_message(*c.state, std::move(msg));
+    c.state->prefetched = {};
+    deliver(conn, result, c.closed);
+    return true;
+}
+
 void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) {
     capture(msg.view());
     auto c = find(conn.get());
     if (!c) {
         return;
     }
+    bool decrypted = false;
+    if (process_on_worker(*c, conn, msg, decrypted)) {
+        return;
+    }
     // The strand's queue holds copyable tasks; the buffer travels in a shared box.
     auto box = std::make_shared<pool_buffer>(std::move(msg));
-    c->strand->post([c, conn, box] {
+    c->strand->post([c, conn, box, decrypted] {
         std::lock_guard lock(c->state_mutex);
         if (c->closed) {
             return;
         }
-        auto result = smb2::process_message(*c->state, std::move(*box));
-        for (auto& reply : result.replies) {
-            conn->send(std::move(reply));
-        }
-        if (result.disconnect) {
-            LOG_INFO("%s: closing connection (protocol error)", conn->peer_address().c_str());
-            c->closed = true;
-            conn->close();
-        }
+        auto result = decrypted ? smb2::process_decrypted(*c->state, std::move(*box))
+                                : smb2::process_message(*c->state, std::move(*box));
+        deliver(conn, result, c->closed);
     });
 }
 

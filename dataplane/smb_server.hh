@@ -38,6 +38,8 @@ private:
     };
 
     std::shared_ptr<client> find(const transport_connection* conn);
+    bool process_on_worker(client& c, const std::shared_ptr<transport_connection>& conn,
+                           pool_buffer& msg, bool& decrypted);
 
     const dataplane_settings& _settings;
     control_client& _control;

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <liburing.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/log.hh"
@@ -41,7 +42,12 @@ public:
     }
 
     // One read or write, submitted and waited for. -errno on failure.
-    ssize_t run(bool is_read, int fd, uint8_t* p, size_t n, uint64_t offset) {
+    ssize_t run(bool is_read, int fd, uint8_t* p, size_t n, uint64_t offset, int rw_flags = 0) {
+        if (!_ready && rw_flags) {
+            iovec iov{p, n};
+            ssize_t r = preadv2(fd, &iov, 1, off_t(offset), rw_flags);
+            return r < 0 ? -errno : r;
+        }
         if (!_ready) {
             ssize_t r =
                 is_read ? ::pread(fd, p, n, off_t(offset)) : ::pwrite(fd, p, n, off_t(offset));
@@ -57,6 +63,7 @@ public:
             fixed ? io_uring_prep_write_fixed(sqe, fd, p, len, offset, 0)
                   : io_uring_prep_write(sqe, fd, p, len, offset);
         }
+        sqe->rw_flags = rw_flags;
         io_uring_cqe* cqe = nullptr;
         int r = io_uring_submit_and_wait(&_ring, 1);
         if (r >= 0) {
@@ -107,6 +114,18 @@ ssize_t read(int fd, pool_buffer& buf, size_t length, uint64_t offset) {
         got += size_t(n);
     }
     return ssize_t(got);
+}
+
+ssize_t read_nowait(int fd, pool_buffer& buf, size_t length, uint64_t offset) {
+    length = std::min(length, buf.capacity());
+    ssize_t n = ring().run(true, fd, buf.data(), length, offset, RWF_NOWAIT);
+    if (n < 0 || size_t(n) == length) {
+        return n;
+    }
+    // Short: end of file, or only part of it cached. Another look tells which.
+    uint8_t probe;
+    ssize_t more = ring().run(true, fd, &probe, 1, offset + size_t(n), RWF_NOWAIT);
+    return more == 0 ? n : -EAGAIN;
 }
 
 ssize_t write(int fd, byte_span data, uint64_t offset) {

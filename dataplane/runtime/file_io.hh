@@ -17,6 +17,10 @@ namespace smbx::file_io {
 // file. Returns the bytes read or -errno.
 ssize_t read(int fd, pool_buffer& buf, size_t length, uint64_t offset);
 
+// The same without ever waiting for the disk (RWF_NOWAIT): -EAGAIN unless all of it
+// (or all up to end of file) is in the page cache. What a polling worker may call.
+ssize_t read_nowait(int fd, pool_buffer& buf, size_t length, uint64_t offset);
+
 // Writes all of `data` at `offset`; data inside the pool goes as a fixed buffer.
 // Returns the bytes written or -errno.
 ssize_t write(int fd, byte_span data, uint64_t offset);

@@ -365,12 +365,46 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
 
 } // namespace
 
+namespace {
+
+// The session a TRANSFORM_HEADER message is for, if it may be decrypted (3.3.5.2.1.1).
+session* transform_session_of(connection& conn, byte_span msg, transform_header& th) {
+    if (!conn.is_smb3() || !parse_transform_header(msg, th)) {
+        return nullptr;
+    }
+    session* s = conn.find_session(th.session_id);
+    return s && !s->decryption_key.empty() ? s : nullptr;
+}
+
+processing_result process(connection& conn, pool_buffer message, bool decrypted);
+
+} // namespace
+
+bool decrypt_in_place(connection& conn, pool_buffer& message) {
+    transform_header th;
+    session* s = transform_session_of(conn, message.view(), th);
+    if (!s || !crypto::decrypt_in_place(conn.cipher_id, s->decryption_key, message.span())) {
+        LOG_WARN("%s: decryption failed; disconnecting", conn.client_address.c_str());
+        return false;
+    }
+    return true;
+}
+
 processing_result process_message(connection& conn, pool_buffer message) {
+    return process(conn, std::move(message), false);
+}
+
+processing_result process_decrypted(connection& conn, pool_buffer message) {
+    return process(conn, std::move(message), true);
+}
+
+namespace {
+
+processing_result process(connection& conn, pool_buffer message, bool decrypted) {
     processing_result result;
     byte_span msg = message.view();
     bool encrypted = false;
     uint64_t transform_session = 0;
-    session* encrypting_session = nullptr;
 
     byte_reader peek(msg);
     uint32_t magic = peek.u32();
@@ -387,21 +421,11 @@ processing_result process_message(connection& conn, pool_buffer message) {
     }
     if (magic == transform_protocol_id) {
         transform_header th;
-        if (!conn.is_smb3() || !parse_transform_header(msg, th)) {
-            result.disconnect = true;
-            return result;
-        }
-        encrypting_session = conn.find_session(th.session_id);
-        if (!encrypting_session || encrypting_session->decryption_key.empty()) {
+        if (!decrypted && !decrypt_in_place(conn, message)) {
             result.disconnect = true; // 3.3.5.2.1.1
             return result;
         }
-        if (!crypto::decrypt_in_place(conn.cipher_id, encrypting_session->decryption_key,
-                                      message.span())) {
-            LOG_WARN("%s: decryption failed; disconnecting", conn.client_address.c_str());
-            result.disconnect = true;
-            return result;
-        }
+        parse_transform_header(msg, th);
         msg = message.view().subspan(transform_header_size);
         encrypted = true;
         transform_session = th.session_id;
@@ -511,6 +535,23 @@ processing_result process_message(connection& conn, pool_buffer message) {
         result.replies.push_back(std::move(m));
     }
     return result;
+}
+
+} // namespace
+
+bool can_process_on_worker(connection& conn, byte_span message) {
+    header h;
+    if (!conn.negotiated || !parse_header(message, h) || h.next_command != 0) {
+        return false;
+    }
+    switch (h.cmd) {
+    case command::echo:
+        return true;
+    case command::read:
+        return prefetch_read(conn, message);
+    default:
+        return false;
+    }
 }
 
 void complete_async(connection& conn, uint64_t async_id, uint32_t st, const bytes& body) {

@@ -21,6 +21,17 @@ struct processing_result {
 // `message` is decrypted in place; a WRITE's data is written to the file from it.
 processing_result process_message(connection& conn, pool_buffer message);
 
+// Decrypts a TRANSFORM_HEADER message in place (3.3.5.2.1.1), so that a worker can look
+// at what it carries. False: drop the connection (as process_message would).
+bool decrypt_in_place(connection& conn, pool_buffer& message);
+// process_message for a message that decrypt_in_place() opened.
+processing_result process_decrypted(connection& conn, pool_buffer message);
+
+// Whether a polling worker may process `message` itself, without blocking: a single,
+// unencrypted ECHO or READ, the READ's data then already read from the page cache
+// (RWF_NOWAIT) into conn.prefetched. False: hand it to the request threads.
+bool can_process_on_worker(connection& conn, byte_span message);
+
 
 // Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`
 // (empty: an ERROR body): the final response, signed or encrypted as the interim one

@@ -15,6 +15,9 @@ void handle_create(request& req, response& resp);          // create.cc
 void handle_close(request& req, response& resp);           // close.cc
 void handle_flush(request& req, response& resp);           // flush.cc
 void handle_read(request& req, response& resp);            // read_write.cc
+// Reads a READ request's data from the page cache without blocking, for a worker
+// (can_process_on_worker); false when that would block.
+bool prefetch_read(connection& conn, byte_span message);   // read_write.cc
 void handle_write(request& req, response& resp);           // read_write.cc
 void handle_lock(request& req, response& resp);            // lock.cc
 void handle_ioctl(request& req, response& resp);           // ioctl.cc

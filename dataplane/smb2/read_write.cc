@@ -122,9 +122,19 @@ void handle_read(request& req, response& resp) {
         return;
     }
     // The file is read straight into a pool buffer, and that buffer is what goes to the
-    // wire after the response body (no copy of the data in user space).
-    pool_buffer data = pool_get(length);
-    ssize_t got = file_io::read(f->fd(), data, length, offset);
+    // wire after the response body (no copy of the data in user space). A worker may
+    // have read it already, without blocking, for this very request.
+    auto& pre = req.conn.prefetched;
+    pool_buffer data;
+    ssize_t got;
+    if (pre.fd == f->fd() && pre.offset == offset && pre.length == length) {
+        data = std::move(pre.data);
+        got = ssize_t(data.size());
+        pre.fd = -1;
+    } else {
+        data = pool_get(length);
+        got = file_io::read(f->fd(), data, length, offset);
+    }
     if (got < 0) {
         resp.fail(vfs::errno_to_status(int(-got)));
         return;
@@ -137,6 +147,40 @@ void handle_read(request& req, response& resp) {
     f->position = offset + size_t(got);
     write_read_header(resp, data.size());
     resp.payload = std::move(data);
+}
+
+bool prefetch_read(connection& conn, byte_span message) {
+    conn.prefetched = {};
+    byte_reader b(message);
+    b.seek(header_size);
+    uint16_t structure_size = b.u16();
+    b.skip(2); // Padding, Flags
+    uint32_t length = b.u32();
+    uint64_t offset = b.u64();
+    file_id id = vfs::read_file_id(b);
+    if (!b.ok() || structure_size != 49 || length == 0 || length > connection::max_read_size ||
+        offset > max_file_offset) {
+        return true; // answered without I/O
+    }
+    auto h = conn.find_open(id);
+    if (!h || h->is_pipe()) {
+        return true; // FILE_CLOSED, or a pipe read from memory
+    }
+    auto f = vfs::as_file_open(h);
+    if (!f || f->is_directory()) {
+        return true;
+    }
+    if (f->is_stream()) {
+        return false; // stream data lives in extended attributes: not for a worker
+    }
+    pool_buffer data = pool_get(length);
+    ssize_t n = file_io::read_nowait(f->fd(), data, length, offset);
+    if (n < 0) {
+        return false; // not cached (or an error the request threads will report)
+    }
+    data.resize(size_t(n));
+    conn.prefetched = {f->fd(), offset, length, std::move(data)};
+    return true;
 }
 
 void handle_write(request& req, response& resp) {
