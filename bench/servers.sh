@@ -53,7 +53,7 @@ need_packages() {
     [ $rc -eq 0 ] || die "apt-get install ${missing[*]} failed (${TMPDIR:-/tmp}/bench-apt.$$.log)"
 }
 
-port_in_use() { ss -Htan "( sport = :$1 )" 2>/dev/null | grep -q .; }
+port_in_use() { ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }  # something listens
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Listening, found without connecting (a connection would be a client to some servers).
 port_listening() { ss -Htln "( sport = :$1 )" 2>/dev/null | grep -q .; }
