@@ -75,14 +75,19 @@ kvm) accel=(-accel kvm -cpu host) ;;
 esac
 
 t0=$SECONDS
+# --foreground: timeout would otherwise put QEMU in a process group of its own, where
+# a caller's timeout (deploy/run-tests.sh's stage budget) could not reach it.
 # oops=panic panic=-1: a guest kernel bug ends the VM at once (no hang until the limit).
-timeout -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m "$mem" \
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -smp "$cpus" -m "$mem" \
     -nodefaults -display none -no-reboot -nic none \
     -serial "file:$run/console.log" \
     -kernel "$KROOT/boot/vmlinuz-$KVER" -initrd "$LAB/initramfs.img" \
     -append "console=ttyS0 quiet oops=panic panic=-1 smbxlab.init=$guest_init" \
     "${shares[@]}" </dev/null &
 qemu=$!
+# Interrupted (Ctrl-C, a caller's time limit): the VM goes with us.
+trap 'kill -TERM "$qemu" 2>/dev/null; echo "vmrun: interrupted; run dir $run" >&2; exit 130' INT
+trap 'kill -TERM "$qemu" 2>/dev/null; echo "vmrun: terminated; run dir $run" >&2; exit 143' TERM HUP
 # The guest writes the output through 9p as it goes: show it live.
 tail -n +1 -F --pid="$qemu" "$run/out" 2>/dev/null &
 tailer=$!
