@@ -56,6 +56,8 @@ struct smbd_negotiated {
 class smbd_connection_events {
 public:
     virtual ~smbd_connection_events() = default;
+    // The negotiate succeeded: upper-layer messages may flow.
+    virtual void on_established() {}
     // One complete, reassembled upper-layer (SMB2) message.
     virtual void on_message(bytes message) = 0;
     // The last call: the connection is down and every buffer it held (receives, sends,

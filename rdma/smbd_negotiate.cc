@@ -74,6 +74,7 @@ void smbd_connection::handle_negotiate(byte_span message) {
              _peer.c_str(), n.max_send_size, n.max_receive_size, n.max_fragmented_send_size,
              n.max_fragmented_recv_size, n.max_read_write_size, n.peer_credits_requested,
              n.credits_granted);
+    _events.on_established();
 }
 
 void smbd_connection::refuse_negotiate(uint32_t refusal) {

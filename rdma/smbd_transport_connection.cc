@@ -1,0 +1,120 @@
+// One SMB Direct connection as the SMB2 engine sees it. Calls from other threads are
+// queued to the transport and run on its worker (as the TCP transport does).
+#include "common/log.hh"
+#include "rdma/smbd_transport.hh"
+
+namespace smbx::rdma {
+
+smbd_transport_connection::smbd_transport_connection(smbd_transport& owner, uint64_t id,
+                                                     rdma_cm_id* cm_id, std::string peer)
+    : _owner(owner), _id(id), _cm_id(cm_id), _peer(std::move(peer)) {}
+
+void smbd_transport_connection::send(out_message message) {
+    smbd_transport::posted p(smbd_transport::posted::send, _id);
+    p.message = std::move(message);
+    _owner.post(std::move(p));
+}
+
+void smbd_transport_connection::send_invalidate(out_message message, uint32_t token) {
+    smbd_transport::posted p(smbd_transport::posted::send, _id);
+    p.message = std::move(message);
+    p.token = token;
+    _owner.post(std::move(p));
+}
+
+void smbd_transport_connection::close() {
+    _owner.post(smbd_transport::posted(smbd_transport::posted::close, _id));
+}
+
+void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remote,
+                                          pool_buffer into, rdma_done done) {
+    smbd_transport::posted p(smbd_transport::posted::rdma_read, _id);
+    p.remote = std::move(remote);
+    p.buffer = std::move(into);
+    p.done = std::move(done);
+    _owner.post(std::move(p));
+}
+
+void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> remote,
+                                           pool_buffer from, rdma_done done) {
+    smbd_transport::posted p(smbd_transport::posted::rdma_write, _id);
+    p.remote = std::move(remote);
+    p.buffer = std::move(from);
+    p.done = std::move(done);
+    _owner.post(std::move(p));
+}
+
+void smbd_transport_connection::on_established() {
+    _announced = true;
+    _owner._events.on_connect(shared_from_this());
+}
+
+void smbd_transport_connection::on_message(bytes message) {
+    // pool_buffer adopts the reassembled vector: no copy.
+    _owner._events.on_message(shared_from_this(), pool_buffer(std::move(message)));
+}
+
+void smbd_transport_connection::on_closed() {
+    _closed = true; // the transport destroys the queue pair after this call returns
+    if (_announced) {
+        _owner._events.on_disconnect(shared_from_this());
+    }
+}
+
+void smbd_transport::run_posted(posted& p) {
+    std::shared_ptr<smbd_transport_connection> c;
+    for (auto& [id, conn] : _connections) {
+        if (conn->_id == p.id) {
+            c = conn;
+            break;
+        }
+    }
+    const bool live = c && c->_engine && !c->_closed;
+    switch (p.what) {
+    case posted::send: {
+        if (!live) {
+            return; // closed meanwhile: queued sends are dropped
+        }
+        // The payload stays in its pool buffer until the last fragment is copied out.
+        auto owner = std::make_shared<pool_buffer>(std::move(p.message.payload));
+        byte_span payload = owner->view();
+        auto r = c->_engine->send_message(std::move(p.message.head), payload, owner, p.token);
+        if (r == smbd_connection::send_result::too_large) {
+            LOG_ERROR("smbd %s: reply larger than the client's MaxFragmentedSize",
+                      c->_peer.c_str());
+            c->_engine->close("reply too large");
+        }
+        return;
+    }
+    case posted::close:
+        if (live) {
+            c->_engine->close("closed by the server");
+        }
+        return;
+    case posted::rdma_read:
+    case posted::rdma_write:
+        break;
+    }
+    // RDMA: the buffer goes down to the hardware only if it lies in the registered pool.
+    auto holder = std::make_shared<pool_buffer>(std::move(p.buffer));
+    auto done = std::move(p.done);
+    if (!live) {
+        done(false, std::move(*holder));
+        return;
+    }
+    device_memory* dev = device_for(c->_cm_id->verbs);
+    if (!dev || !dev->lkey_for(holder->data(), holder->size())) {
+        LOG_NOTICE("smbd %s: RDMA buffer outside the registered pool", c->_peer.c_str());
+        done(false, std::move(*holder));
+        return;
+    }
+    auto callback = [holder, done](bool ok) { done(ok, std::move(*holder)); };
+    auto r = p.what == posted::rdma_read
+                 ? c->_engine->rdma_read(p.remote, holder->span(), callback)
+                 : c->_engine->rdma_write(p.remote, holder->view(), callback);
+    if (r != smbd_connection::rdma_result::started) {
+        done(false, std::move(*holder));
+    }
+}
+
+} // namespace smbx::rdma
