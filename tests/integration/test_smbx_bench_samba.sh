@@ -8,6 +8,8 @@
 export SMBX_TEST_SERVER=samba
 source "$(dirname "$0")/lib.sh"
 
+[ -z "${SMBX_TEST_GLOBAL:-}" ] ||
+    skip_test "a data-plane variant of smbx's settings: nothing to vary for Samba's smbd"
 command -v smbd >/dev/null || skip_test "samba (smbd) not installed: apt-get install samba"
 [ "$(id -u)" -eq 0 ] || skip_test "needs root (lib.sh creates the Unix user alice for smbd)"
 BENCH=${SMBX_BENCH:-$SMBX_BUILD_DIR/bench/smbx-bench}
