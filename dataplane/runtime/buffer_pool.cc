@@ -41,6 +41,7 @@ pool_buffer& pool_buffer::operator=(pool_buffer&& o) noexcept {
         reset();
         _owned = std::move(o._owned);
         _data = o._pool ? o._data : _owned.data();
+        _base = o._base;
         _size = o._size;
         _capacity = o._capacity;
         _pool = o._pool;
@@ -54,11 +55,11 @@ pool_buffer& pool_buffer::operator=(pool_buffer&& o) noexcept {
 
 void pool_buffer::reset() {
     if (_pool) {
-        _pool->put(_class, _data);
+        _pool->put(_class, _base);
     }
     _owned = bytes();
     _pool = nullptr;
-    _data = nullptr;
+    _data = _base = nullptr;
     _size = _capacity = 0;
 }
 
@@ -102,10 +103,12 @@ buffer_pool::~buffer_pool() {
     munmap(_region, _region_bytes);
 }
 
-pool_buffer buffer_pool::get(size_t n) {
+pool_buffer buffer_pool::get(size_t n, size_t aligned_at) {
+    constexpr size_t page = 4096;
+    size_t lead = aligned_at ? (page - aligned_at % page) % page : 0;
     for (size_t i = 0; i < class_count; ++i) {
         auto& c = _classes[i];
-        if (n > c.size) {
+        if (n + lead > c.size) {
             continue;
         }
         uint8_t* p = nullptr;
@@ -122,9 +125,10 @@ pool_buffer buffer_pool::get(size_t n) {
         _gets.fetch_add(1, std::memory_order_relaxed);
         _in_use.fetch_add(1, std::memory_order_relaxed);
         pool_buffer b;
-        b._data = p;
+        b._base = p;
+        b._data = p + lead;
         b._size = n;
-        b._capacity = c.size;
+        b._capacity = c.size - lead;
         b._pool = this;
         b._class = static_cast<uint8_t>(i);
         return b;
@@ -150,9 +154,9 @@ buffer_pool::stats_snapshot buffer_pool::stats() const {
     return s;
 }
 
-pool_buffer pool_get(size_t n) {
+pool_buffer pool_get(size_t n, size_t aligned_at) {
     if (auto* p = buffer_pool::global()) {
-        return p->get(n);
+        return p->get(n, aligned_at);
     }
     return pool_buffer(bytes(n));
 }

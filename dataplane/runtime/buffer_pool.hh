@@ -55,6 +55,7 @@ public:
 private:
     friend class buffer_pool;
     uint8_t* _data = nullptr;
+    uint8_t* _base = nullptr; // what goes back to the pool (_data may start later)
     size_t _size = 0;
     size_t _capacity = 0;
     buffer_pool* _pool = nullptr; // null: heap or adopted
@@ -79,8 +80,10 @@ public:
     buffer_pool& operator=(const buffer_pool&) = delete;
 
     // A buffer of at least `n` bytes with size() == n. Never fails: falls back to the
-    // heap when the right class is empty or n exceeds the largest class.
-    pool_buffer get(size_t n);
+    // heap when the right class is empty or n exceeds the largest class. With
+    // `aligned_at`, byte `aligned_at` of the buffer falls on a page boundary: a received
+    // WRITE placed so that its data (after the headers) can go to an O_DIRECT file.
+    pool_buffer get(size_t n, size_t aligned_at = 0);
 
     uint8_t* region() const { return _region; }
     size_t region_size() const { return _region_bytes; }
@@ -120,6 +123,6 @@ private:
 };
 
 // A buffer from the global pool when there is one, from the heap otherwise.
-pool_buffer pool_get(size_t n);
+pool_buffer pool_get(size_t n, size_t aligned_at = 0);
 
 } // namespace smbx

@@ -22,6 +22,10 @@ struct data_path {
     std::atomic<uint64_t> payload_sent_from_pool_bytes{0};
     // READ data copied into a response message (compounds; AES-CCM).
     std::atomic<uint64_t> payload_copied_bytes{0};
+    // Bytes read/written with O_DIRECT (`direct io` shares), and the requests that were
+    // not block aligned and went through the page cache instead.
+    std::atomic<uint64_t> direct_io_bytes{0};
+    std::atomic<uint64_t> direct_io_unaligned{0};
 };
 
 data_path& data();

@@ -183,6 +183,7 @@ void handle_create(request& req, response& resp) {
     uint32_t impersonation = b.u32();
     b.skip(16); // SmbCreateFlags, Reserved
     vfs::create_params p;
+    p.direct_io = req.tree && req.tree->share.direct_io;
     p.desired_access = b.u32();
     p.file_attributes = b.u32();
     p.share_access = b.u32();

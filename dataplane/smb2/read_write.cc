@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <limits>
 
+#include "common/log.hh"
 #include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/runtime/file_io.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
@@ -134,6 +136,13 @@ void handle_read(request& req, response& resp) {
     } else {
         data = pool_get(length);
         got = file_io::read(f->fd(), data, length, offset);
+        if (got == -EINVAL && f->direct_io()) {
+            // O_DIRECT needs block-aligned offset, length and memory: this one is not.
+            counters::add(counters::data().direct_io_unaligned, 1);
+            got = file_io::read(f->buffered_fd(), data, length, offset);
+        } else if (got > 0 && f->direct_io()) {
+            counters::add(counters::data().direct_io_bytes, uint64_t(got));
+        }
     }
     if (got < 0) {
         resp.fail(vfs::errno_to_status(int(-got)));
@@ -148,6 +157,24 @@ void handle_read(request& req, response& resp) {
     write_read_header(resp, data.size());
     resp.payload = std::move(data);
 }
+
+namespace {
+
+// The data goes to the file from the pool buffer it was received into. With O_DIRECT,
+// what is not block aligned (a WRITE's data sits after its headers in the message, so
+// its address rarely is) goes through the buffered descriptor.
+ssize_t write_file(vfs::file_open& f, byte_span data, uint64_t offset) {
+    ssize_t n = file_io::write(f.fd(), data, offset);
+    if (n == -EINVAL && f.direct_io()) {
+        counters::add(counters::data().direct_io_unaligned, 1);
+        n = file_io::write(f.buffered_fd(), data, offset);
+    } else if (n > 0 && f.direct_io()) {
+        counters::add(counters::data().direct_io_bytes, uint64_t(n));
+    }
+    return n;
+}
+
+} // namespace
 
 bool prefetch_read(connection& conn, byte_span message) {
     conn.prefetched = {};
@@ -170,8 +197,10 @@ bool prefetch_read(connection& conn, byte_span message) {
     if (!f || f->is_directory()) {
         return true;
     }
-    if (f->is_stream()) {
-        return false; // stream data lives in extended attributes: not for a worker
+    if (f->is_stream() || f->direct_io()) {
+        // Stream data lives in extended attributes, and O_DIRECT always waits for the
+        // device: the request threads do those.
+        return false;
     }
     pool_buffer data = pool_get(length);
     ssize_t n = file_io::read_nowait(f->fd(), data, length, offset);
@@ -259,8 +288,7 @@ void handle_write(request& req, response& resp) {
                 resp.fail(st);
                 return;
             }
-        } else if (ssize_t n = file_io::write(f->fd(), data, offset); n < 0) {
-            // The data goes to the file from the pool buffer it was received into.
+        } else if (ssize_t n = write_file(*f, data, offset); n < 0) {
             resp.fail(vfs::errno_to_status(int(-n)));
             return;
         }

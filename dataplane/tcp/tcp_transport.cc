@@ -313,7 +313,16 @@ bool tcp_transport::deliver_staged(tcp_connection& c) {
             return false;
         }
         pos += 4;
-        c._message = pool_get(len);
+        // A large message is most likely a WRITE: place it so that its data, after the
+        // SMB2 header and WRITE request (and the TRANSFORM_HEADER, if it has one), starts
+        // on a page boundary, as O_DIRECT wants it (runtime/buffer_pool.hh).
+        size_t aligned_at = 0;
+        if (len >= 64 * 1024) {
+            constexpr size_t write_data_offset = 64 + 48; // MS-SMB2 2.2.21
+            bool sealed = c._staged - pos >= 1 && c._staging[pos] == 0xFD;
+            aligned_at = write_data_offset + (sealed ? 52 : 0);
+        }
+        c._message = pool_get(len, aligned_at);
         c._message_filled = 0;
         c._in_message = true;
     }

@@ -1,11 +1,17 @@
 #include "dataplane/vfs/create_file.hh"
 
+#include <cstring>
+
+#include "common/log.hh"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
+#include "common/log.hh"
 #include "common/ntstatus.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/create_stream.hh"
@@ -254,7 +260,16 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
     if (!(flags & O_PATH)) {
         ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
     }
+    bool direct = false;
+    if (p.direct_io && !directory && !(flags & O_PATH) && S_ISREG(fi->mode)) {
+        // The file system may refuse O_DIRECT (EINVAL): then this open stays buffered.
+        direct = ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_DIRECT) == 0;
+        if (!direct) {
+            LOG_DEBUG("O_DIRECT refused by the file system (%s): buffered I/O", strerror(errno));
+        }
+    }
     auto open = std::make_shared<file_open>(std::move(fd), *fi, share_root, read_only_share);
+    open->set_direct_io(direct);
     out.status = open->register_share_mode(access, p.share_access, r.relative);
     if (out.status != status::success) {
         if (created) {

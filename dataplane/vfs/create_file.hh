@@ -40,6 +40,7 @@ struct create_params {
     // and a new file gets `security` or inherits from its parent (access_check.hh).
     const access_token* token = nullptr;
     const security_descriptor* security = nullptr;
+    bool direct_io = false; // the share's `direct io`: file data with O_DIRECT
 };
 
 struct create_outcome {

@@ -18,6 +18,20 @@ file_open::file_open(unique_fd fd, const file_info& info, std::string share_root
       _directory(info.directory && _key.stream.empty()), _share_root(std::move(share_root)),
       _read_only_share(read_only_share) {}
 
+int file_open::buffered_fd() {
+    if (!_direct_io) {
+        return _fd.get();
+    }
+    if (!_buffered_fd) {
+        // Reopening through /proc gives the same inode, whatever its name is by now.
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", _fd.get());
+        int flags = ::fcntl(_fd.get(), F_GETFL);
+        _buffered_fd.reset(::open(path, (flags & O_ACCMODE) | O_CLOEXEC));
+    }
+    return _buffered_fd ? _buffered_fd.get() : _fd.get();
+}
+
 file_open::~file_open() {
     if (!_state) {
         return;

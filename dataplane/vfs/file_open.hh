@@ -58,6 +58,12 @@ public:
 
     int fd() const { return _fd.get(); }
     bool is_directory() const { return _directory; }
+    // `direct io = yes` shares: fd() was opened with O_DIRECT (file data bypasses the
+    // page cache). I/O the device cannot take unaligned goes through buffered_fd(), a
+    // second descriptor of the same file without O_DIRECT, opened on first use.
+    bool direct_io() const { return _direct_io; }
+    void set_direct_io(bool on) { _direct_io = on; }
+    int buffered_fd();
     bool is_stream() const { return !_key.stream.empty(); }
     const std::string& stream_name() const { return _key.stream; }
     // After a stream rename: I/O follows the new name. The share-mode entry keeps the
@@ -88,6 +94,8 @@ private:
     void remove_file(const std::string& share_root, const std::string& relative);
 
     unique_fd _fd;
+    unique_fd _buffered_fd;
+    bool _direct_io = false;
     file_key _key;
     bool _directory;
     std::string _share_root;

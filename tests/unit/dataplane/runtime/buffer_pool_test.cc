@@ -80,3 +80,17 @@ TEST(buffer_pool, threads_get_and_put_concurrently) {
     EXPECT_EQ(pool.stats().in_use, 0u);
     EXPECT_EQ(pool.stats().gets + pool.stats().heap_fallbacks, 80000u);
 }
+
+TEST(buffer_pool, aligned_at_puts_that_byte_on_a_page_boundary) {
+    buffer_pool pool(32 * 1024 * 1024);
+    for (size_t at : {112u, 164u, 4096u, 5000u}) {
+        auto b = pool.get(1024 * 1024 + 112, at);
+        ASSERT_TRUE(b.in_pool());
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data() + at) % 4096, 0u) << at;
+        EXPECT_GE(b.capacity(), b.size());
+        EXPECT_TRUE(pool.contains(b.data() + b.size() - 1));
+    }
+    EXPECT_EQ(pool.stats().in_use, 0u) << "the whole allocation went back";
+    auto again = pool.get(8192 - 100, 112);
+    EXPECT_TRUE(again.in_pool()) << "a class that fits data plus lead";
+}
