@@ -21,6 +21,7 @@ packages=(
     smbclient samba-testsuite python3-impacket
     # test tools
     python3 procps psmisc iproute2 openssl coreutils
+    ethtool iputils-ping  # DPDK namespace test: checksum offload off, ping
 )
 missing=()
 for p in "${packages[@]}"; do
