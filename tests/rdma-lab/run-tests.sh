@@ -9,7 +9,8 @@
 #
 # Environment: SMBX_BUILD_DIR (the smbx build the smbx test uses; default
 # <source>/build), SMBX_RDMA_LAB (the lab's cache dir), SMBX_RDMA_TEST_TIMEOUT
-# (seconds per VM run, boot included; default 600). The figures the tests measure
+# (seconds per VM run, boot included; default 600), SMBX_RDMA_CONFIG (smbx's SMB
+# Direct settings for test_smbx_smbdirect.sh). The figures the tests measure
 # are collected in $SMBX_RDMA_LAB/results/figures.txt and printed at the end.
 set -uo pipefail
 
@@ -57,7 +58,7 @@ for t in "${tests[@]}"; do
     t1=$SECONDS
     "$HERE/vmrun.sh" -t "$TEST_TIMEOUT" -w "$results" \
         -e "RDMA_LAB_RESULTS=$results" -e "SMBX_BUILD_DIR=$BUILD_DIR" -e "SMBX_RDMA_LAB=$LAB" \
-        bash "$HERE/tests/$t"
+        ${SMBX_RDMA_CONFIG:+-e "SMBX_RDMA_CONFIG=$SMBX_RDMA_CONFIG"} bash "$HERE/tests/$t"
     rc=$?
     case $rc in
     0) verdict=PASS; passed=$((passed + 1)) ;;
