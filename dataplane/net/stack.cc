@@ -55,8 +55,15 @@ void stack::poll(time_us now) {
     _now = now;
     if (now >= _next_timer_scan) {
         _next_timer_scan = now + timer_granularity;
+        // Collected first: a callback may open a connection and rehash the table.
+        std::vector<tcp_connection*> due;
         for (auto& [key, c] : _connections) {
             if (c->state() != tcp_state::closed && c->next_deadline() <= now) {
+                due.push_back(c.get());
+            }
+        }
+        for (auto* c : due) {
+            if (c->state() != tcp_state::closed) {
                 c->on_timers(now);
             }
         }
