@@ -4,6 +4,7 @@
 // what lets handlers use connection state without locks.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -22,17 +23,14 @@ public:
         // Runs `fn` after every item posted before it on this strand.
         void post(std::function<void()> fn);
         // Nothing queued or running: work done elsewhere now cannot overtake an item.
-        bool idle() {
-            std::lock_guard lock(_mutex);
-            return !_scheduled;
-        }
+        bool idle() const { return !_scheduled.load(std::memory_order_acquire); }
 
     private:
         friend class request_executor;
         request_executor& _executor;
         std::mutex _mutex;
         std::deque<std::function<void()>> _queue;
-        bool _scheduled = false;
+        std::atomic<bool> _scheduled{false}; // written under _mutex
     };
 
     explicit request_executor(unsigned threads);

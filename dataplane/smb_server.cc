@@ -11,12 +11,6 @@
 
 namespace smbx {
 
-std::shared_ptr<smb_server::client> smb_server::find(const transport_connection* conn) {
-    std::lock_guard lock(_clients_mutex);
-    auto it = _clients.find(conn);
-    return it == _clients.end() ? nullptr : it->second;
-}
-
 void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     auto c = std::make_shared<client>();
     c->strand = _executor.make_strand();
@@ -43,6 +37,7 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
             }
         });
     };
+    conn->engine_state = c;
     std::lock_guard lock(_clients_mutex);
     _clients[conn.get()] = std::move(c);
 }
@@ -119,7 +114,7 @@ bool smb_server::process_on_worker(client& c, const std::shared_ptr<transport_co
 
 void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) {
     capture(msg.view());
-    auto c = find(conn.get());
+    auto c = std::static_pointer_cast<client>(conn->engine_state);
     if (!c) {
         return;
     }
@@ -151,6 +146,7 @@ void smb_server::on_disconnect(const std::shared_ptr<transport_connection>& conn
         c = std::move(it->second);
         _clients.erase(it);
     }
+    conn->engine_state.reset();
     // Tear down on the strand, after any message still being processed.
     c->strand->post([c] {
         std::lock_guard lock(c->state_mutex);

@@ -37,7 +37,6 @@ private:
         bool closed = false;
     };
 
-    std::shared_ptr<client> find(const transport_connection* conn);
     bool process_on_worker(client& c, const std::shared_ptr<transport_connection>& conn,
                            pool_buffer& msg, bool& decrypted);
 

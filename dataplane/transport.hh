@@ -45,6 +45,10 @@ public:
     virtual const char* transport_name() const = 0;
     // SMB2_CHANNEL_RDMA_V1 buffers can be used only on RDMA transports (MS-SMB2 3.3.5.12).
     virtual bool supports_rdma_channel() const { return false; }
+
+    // The engine's state for this connection, set in on_connect; touched only by the
+    // events, which run on the connection's worker (no lookup, no lock per message).
+    std::shared_ptr<void> engine_state;
 };
 
 // What a transport tells the engine.
@@ -54,8 +58,7 @@ public:
     virtual void on_connect(const std::shared_ptr<transport_connection>& conn) = 0;
     // One complete message as received (not yet decrypted or verified), in a pool
     // buffer: a WRITE's data goes from there to the file.
-    virtual void on_message(const std::shared_ptr<transport_connection>& conn,
-                            pool_buffer msg) = 0;
+    virtual void on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) = 0;
     virtual void on_disconnect(const std::shared_ptr<transport_connection>& conn) = 0;
 };
 

@@ -15,7 +15,7 @@
 namespace smbx {
 
 void tcp_connection::send(out_message message) {
-    _owner.post_send(_id, std::move(message));
+    _owner.send(_id, std::move(message));
 }
 void tcp_connection::close() {
     _owner.post_close(_id);
@@ -124,6 +124,7 @@ void tcp_transport::arm_send(tcp_connection& c) {
 
 unsigned tcp_transport::poll() {
     unsigned work = 0;
+    _poll_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
     if (!_accepts_armed) {
         for (size_t i = 0; i < _listen_fds.size(); ++i) {
             arm_accept(i);
@@ -194,6 +195,20 @@ void tcp_transport::post(posted p) {
         _has_posted.store(true, std::memory_order_seq_cst);
     }
     _worker.wake();
+}
+
+void tcp_transport::send(uint64_t id, out_message message) {
+    // On the worker itself (a request it processed): straight onto the send queue.
+    if (_poll_thread.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+        post_send(id, std::move(message));
+        return;
+    }
+    auto it = _connections.find(id);
+    if (it == _connections.end() || it->second->_closing) {
+        return;
+    }
+    it->second->_send_queue.push_back(std::move(message));
+    arm_send(*it->second);
 }
 
 void tcp_transport::post_send(uint64_t id, out_message message) {

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <thread>
 #include <vector>
 
 #include <liburing.h>
@@ -86,6 +87,8 @@ public:
     bool before_sleep() override;
     void after_sleep() override;
 
+    // Any thread: sends on connection `id`; queued for the worker unless called on it.
+    void send(uint64_t id, out_message message);
     // Any thread: queue work for this instance's worker.
     void post_send(uint64_t id, out_message message);
     void post_close(uint64_t id);
@@ -133,6 +136,7 @@ private:
     std::mutex _posted_mutex;
     std::vector<posted> _posted;
     std::atomic<bool> _has_posted{false};
+    std::atomic<std::thread::id> _poll_thread{};
 };
 
 } // namespace smbx
