@@ -24,7 +24,7 @@ struct dataplane_settings {
     signing_policy signing = signing_policy::if_required;
     encrypt_policy encrypt = encrypt_policy::if_required;
     idle_policy idle = idle_policy::adaptive;
-    uint8_t _pad[1]{};
+    uint8_t zero_copy_send = 2; // `zero copy send`: 0 no, 1 yes, 2 auto
     int32_t log_level = 1;
     uint8_t server_guid[16]{};
     char netbios_name[16]{};
@@ -39,7 +39,7 @@ struct dataplane_settings {
 struct control_channel_layout {
     static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
     // Bumped whenever dataplane_settings or the layout changes shape.
-    static constexpr uint32_t version_value = 2;
+    static constexpr uint32_t version_value = 3;
     uint64_t magic;
     uint32_t version;
     uint32_t dataplane_pid; // written by the data plane

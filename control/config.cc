@@ -405,6 +405,14 @@ bool parser::global_param(const std::string& key, std::string_view v) {
         } else {
             error("'idle policy': '" + std::string(v) + "' is not 'adaptive' or 'poll'");
         }
+    } else if (key == "zerocopysend") {
+        if (iequals(v, "auto")) {
+            c.zero_copy_send = 2;
+        } else if (auto b = parse_bool(v)) {
+            c.zero_copy_send = *b ? 1 : 0;
+        } else {
+            error("'zero copy send': '" + std::string(v) + "' is not 'auto', 'yes' or 'no'");
+        }
     } else if (key == "bufferpoolsize") {
         // MiB, as a number or with an M/G suffix.
         std::string_view num = v;

@@ -60,6 +60,7 @@ struct server_config {
     uint32_t workers = 0;             // 0: `auto`, one per CPU the process may use
     idle_policy idle = idle_policy::adaptive;
     uint32_t buffer_pool_mib = 128;   // the data plane's buffer pool (hugepages if any)
+    uint8_t zero_copy_send = 2;       // 0 no, 1 yes, 2 auto (not towards loopback peers)
     std::vector<share_config> shares; // IPC$ is implicit and not listed here
 
     // Case-insensitive share lookup among the configured (disk) shares.

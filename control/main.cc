@@ -175,6 +175,7 @@ bool fill_settings(dataplane_settings& s, const config::server_config& cfg, bool
     s.workers = cfg.workers ? cfg.workers : uint32_t(cpus > 0 ? cpus : 1);
     s.idle = cfg.idle;
     s.buffer_pool_mib = cfg.buffer_pool_mib;
+    s.zero_copy_send = cfg.zero_copy_send;
     s.min_dialect = cfg.min_dialect;
     s.max_dialect = cfg.max_dialect;
     s.signing = cfg.signing;

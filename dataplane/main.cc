@@ -106,8 +106,11 @@ int main(int argc, char** argv) {
     for (unsigned i = 0; i < workers; ++i) {
         int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
         pool_workers.push_back(std::make_unique<smbx::worker>(i, cpu, settings.idle));
+        auto zc = settings.zero_copy_send == 0   ? smbx::tcp_transport::zero_copy::no
+                  : settings.zero_copy_send == 1 ? smbx::tcp_transport::zero_copy::yes
+                                                 : smbx::tcp_transport::zero_copy::automatic;
         transports.push_back(std::make_unique<smbx::tcp_transport>(
-            i == 0 ? listen_fds : std::vector<int>{}, server, *pool_workers.back()));
+            i == 0 ? listen_fds : std::vector<int>{}, server, *pool_workers.back(), zc));
         pool_workers.back()->add_poller(transports.back().get());
         group.push_back(transports.back().get());
     }

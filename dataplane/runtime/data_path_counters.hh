@@ -20,6 +20,8 @@ struct data_path {
     std::atomic<uint64_t> file_write_unregistered_bytes{0};
     // READ data handed to a transport in the pool buffer it was read into.
     std::atomic<uint64_t> payload_sent_from_pool_bytes{0};
+    // Bytes the kernel sent straight from pool buffers (IORING_OP_SENDMSG_ZC).
+    std::atomic<uint64_t> payload_sent_zero_copy_bytes{0};
     // READ data copied into a response message (compounds; AES-CCM).
     std::atomic<uint64_t> payload_copied_bytes{0};
     // Bytes read/written with O_DIRECT (`direct io` shares), and the requests that were

@@ -21,8 +21,9 @@ void tcp_connection::close() {
     _owner.post_close(_id);
 }
 
-tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner)
-    : _listen_fds(std::move(listen_fds)), _events(events), _worker(owner) {
+tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner,
+                             zero_copy zc)
+    : _listen_fds(std::move(listen_fds)), _events(events), _zero_copy(zc), _worker(owner) {
     // Completions are run when this thread enters the kernel (COOP_TASKRUN), never by
     // interrupting it; TASKRUN_FLAG tells the polling loop when that is needed.
     io_uring_params p{};
@@ -116,8 +117,21 @@ void tcp_transport::arm_send(tcp_connection& c) {
     c._msg.msg_iov = c._iov;
     c._msg.msg_iovlen = size_t(n);
     io_uring_sqe* s = sqe();
-    io_uring_prep_sendmsg(s, c._fd, &c._msg, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(s, tag(op::send, c._id));
+    if (c._zero_copy && m.payload.size() >= zero_copy_threshold && m.payload.in_pool()) {
+        // The kernel sends from the pool buffer itself; the message is held until the
+        // notification says the kernel is done with it (on_send_zc).
+        if (!c._head_zc_tracked) {
+            c._head_zc_tracked = true;
+            c._zc_held[c._next_message_seq] = {};
+        }
+        uint64_t send_id = _next_zc_send++;
+        _zc_sends[send_id] = {c._id, c._next_message_seq};
+        io_uring_prep_sendmsg_zc(s, c._fd, &c._msg, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(s, tag(op::send_zc, send_id));
+    } else {
+        io_uring_prep_sendmsg(s, c._fd, &c._msg, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(s, tag(op::send, c._id));
+    }
     c._send_in_flight = true;
     ++c._ops_in_flight;
 }
@@ -172,6 +186,10 @@ void tcp_transport::on_completion(uint64_t data, int res, uint32_t flags) {
     uint64_t id = data & ((1ULL << 56) - 1);
     if (o == op::accept) {
         on_accept(id, res, flags);
+        return;
+    }
+    if (o == op::send_zc) {
+        on_send_zc(id, res, flags);
         return;
     }
     auto it = _connections.find(id);
@@ -286,6 +304,10 @@ void tcp_transport::adopt(int fd) {
     }
     uint64_t id = _next_id++;
     auto conn = std::make_shared<tcp_connection>(*this, id, fd, addr);
+    bool loopback = ss.ss_family == AF_INET &&
+                    (ntohl(reinterpret_cast<sockaddr_in*>(&ss)->sin_addr.s_addr) >> 24) == 127;
+    conn->_zero_copy =
+        _zero_copy == zero_copy::yes || (_zero_copy == zero_copy::automatic && !loopback);
     _connections[id] = conn;
     _connection_count.store(_connections.size(), std::memory_order_relaxed);
     LOG_INFO("connection %llu from %s on worker %u", static_cast<unsigned long long>(id), addr,
@@ -390,10 +412,69 @@ void tcp_transport::on_send(tcp_connection& c, int res) {
         if (payload.in_pool()) {
             counters::add(counters::data().payload_sent_from_pool_bytes, payload.size());
         }
-        c._send_queue.pop_front(); // returns the payload's pool buffer
+        if (c._head_zc_tracked) {
+            // Sent, but the kernel may still read it: held until its notifications.
+            uint64_t seq = c._next_message_seq;
+            auto& held = c._zc_held[seq];
+            held.message = std::move(c._send_queue.front());
+            held.sent = true;
+            c._head_zc_tracked = false;
+            release_zc(c, seq);
+        }
+        c._send_queue.pop_front(); // returns the payload's pool buffer (unless held)
+        ++c._next_message_seq;
         c._send_offset = 0;
     }
     arm_send(c);
+}
+
+void tcp_transport::on_send_zc(uint64_t send_id, int res, uint32_t flags) {
+    auto it = _zc_sends.find(send_id);
+    if (it == _zc_sends.end()) {
+        return;
+    }
+    zc_send z = it->second;
+    auto cit = _connections.find(z.connection);
+    if (cit == _connections.end()) {
+        _zc_sends.erase(it);
+        return;
+    }
+    auto conn = cit->second;
+    tcp_connection& c = *conn;
+    auto held = c._zc_held.find(z.message_seq);
+    if (flags & IORING_CQE_F_NOTIF) {
+        // The kernel is done with the buffers of that send.
+        _zc_sends.erase(it);
+        --c._ops_in_flight;
+        if (held != c._zc_held.end()) {
+            --held->second.notifications;
+            release_zc(c, z.message_seq);
+        }
+        maybe_finish_close(c);
+        return;
+    }
+    if (flags & IORING_CQE_F_MORE) {
+        // A notification follows; it keeps the connection's descriptor in use.
+        ++c._ops_in_flight;
+        if (held != c._zc_held.end()) {
+            ++held->second.notifications;
+        }
+    } else {
+        _zc_sends.erase(it);
+    }
+    if (res >= 0) {
+        counters::add(counters::data().payload_sent_zero_copy_bytes, uint64_t(res));
+    }
+    --c._ops_in_flight;
+    on_send(c, res);
+    maybe_finish_close(c);
+}
+
+void tcp_transport::release_zc(tcp_connection& c, uint64_t message_seq) {
+    auto it = c._zc_held.find(message_seq);
+    if (it != c._zc_held.end() && it->second.sent && it->second.notifications == 0) {
+        c._zc_held.erase(it); // the pool buffer goes back
+    }
 }
 
 void tcp_transport::begin_close(tcp_connection& c) {
@@ -416,6 +497,7 @@ void tcp_transport::maybe_finish_close(tcp_connection& c) {
     ::close(c._fd);
     c._fd = -1;
     c._send_queue.clear();
+    c._zc_held.clear(); // no notification is outstanding any more (_ops_in_flight is 0)
     c._message = pool_buffer();
     LOG_INFO("connection %llu from %s closed", static_cast<unsigned long long>(c._id),
              c._peer.c_str());

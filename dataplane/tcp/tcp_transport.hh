@@ -46,6 +46,7 @@ private:
     int _fd;
     std::string _peer;
     bool _closing = false;
+    bool _zero_copy = false; // large payloads go with SENDMSG_ZC
     int _ops_in_flight = 0;
 
     // Receive side: a staging buffer for headers and small messages, and the message
@@ -59,6 +60,17 @@ private:
 
     // Send side: queued messages; the head is in flight.
     std::deque<out_message> _send_queue;
+    // Zero-copy sends (IORING_OP_SENDMSG_ZC): the kernel may still read a message's
+    // buffers after the send completed, until its notification arrives; sent messages
+    // wait here, by sequence number, with the notifications they still expect.
+    struct zc_held {
+        out_message message;
+        unsigned notifications = 0;
+        bool sent = false;
+    };
+    std::map<uint64_t, zc_held> _zc_held;
+    uint64_t _next_message_seq = 1;
+    bool _head_zc_tracked = false; // the head message is in _zc_held
     uint8_t _send_frame[4]{};
     size_t _send_offset = 0; // bytes of (frame + head + payload) already sent
     bool _send_in_flight = false;
@@ -73,7 +85,11 @@ public:
     static constexpr size_t max_message_size = 8 * 1024 * 1024 + 64 * 1024;
 
     // `listen_fds` empty: this instance only serves connections other instances accept.
-    tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner);
+    // `zero_copy_send`: send large READ payloads with IORING_OP_SENDMSG_ZC; `auto`
+    // uses it except towards loopback peers (where the kernel copies anyway).
+    enum class zero_copy { no, yes, automatic };
+    tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner,
+                  zero_copy zc = zero_copy::automatic);
     ~tcp_transport() override;
 
     const char* name() const override { return "tcp"; }
@@ -97,7 +113,15 @@ public:
     size_t connection_count() const { return _connection_count.load(std::memory_order_relaxed); }
 
 private:
-    enum class op : uint8_t { accept = 1, recv = 2, send = 3 };
+    enum class op : uint8_t { accept = 1, recv = 2, send = 3, send_zc = 4 };
+    // What a zero-copy send's completions refer to (their user data is a send number).
+    struct zc_send {
+        uint64_t connection;
+        uint64_t message_seq;
+    };
+    // Payloads at least this large go zero-copy: below it, pinning pages costs more
+    // than copying them.
+    static constexpr size_t zero_copy_threshold = 64 * 1024;
     struct posted {
         enum kind : uint8_t { send, close, adopt } what;
         uint64_t id = 0;
@@ -116,6 +140,8 @@ private:
     void adopt(int fd);
     void on_recv(tcp_connection& c, int res);
     void on_send(tcp_connection& c, int res);
+    void on_send_zc(uint64_t send_id, int res, uint32_t flags);
+    void release_zc(tcp_connection& c, uint64_t message_seq);
     void deliver(tcp_connection& c);
     void drain_posted();
     void begin_close(tcp_connection& c);
@@ -124,6 +150,9 @@ private:
 
     std::vector<int> _listen_fds;
     transport_events& _events;
+    zero_copy _zero_copy;
+    std::map<uint64_t, zc_send> _zc_sends;
+    uint64_t _next_zc_send = 1;
     worker& _worker;
     std::vector<tcp_transport*> _group;
     size_t _next_in_group = 0;

@@ -5,7 +5,9 @@
 # with no byte copied into a response. Plain, signed and AES-128-GCM-encrypted READs;
 # AES-128-CCM (3.0.2) is the one case that copies (OpenSSL's CCM takes the plaintext in
 # one piece), and the counters say so. WRITE data goes to the file from the pool buffer
-# it was received into (fixed-buffer writes).
+# it was received into (fixed-buffer writes). With `zero copy send = yes` (auto leaves
+# loopback peers out), the kernel sends READ data from the pool buffers themselves
+# (IORING_OP_SENDMSG_ZC) and the buffers come back only after its notifications.
 source "$(dirname "$0")/lib.sh"
 
 BENCH=$SMBX_BUILD_DIR/bench/smbx-bench
@@ -25,7 +27,7 @@ counter() {
 declare -A before
 snap() {
     for n in file_read_fixed_bytes file_write_fixed_bytes payload_sent_from_pool_bytes \
-             payload_copied_bytes pool_heap_fallbacks; do
+             payload_copied_bytes pool_heap_fallbacks payload_sent_zero_copy_bytes; do
         before[$n]=$(counter "$n")
     done
 }
@@ -63,8 +65,23 @@ check "[AES-128-CCM, 3.0.2] read 8 MiB, verified" bench --rw read --bs 1m --size
 assert_true "[AES-128-CCM] the copy is counted" test "$(delta payload_copied_bytes)" -ge $((8 * MiB))
 
 snap
-check "write 64 MiB more" bench --rw write --bs 1m --size 64m --seed 4
+check "write 64 MiB more" bench --rw write --bs 1m --size 64m --seed 4 --verify
 assert_true "WRITE data went to the file from the fixed pool buffers" \
     test "$(delta file_write_fixed_bytes)" -ge $((64 * MiB))
+
+# Zero-copy sends: restart with them forced on for loopback.
+smbx_stop
+smbx_config "zero copy send = yes"
+smbx_start
+snap
+for i in 1 2; do
+    check "[send_zc] read 64 MiB, verified (run $i)" bench --rw read --bs 1m --iodepth 8 \
+        --size 64m --seed 4 --no-fill --verify
+done
+check "[send_zc] 4 KiB random reads at QD 32, verified (below the threshold)" bench \
+    --rw randrw --bs 4k --iodepth 32 --size 4m --verify
+assert_true "[send_zc] the kernel sent 128 MiB from pool buffers with SENDMSG_ZC" \
+    test "$(delta payload_sent_zero_copy_bytes)" -ge $((128 * MiB))
+assert_eq "[send_zc] every held buffer came back" 0 "$(counter pool_in_use)"
 
 finish

@@ -297,6 +297,26 @@ TEST(config, bad_integers_and_names) {
     EXPECT_EQ(parse_ok("map to guest = never\n").config.guest_mapping, map_to_guest::never);
 }
 
+TEST(config, data_plane_keys) {
+    auto d = parse_ok("").config;
+    EXPECT_EQ(d.idle, idle_policy::adaptive);
+    EXPECT_EQ(d.buffer_pool_mib, 128u);
+    EXPECT_EQ(d.zero_copy_send, 2);
+    EXPECT_EQ(parse_ok("idle policy = poll\n").config.idle, idle_policy::poll);
+    EXPECT_EQ(parse_ok("Idle Policy = ADAPTIVE\n").config.idle, idle_policy::adaptive);
+    EXPECT_FALSE(parse("idle policy = spin\n", "t").ok());
+    EXPECT_EQ(parse_ok("buffer pool size = 512\n").config.buffer_pool_mib, 512u);
+    EXPECT_EQ(parse_ok("buffer pool size = 256M\n").config.buffer_pool_mib, 256u);
+    EXPECT_EQ(parse_ok("buffer pool size = 2G\n").config.buffer_pool_mib, 2048u);
+    EXPECT_FALSE(parse("buffer pool size = 8M\n", "t").ok());
+    EXPECT_FALSE(parse("buffer pool size = 65G\n", "t").ok());
+    EXPECT_FALSE(parse("buffer pool size = lots\n", "t").ok());
+    EXPECT_EQ(parse_ok("zero copy send = yes\n").config.zero_copy_send, 1);
+    EXPECT_EQ(parse_ok("zero copy send = no\n").config.zero_copy_send, 0);
+    EXPECT_EQ(parse_ok("zero copy send = auto\n").config.zero_copy_send, 2);
+    EXPECT_FALSE(parse("zero copy send = sometimes\n", "t").ok());
+}
+
 TEST(config, log_level_with_classes_uses_first_and_warns) {
     auto r = parse_ok("log level = 2 auth:5\n");
     EXPECT_EQ(r.config.log_level, 2);
