@@ -168,6 +168,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     request req{conn, h, message};
     req.chain_file_id = &chain.last_file_id;
     req.last_in_chain = last_in_chain;
+    req.encrypted = encrypted;
     if (!h.is_related()) {
         chain.last_file_id = file_id{~0ULL, ~0ULL}; // an unrelated request has no "previous" open
     }

@@ -23,6 +23,7 @@ struct request {
     tree_connect* tree = nullptr;
     file_id* chain_file_id = nullptr; // last FileId of a related compound (3.3.5.2.7.2)
     bool last_in_chain = true;        // only the last request of a chain may go async
+    bool encrypted = false;           // it came inside a TRANSFORM_HEADER
     uint64_t async_id = 0;            // set by go_async() (async_ops.hh)
 
     // Reader over the whole request, positioned at the start of the body.

@@ -31,6 +31,14 @@ std::string share_name_of(const std::string& unc) {
 
 void handle_tree_connect(request& req, response& resp) {
     connection& conn = req.conn;
+    // 3.3.5.7: at 3.1.1 a user's TREE_CONNECT must come signed or encrypted (it is
+    // what protects the negotiation against downgrade); anything else ends the
+    // connection.
+    if (conn.dialect == dialect_311 && req.sess && !req.sess->anonymous && !req.sess->guest &&
+        !req.hdr.is_signed() && !req.encrypted) {
+        resp.disconnect = true;
+        return;
+    }
     byte_reader r = req.body();
     r.skip(4); // StructureSize, Flags
     uint16_t path_offset = r.u16();

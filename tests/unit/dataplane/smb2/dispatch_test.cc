@@ -326,6 +326,21 @@ TEST_F(engine_fixture, signing_required_refuses_unsigned_and_accepts_signed) {
     EXPECT_EQ(s.trees.count(1), 0u);
 }
 
+TEST_F(engine_fixture, unsigned_tree_connect_at_311_disconnects) {
+    negotiate_311();
+    add_session(7, false); // signing not required: still, 3.3.5.7 wants it signed
+    byte_writer b;
+    b.u16(9);
+    b.u16(0);
+    b.u16(header_size + 8);
+    bytes path = utf16le("\\\\srv\\share");
+    b.u16(uint16_t(path.size()));
+    b.put(path);
+    auto r = process_message(*conn, message(command::tree_connect, 1, b.take(), 7));
+    EXPECT_TRUE(r.disconnect);
+    EXPECT_TRUE(r.replies.empty());
+}
+
 TEST_F(engine_fixture, encrypted_session_refuses_clear_text_and_answers_encrypted) {
     negotiate_311();
     auto& s = add_session(7, false);
