@@ -11,6 +11,8 @@ LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
 
 ECHO_BIN=$SMBX_BUILD_DIR/smbx-dpdk-echo
+[ -z "${SMBX_TEST_GLOBAL:-}" ] ||
+    skip_test "a data-plane variant of smbx's settings: this test does not run smbx"
 [ "$(id -u)" = 0 ] || skip_test "needs root for network namespaces"
 [ -x "$ECHO_BIN" ] || skip_test "no $ECHO_BIN"
 command -v ip >/dev/null || skip_test "no iproute2"
