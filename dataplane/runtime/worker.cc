@@ -107,27 +107,33 @@ void worker::run() {
     }
     LOG_INFO("worker %u running on CPU %d, idle policy %s", _index, _cpu,
              _policy == idle_policy::poll ? "poll" : "adaptive");
-    auto last_work = std::chrono::steady_clock::now();
+    // The clock is read only every so many idle polls: an idle poll is a few dozen
+    // instructions, a clock read as many again.
+    constexpr unsigned polls_per_clock_read = 32;
+    unsigned idle_polls = 0;
+    auto idle_since = std::chrono::steady_clock::now();
     while (!_stopping.load(std::memory_order_relaxed)) {
         unsigned work = 0;
         for (poller* p : _pollers) {
             work += p->poll();
         }
         if (work) {
-            last_work = std::chrono::steady_clock::now();
+            idle_polls = 0;
             continue;
         }
-        if (_policy == idle_policy::poll) {
-            cpu_relax();
+        cpu_relax();
+        if (_policy == idle_policy::poll || ++idle_polls % polls_per_clock_read != 1) {
             continue;
         }
         auto now = std::chrono::steady_clock::now();
-        if (now - last_work < spin_window) {
-            cpu_relax();
+        if (idle_polls == 1) {
+            idle_since = now; // the first idle poll after work
             continue;
         }
-        sleep_until_work();
-        last_work = std::chrono::steady_clock::now();
+        if (now - idle_since >= spin_window) {
+            sleep_until_work();
+            idle_polls = 0;
+        }
     }
 }
 

@@ -541,11 +541,19 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
 } // namespace
 
 bool can_process_on_worker(connection& conn, byte_span message) {
-    header h;
-    if (!conn.negotiated || !parse_header(message, h) || h.next_command != 0) {
+    // Only the fields that decide it (2.2.1.2): ProtocolId, Command, NextCommand. The
+    // engine checks the rest when it processes the request.
+    byte_reader r(message);
+    uint32_t protocol = r.u32();
+    r.seek(12);
+    auto cmd = static_cast<command>(r.u16());
+    r.seek(20);
+    uint32_t next_command = r.u32();
+    if (!conn.negotiated || !r.ok() || message.size() < header_size || protocol != protocol_id ||
+        next_command != 0) {
         return false;
     }
-    switch (h.cmd) {
+    switch (cmd) {
     case command::echo:
         return true;
     case command::read:
