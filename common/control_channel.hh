@@ -16,6 +16,9 @@ enum class signing_policy : uint8_t { disabled = 0, if_required = 1, enabled = 2
 enum class encrypt_policy : uint8_t { off = 0, if_required = 1, desired = 2, required = 3 };
 // What a data-plane worker does when it has no work (`idle policy`; runtime/worker.hh).
 enum class idle_policy : uint8_t { adaptive = 0, poll = 1 };
+// What carries SMB2 over TCP (`transport`): the kernel's TCP, or the user-space stack on
+// a DPDK port (dataplane/dpdk/dpdk_transport.hh).
+enum class transport_kind : uint8_t { tcp = 0, dpdk = 1 };
 
 struct dataplane_settings {
     uint32_t workers = 1;
@@ -34,12 +37,23 @@ struct dataplane_settings {
     uint32_t listen_fd_count = 0; // listening sockets created by control, inherited
     int32_t listen_fds[16]{};
     uint32_t buffer_pool_mib = 128;
+    // `transport = dpdk`: EAL arguments, the port, its IPv4 settings (host byte order)
+    // and the SMB port the user-space stack listens on (the first of `smb ports`).
+    transport_kind transport = transport_kind::tcp;
+    uint8_t _pad_dpdk[1]{};
+    uint16_t dpdk_port = 0;
+    uint16_t dpdk_mtu = 1500;
+    uint16_t smb_port = 445;
+    uint32_t dpdk_address = 0;
+    uint32_t dpdk_netmask = 0;
+    uint32_t dpdk_gateway = 0;
+    char dpdk_args[1024]{};
 };
 
 struct control_channel_layout {
     static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
     // Bumped whenever dataplane_settings or the layout changes shape.
-    static constexpr uint32_t version_value = 3;
+    static constexpr uint32_t version_value = 4;
     uint64_t magic;
     uint32_t version;
     uint32_t dataplane_pid; // written by the data plane

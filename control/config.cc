@@ -112,7 +112,8 @@ bool is_global_key(const std::string& key) {
         "serverminprotocol", "minprotocol", "serversigning",     "privatedir",  "loglevel",
         "debuglevel",        "netbiosname", "workgroup",         "maptoguest",  "restrictanonymous",
         "workers",           "idlepolicy",  "bufferpoolsize"};
-    return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; });
+    return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ||
+           is_dpdk_key(key);
 }
 
 const char* encrypt_values = "default, if_required, off, desired or required";
@@ -195,6 +196,9 @@ load_result parser::run(std::string_view text) {
         if (s.path.empty()) {
             _r.errors.push_back({_file, s.line, "share [" + s.name + "] has no 'path'"});
         }
+    }
+    if (std::string m = check_dpdk(_r.config.dpdk); !m.empty()) {
+        _r.errors.push_back({_file, 0, m});
     }
     if (_r.config.min_dialect > _r.config.max_dialect) {
         _r.errors.push_back({_file, 0,
@@ -430,7 +434,16 @@ bool parser::global_param(const std::string& key, std::string_view v) {
             c.buffer_pool_mib = *n * scale;
         }
     } else {
-        return false;
+        std::string message;
+        switch (dpdk_param(c.dpdk, key, v, message)) {
+        case param_result::not_mine:
+            return false;
+        case param_result::bad:
+            error(message);
+            break;
+        case param_result::ok:
+            break;
+        }
     }
     return true;
 }

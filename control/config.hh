@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/control_channel.hh"
+#include "control/config_dpdk.hh"
 
 namespace smbx::config {
 
@@ -56,11 +57,12 @@ struct server_config {
     std::string netbios_name = "SMBX";
     std::string workgroup = "WORKGROUP";
     map_to_guest guest_mapping = map_to_guest::never;
-    int restrict_anonymous = 0;       // 0 allows anonymous sessions
-    uint32_t workers = 0;             // 0: `auto`, one per CPU the process may use
+    int restrict_anonymous = 0; // 0 allows anonymous sessions
+    uint32_t workers = 0;       // 0: `auto`, one per CPU the process may use
     idle_policy idle = idle_policy::adaptive;
     uint32_t buffer_pool_mib = 128;   // the data plane's buffer pool (hugepages if any)
     uint8_t zero_copy_send = 2;       // 0 no, 1 yes, 2 auto (not towards loopback peers)
+    dpdk_config dpdk;                 // `transport` and the `dpdk ...` parameters
     std::vector<share_config> shares; // IPC$ is implicit and not listed here
 
     // Case-insensitive share lookup among the configured (disk) shares.

@@ -176,6 +176,16 @@ bool fill_settings(dataplane_settings& s, const config::server_config& cfg, bool
     s.idle = cfg.idle;
     s.buffer_pool_mib = cfg.buffer_pool_mib;
     s.zero_copy_send = cfg.zero_copy_send;
+    s.transport = cfg.dpdk.transport;
+    s.smb_port = cfg.ports.empty() ? 445 : cfg.ports.front();
+    s.dpdk_port = cfg.dpdk.port;
+    s.dpdk_mtu = cfg.dpdk.mtu;
+    s.dpdk_address = config::ipv4_host_order(cfg.dpdk.address);
+    s.dpdk_netmask = cfg.dpdk.netmask;
+    s.dpdk_gateway = config::ipv4_host_order(cfg.dpdk.gateway);
+    std::memset(s.dpdk_args, 0, sizeof s.dpdk_args);
+    std::memcpy(s.dpdk_args, cfg.dpdk.args.data(),
+                std::min(cfg.dpdk.args.size(), sizeof s.dpdk_args - 1));
     s.min_dialect = cfg.min_dialect;
     s.max_dialect = cfg.max_dialect;
     s.signing = cfg.signing;

@@ -17,6 +17,7 @@
 #include "common/control_channel.hh"
 #include "common/log.hh"
 #include "dataplane/control_client.hh"
+#include "dataplane/dpdk/dpdk_setup.hh"
 #include "dataplane/request_executor.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/runtime/worker.hh"
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
     auto devices = smbx::rdma::list_devices();
     LOG_INFO("%zu RDMA device(s) visible; SMB Direct is not enabled in this build yet",
              devices.size());
-    LOG_DEBUG("DPDK %s linked; the DPDK transport is not enabled yet", rte_version());
+    LOG_DEBUG("DPDK %s linked", rte_version());
 
     // The buffer pool comes first: transports receive into it and file reads fill it.
     smbx::buffer_pool pool(size_t(settings.buffer_pool_mib) * 1024 * 1024);
@@ -98,7 +99,8 @@ int main(int argc, char** argv) {
     control.start([&server] { return server.status(); });
 
     // One worker per core, each with its own TCP transport; the first one accepts and
-    // deals connections out to all of them.
+    // deals connections out to all of them. With `transport = dpdk`, each worker gets
+    // the user-space stack on its queue pair of the DPDK port instead.
     auto cpus = smbx::worker::allowed_cpus();
     std::vector<std::unique_ptr<smbx::worker>> pool_workers;
     std::vector<std::unique_ptr<smbx::tcp_transport>> transports;
@@ -106,6 +108,9 @@ int main(int argc, char** argv) {
     for (unsigned i = 0; i < workers; ++i) {
         int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
         pool_workers.push_back(std::make_unique<smbx::worker>(i, cpu, settings.idle));
+        if (settings.transport == smbx::transport_kind::dpdk) {
+            continue;
+        }
         auto zc = settings.zero_copy_send == 0   ? smbx::tcp_transport::zero_copy::no
                   : settings.zero_copy_send == 1 ? smbx::tcp_transport::zero_copy::yes
                                                  : smbx::tcp_transport::zero_copy::automatic;
@@ -114,7 +119,16 @@ int main(int argc, char** argv) {
         pool_workers.back()->add_poller(transports.back().get());
         group.push_back(transports.back().get());
     }
-    transports.front()->set_group(group);
+    if (!transports.empty()) {
+        transports.front()->set_group(group);
+    }
+    std::unique_ptr<smbx::dpdk::dpdk_setup> dpdk;
+    if (settings.transport == smbx::transport_kind::dpdk) {
+        dpdk = smbx::dpdk::dpdk_setup::create(settings, server, pool_workers);
+        if (!dpdk) {
+            return 1;
+        }
+    }
 
     g_stop_fd = eventfd(0, EFD_CLOEXEC);
     struct sigaction sa {};
@@ -142,5 +156,6 @@ int main(int argc, char** argv) {
     executor.stop();
     control.stop();
     transports.clear();
+    dpdk.reset();
     return 0;
 }

@@ -438,3 +438,65 @@ TEST(config, deploy_example_parses_without_warnings) {
     ASSERT_EQ(r.config.shares.size(), 1u);
     EXPECT_FALSE(r.config.shares[0].read_only);
 }
+
+TEST(config, transport_defaults_to_tcp) {
+    auto r = parse_ok("[global]\n");
+    EXPECT_EQ(r.config.dpdk.transport, transport_kind::tcp);
+}
+
+TEST(config, dpdk_transport_settings) {
+    auto r = parse_ok("[global]\ntransport = DPDK\n"
+                      "dpdk args = --no-pci --vdev net_af_xdp0,iface=eth1\n"
+                      "dpdk ports = 1\ndpdk address = 10.1.2.3/16\n"
+                      "dpdk gateway = 10.1.0.1\ndpdk mtu = 9000\n");
+    const auto& d = r.config.dpdk;
+    EXPECT_EQ(d.transport, transport_kind::dpdk);
+    EXPECT_EQ(d.args, "--no-pci --vdev net_af_xdp0,iface=eth1");
+    EXPECT_EQ(d.port, 1);
+    EXPECT_EQ(d.address, "10.1.2.3");
+    EXPECT_EQ(d.netmask, 0xffff0000u);
+    EXPECT_EQ(d.gateway, "10.1.0.1");
+    EXPECT_EQ(d.mtu, 9000);
+    EXPECT_EQ(ipv4_host_order(d.address), 0x0a010203u);
+}
+
+TEST(config, dpdk_netmask_and_default_prefix) {
+    auto r = parse_ok("transport = dpdk\ndpdk args = --no-pci\ndpdk address = 10.0.0.2\n");
+    EXPECT_EQ(r.config.dpdk.netmask, 0xffffff00u); // /24 when no prefix is given
+    r = parse_ok("transport = dpdk\ndpdk args = x\ndpdk netmask = 255.255.255.252\n"
+                 "dpdk address = 10.0.0.2\n");
+    EXPECT_EQ(r.config.dpdk.netmask, 0xfffffffcu);
+    EXPECT_FALSE(parse("dpdk netmask = 255.0.255.0\n", "t").ok()); // not contiguous
+    EXPECT_FALSE(parse("dpdk netmask = 0.0.0.0\n", "t").ok());
+}
+
+TEST(config, dpdk_bad_values_are_errors) {
+    EXPECT_TRUE(error_mentions(parse("transport = rdma\n", "t"), "'transport'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk ports = eth0\n", "t"), "'dpdk ports'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk ports = 0 1\n", "t"), "'dpdk ports'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk address = 10.0.0.256\n", "t"), "'dpdk address'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk address = 10.0.0.1/33\n", "t"), "'dpdk address'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk gateway = gw\n", "t"), "'dpdk gateway'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk mtu = 100\n", "t"), "'dpdk mtu'"));
+    EXPECT_TRUE(error_mentions(parse("dpdk mtu = 9001\n", "t"), "'dpdk mtu'"));
+    EXPECT_TRUE(
+        error_mentions(parse("dpdk args = " + std::string(1100, 'a') + "\n", "t"), "'dpdk args'"));
+}
+
+TEST(config, dpdk_transport_needs_args_address_and_a_reachable_gateway) {
+    EXPECT_TRUE(
+        error_mentions(parse("transport = dpdk\ndpdk address = 10.0.0.2\n", "t"), "'dpdk args'"));
+    EXPECT_TRUE(
+        error_mentions(parse("transport = dpdk\ndpdk args = --no-pci\n", "t"), "'dpdk address'"));
+    EXPECT_TRUE(error_mentions(parse("transport = dpdk\ndpdk args = --no-pci\n"
+                                     "dpdk address = 10.0.0.2/24\ndpdk gateway = 10.0.1.1\n",
+                                     "t"),
+                               "not in the subnet"));
+    // The same settings without `transport = dpdk` are kept but not required.
+    EXPECT_TRUE(parse("dpdk address = 10.0.0.2\n", "t").ok());
+}
+
+TEST(config, dpdk_keys_are_global_only) {
+    auto r = parse("[s]\npath = /s\ntransport = dpdk\n", "t");
+    EXPECT_EQ(r.config.dpdk.transport, transport_kind::tcp);
+}

@@ -1,0 +1,202 @@
+#include "dataplane/dpdk/dpdk_transport.hh"
+
+#include <ctime>
+
+#include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
+
+namespace smbx::dpdk {
+
+namespace {
+
+net::time_us monotonic_us() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return net::time_us(ts.tv_sec) * 1'000'000 + net::time_us(ts.tv_nsec) / 1000;
+}
+
+// A READ payload (or any payload pool buffer) on its way out: the pool buffer goes
+// back when the stack and the NIC have dropped their references, i.e. once acknowledged.
+class pool_block final : public net::tx_block {
+public:
+    explicit pool_block(pool_buffer buffer)
+        : tx_block(buffer.data(), buffer.size()), _buffer(std::move(buffer)) {}
+
+private:
+    pool_buffer _buffer;
+};
+
+} // namespace
+
+void dpdk_connection::send(out_message message) {
+    _owner.send(_id, std::move(message));
+}
+
+void dpdk_connection::close() {
+    _owner.post_close(_id);
+}
+
+dpdk_transport::dpdk_transport(port& p, uint16_t queue, const net::stack_config& config,
+                               uint16_t listen_port, transport_events& events, worker& owner)
+    : _events(events), _worker(owner), _nic(p, queue),
+      _stack(std::make_unique<net::stack>(_nic, config)) {
+    _stack->listen(listen_port, this);
+    LOG_NOTICE("dpdk: worker %u serves %s:%u on port %u queue %u (%s)", owner.index(),
+               config.address.to_string().c_str(), listen_port, p.id(), queue, p.driver().c_str());
+}
+
+dpdk_transport::~dpdk_transport() {
+    _stack.reset(); // gives back received frames and unsent blocks
+    _connections.clear();
+}
+
+unsigned dpdk_transport::poll() {
+    _poll_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    unsigned work = 0;
+    if (_has_posted.load(std::memory_order_acquire)) {
+        drain_posted();
+        ++work;
+    }
+    net::time_us now = monotonic_us();
+    work += unsigned(_nic.poll_rx(*_stack, now));
+    // Runs the timers and sends what receive and the posted sends produced, in a burst.
+    _stack->poll(now);
+    return work;
+}
+
+dpdk_connection* dpdk_transport::find(net::connection_id id) {
+    auto it = _connections.find(id);
+    return it == _connections.end() ? nullptr : it->second.get();
+}
+
+void dpdk_transport::send(net::connection_id id, out_message message) {
+    // A request the worker processed itself: straight to the stack.
+    if (_poll_thread.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+        post({false, id, std::move(message)});
+        return;
+    }
+    if (dpdk_connection* c = find(id); c && !c->_closing) {
+        transmit(*c, std::move(message));
+    }
+}
+
+void dpdk_transport::post_close(net::connection_id id) {
+    post({true, id, {}});
+}
+
+void dpdk_transport::post(posted p) {
+    {
+        std::lock_guard lock(_posted_mutex);
+        _posted.push_back(std::move(p));
+        _has_posted.store(true, std::memory_order_seq_cst);
+    }
+    _worker.wake();
+}
+
+void dpdk_transport::drain_posted() {
+    std::vector<posted> batch;
+    {
+        std::lock_guard lock(_posted_mutex);
+        batch.swap(_posted);
+        _has_posted.store(false, std::memory_order_relaxed);
+    }
+    for (auto& p : batch) {
+        dpdk_connection* c = find(p.id);
+        if (!c || c->_closing) {
+            continue; // gone or closing: the message is dropped
+        }
+        if (p.close) {
+            begin_close(*c);
+        } else {
+            transmit(*c, std::move(p.message));
+        }
+    }
+}
+
+void dpdk_transport::transmit(dpdk_connection& c, out_message message) {
+    // MS-SMB2 2.1: a zero byte and the 24-bit length of head + payload.
+    size_t len = message.size();
+    if (len > 0xffffff) {
+        LOG_ERROR("%s: message of %zu bytes does not fit Direct TCP framing; closing",
+                  c._peer.c_str(), len);
+        begin_close(c);
+        return;
+    }
+    bytes frame{0, uint8_t(len >> 16), uint8_t(len >> 8), uint8_t(len)};
+    _stack->send(c._id, net::make_tx_block(std::move(frame)));
+    if (!message.head.empty()) {
+        _stack->send(c._id, net::make_tx_block(std::move(message.head)));
+    }
+    if (!message.payload.empty()) {
+        if (message.payload.in_pool()) {
+            counters::add(counters::data().payload_sent_from_pool_bytes, message.payload.size());
+        }
+        _stack->send(c._id, new pool_block(std::move(message.payload)));
+    }
+}
+
+void dpdk_transport::begin_close(dpdk_connection& c) {
+    if (c._closing) {
+        return;
+    }
+    c._closing = true;
+    // Data already handed to the stack still goes out before the FIN.
+    _stack->close(c._id);
+}
+
+void dpdk_transport::on_established(net::stack& s, net::connection_id id) {
+    std::string peer = "?";
+    if (const net::flow_key* k = s.flow(id)) {
+        peer = k->remote_ip.to_string() + ":" + std::to_string(k->remote_port);
+    }
+    auto conn = std::make_shared<dpdk_connection>(*this, id, peer);
+    _connections[id] = conn;
+    _connection_count.store(_connections.size(), std::memory_order_relaxed);
+    LOG_INFO("dpdk connection %llu from %s on worker %u", static_cast<unsigned long long>(id),
+             peer.c_str(), _worker.index());
+    _events.on_connect(conn);
+}
+
+void dpdk_transport::on_data(net::stack&, net::connection_id id, net::packet_buffer payload) {
+    auto it = _connections.find(id);
+    if (it == _connections.end() || it->second->_closing) {
+        return;
+    }
+    std::shared_ptr<dpdk_connection> conn = it->second; // alive through the callbacks
+    bool ok = conn->_rx.feed(payload.bytes(), [this, &conn](pool_buffer message) {
+        _events.on_message(conn, std::move(message));
+    });
+    if (!ok) {
+        LOG_WARN("%s: bad Direct TCP frame; closing", conn->_peer.c_str());
+        begin_close(*conn);
+    }
+}
+
+void dpdk_transport::on_peer_closed(net::stack&, net::connection_id id) {
+    // The client will send no more requests: our side closes too (after queued replies).
+    if (dpdk_connection* c = find(id)) {
+        begin_close(*c);
+    } else {
+        _stack->close(id);
+    }
+}
+
+void dpdk_transport::on_closed(net::stack&, net::connection_id id, net::close_reason reason) {
+    auto it = _connections.find(id);
+    if (it == _connections.end()) {
+        return;
+    }
+    auto conn = it->second;
+    _connections.erase(it);
+    _connection_count.store(_connections.size(), std::memory_order_relaxed);
+    conn->_closing = true;
+    LOG_INFO("dpdk connection %llu from %s closed (%s)", static_cast<unsigned long long>(id),
+             conn->_peer.c_str(),
+             reason == net::close_reason::normal    ? "normal"
+             : reason == net::close_reason::reset   ? "reset"
+             : reason == net::close_reason::timeout ? "timeout"
+                                                    : "aborted");
+    _events.on_disconnect(conn);
+}
+
+} // namespace smbx::dpdk

@@ -1,0 +1,104 @@
+// The DPDK transport: SMB2 over the user-space TCP/IPv4 stack (dataplane/net/), one
+// stack per worker on that worker's RX/TX queue pair of the DPDK port, listening on the
+// SMB port. Framing is Direct TCP (MS-SMB2 2.1), as in tcp/tcp_transport.
+//
+// Receive: each TCP segment's payload is copied into the message's pool buffer
+// (direct_tcp_reassembler) and its mbuf freed at once. Send: the Direct TCP header, the
+// head and the payload pool buffer go to the stack as three tx blocks, without a copy;
+// the stack (and the PMD, for external buffers) hold them until the peer acknowledges
+// the bytes, and then the pool buffer returns to the pool.
+//
+// Other threads (request threads) queue sends and closes through a posted queue, as
+// tcp_transport does. The worker never sleeps while it carries this transport: the
+// PMDs used here (af_packet, af_xdp) give no RX interrupt to wait on, and the stack's
+// timers need polling.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataplane/dpdk/direct_tcp_reassembler.hh"
+#include "dataplane/dpdk/dpdk_port.hh"
+#include "dataplane/net/stack.hh"
+#include "dataplane/runtime/worker.hh"
+#include "dataplane/transport.hh"
+
+namespace smbx::dpdk {
+
+class dpdk_transport;
+
+class dpdk_connection final : public transport_connection,
+                              public std::enable_shared_from_this<dpdk_connection> {
+public:
+    dpdk_connection(dpdk_transport& owner, net::connection_id id, std::string peer)
+        : _owner(owner), _id(id), _peer(std::move(peer)) {}
+
+    void send(out_message message) override;
+    void close() override;
+    const std::string& peer_address() const override { return _peer; }
+    const char* transport_name() const override { return "dpdk"; }
+
+private:
+    friend class dpdk_transport;
+    dpdk_transport& _owner;
+    const net::connection_id _id;
+    std::string _peer;
+    direct_tcp_reassembler _rx;
+    bool _closing = false;
+};
+
+class dpdk_transport final : public transport, private net::tcp_events {
+public:
+    // Serves `listen_port` on queue pair `queue` of `p` (which must outlive this).
+    dpdk_transport(port& p, uint16_t queue, const net::stack_config& config, uint16_t listen_port,
+                   transport_events& events, worker& owner);
+    ~dpdk_transport() override;
+
+    const char* name() const override { return "dpdk"; }
+
+    // poller
+    unsigned poll() override;
+    bool before_sleep() override { return false; }
+
+    // Any thread.
+    void send(net::connection_id id, out_message message);
+    void post_close(net::connection_id id);
+    size_t connection_count() const { return _connection_count.load(std::memory_order_relaxed); }
+
+private:
+    struct posted {
+        bool close = false;
+        net::connection_id id = 0;
+        out_message message;
+    };
+
+    // net::tcp_events, run inside the stack on the worker.
+    void on_established(net::stack& s, net::connection_id id) override;
+    void on_data(net::stack& s, net::connection_id id, net::packet_buffer payload) override;
+    void on_peer_closed(net::stack& s, net::connection_id id) override;
+    void on_closed(net::stack& s, net::connection_id id, net::close_reason reason) override;
+
+    void transmit(dpdk_connection& c, out_message message);
+    void begin_close(dpdk_connection& c);
+    void post(posted p);
+    void drain_posted();
+    dpdk_connection* find(net::connection_id id);
+
+    transport_events& _events;
+    worker& _worker;
+    queue_nic _nic;
+    std::unique_ptr<net::stack> _stack;
+    std::map<net::connection_id, std::shared_ptr<dpdk_connection>> _connections;
+    std::atomic<size_t> _connection_count{0};
+    std::mutex _posted_mutex;
+    std::vector<posted> _posted;
+    std::atomic<bool> _has_posted{false};
+    std::atomic<std::thread::id> _poll_thread{};
+};
+
+} // namespace smbx::dpdk
