@@ -46,6 +46,17 @@ dpdk_transport::dpdk_transport(port& p, uint16_t queue, const net::stack_config&
 }
 
 dpdk_transport::~dpdk_transport() {
+    const net::stack_counters& c = _stack->counters();
+    const queue_counters& q = _nic.counters();
+    LOG_NOTICE("dpdk: worker %u: rx_frames=%llu tx_frames=%llu tx_ring_full=%llu "
+               "tx_alloc_failures=%llu retransmits=%llu fast_retransmits=%llu timeouts=%llu "
+               "out_of_order=%llu accepted=%llu open=%zu buffers_outstanding=%llu",
+               _worker.index(), (unsigned long long)q.rx_frames, (unsigned long long)q.tx_frames,
+               (unsigned long long)q.tx_ring_full, (unsigned long long)q.tx_alloc_failures,
+               (unsigned long long)c.tcp_retransmits, (unsigned long long)c.tcp_fast_retransmits,
+               (unsigned long long)c.tcp_timeouts, (unsigned long long)c.tcp_out_of_order,
+               (unsigned long long)c.tcp_connections_accepted, _stack->connection_count(),
+               (unsigned long long)c.buffers_outstanding);
     _stack.reset(); // gives back received frames and unsent blocks
     _connections.clear();
 }

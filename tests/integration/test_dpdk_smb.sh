@@ -4,15 +4,17 @@
 #
 # Topology (built here, unique names, removed on exit):
 #   ns $NS_DP: veth $IF_DP (no IP: the DPDK port)  <-->  ns $NS_CL: veth $IF_CL 10.X.Y.1/24
-# smbx-control runs in $NS_DP with `transport = dpdk` on net_af_packet (then
-# net_af_xdp, if it starts here) and 10.X.Y.2; from $NS_CL: ping, smbclient ls, put and
-# get of a random file (SMBX_DPDK_SMB_MIB, default 256) compared by sha256, and
-# smbtorture smb2.connect/read/rw. Then, for comparison, the same put/get with
+# smbx-control runs in $NS_DP with `transport = dpdk` and 10.X.Y.2 on each PMD of
+# SMBX_DPDK_SMB_PMDS (default af_packet: net_af_xdp stalls here under load, in
+# test_dpdk_tcp's echo as well). From $NS_CL: ping, smbclient ls, put and get of a
+# random file (SMBX_DPDK_SMB_MIB, default 256) compared by sha256, and smbtorture
+# smb2.connect/read/rw. Then, for comparison, the same put/get with
 # `transport = tcp` on the kernel through the same veth (the IP moved to $IF_DP).
 # Needs root (namespaces); skips otherwise.
 set -uo pipefail
 LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
+source "$LIB_DIR/dpdk_netns.sh"
 
 [ "$(id -u)" = 0 ] || skip_test "needs root for network namespaces"
 [ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
@@ -20,14 +22,8 @@ command -v ip >/dev/null || skip_test "no iproute2"
 command -v ethtool >/dev/null || skip_test "no ethtool (deploy/install-deps.sh)"
 command -v smbclient >/dev/null || skip_test "no smbclient"
 
+dpdk_netns_names sm
 ID=$$
-NS_DP=smbxsd$ID
-NS_CL=smbxsc$ID
-IF_DP=sxs${ID}a
-IF_CL=sxs${ID}b
-SUBNET=10.$((ID % 200 + 20)).$(((ID / 200) % 250 + 1)).
-SERVER_IP=${SUBNET}2
-CLIENT_IP=${SUBNET}1
 MIB=${SMBX_DPDK_SMB_MIB:-256}
 
 # One worker: a port with one queue pair (several queues, with RSS and a stack per
@@ -36,22 +32,9 @@ SMBX_TEST_GLOBAL=$(grep -v '^ *workers' <<<"${SMBX_TEST_GLOBAL:-}")
 smbx_init
 dpdk_cleanup() {
     on_exit
-    ip netns del "$NS_DP" 2>/dev/null
-    ip netns del "$NS_CL" 2>/dev/null
+    dpdk_netns_cleanup
 }
 trap dpdk_cleanup EXIT
-
-setup_topology() {
-    ip netns add "$NS_DP" && ip netns add "$NS_CL" || return 1
-    ip -n "$NS_DP" link set lo up
-    ip -n "$NS_CL" link set lo up
-    ip link add "$IF_DP" netns "$NS_DP" type veth peer name "$IF_CL" netns "$NS_CL" || return 1
-    ip -n "$NS_DP" link set "$IF_DP" up
-    ip -n "$NS_CL" addr add "${CLIENT_IP}/24" dev "$IF_CL"
-    ip -n "$NS_CL" link set "$IF_CL" up
-    # Frames reaching DPDK must carry real checksums (no offload to a NIC that is not there).
-    ip netns exec "$NS_CL" ethtool -K "$IF_CL" tx off >/dev/null || return 1
-}
 
 # start_dp NAME [GLOBAL_LINES]: smbx-control in $NS_DP; waits for the data plane to say
 # it serves (DPDK) or for the kernel port to accept (tcp).
@@ -139,17 +122,22 @@ dpdk address = ${SERVER_IP}/24"; then
     return 0
 }
 
-setup_topology || { fail "namespace topology"; finish; }
+dpdk_netns_setup || { fail "namespace topology"; finish; }
 smbx_config
 smbx_add_user alice
 head -c $((MIB << 20)) /dev/urandom >"$T/src"
 SRC_SUM=$(sha256sum <"$T/src" | cut -d' ' -f1)
 
-run_pmd af_packet "net_af_packet0,iface=$IF_DP"
-if [ "${SMBX_DPDK_SMB_XDP:-1}" = 1 ]; then
-    run_pmd af_xdp "net_af_xdp0,iface=$IF_DP,start_queue=0,queue_count=1"
-    [ $? = 2 ] && log "net_af_xdp did not start here (see above); af_packet result stands"
-fi
+for pmd in ${SMBX_DPDK_SMB_PMDS:-af_packet}; do
+    case $pmd in
+    af_packet) run_pmd af_packet "net_af_packet0,iface=$IF_DP" ;;
+    af_xdp)
+        run_pmd af_xdp "net_af_xdp0,iface=$IF_DP,start_queue=0,queue_count=1"
+        [ $? = 2 ] && log "net_af_xdp did not start here (see above)"
+        ;;
+    *) fail "unknown PMD $pmd in SMBX_DPDK_SMB_PMDS" ;;
+    esac
+done
 if [ "${SMBX_DPDK_SMB_BASELINE:-1}" = 1 ]; then
     # The same transfer on kernel TCP through the same veth, for the figures.
     ip -n "$NS_DP" addr add "${SERVER_IP}/24" dev "$IF_DP"

@@ -9,6 +9,7 @@
 set -uo pipefail
 LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
+source "$LIB_DIR/dpdk_netns.sh"
 
 ECHO_BIN=$SMBX_BUILD_DIR/smbx-dpdk-echo
 [ -z "${SMBX_TEST_GLOBAL:-}" ] ||
@@ -19,37 +20,18 @@ command -v ip >/dev/null || skip_test "no iproute2"
 command -v ethtool >/dev/null || skip_test "no ethtool (deploy/install-deps.sh)"
 command -v ping >/dev/null || skip_test "no ping (deploy/install-deps.sh)"
 
+dpdk_netns_names tc
 ID=$$
-NS_DP=smbxdp$ID
-NS_CL=smbxcl$ID
-IF_DP=sxd${ID}a
-IF_CL=sxd${ID}b
-SUBNET=10.$((ID % 200 + 20)).$(((ID / 200) % 250)).
-SERVER_IP=${SUBNET}2
-CLIENT_IP=${SUBNET}1
 MIB=${SMBX_DPDK_TEST_MIB:-64}
 WORK=$(mktemp -d /tmp/smbx-dpdk.XXXXXX)
 ECHO_PID=
 
 cleanup() {
     [ -n "$ECHO_PID" ] && kill "$ECHO_PID" 2>/dev/null && wait "$ECHO_PID" 2>/dev/null
-    ip netns del "$NS_DP" 2>/dev/null
-    ip netns del "$NS_CL" 2>/dev/null
+    dpdk_netns_cleanup
     if [ "$T_FAIL" -eq 0 ] && [ -z "${SMBX_KEEP_TMP:-}" ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-
-setup_topology() {
-    ip netns add "$NS_DP" && ip netns add "$NS_CL" || return 1
-    ip -n "$NS_DP" link set lo up
-    ip -n "$NS_CL" link set lo up
-    ip link add "$IF_DP" netns "$NS_DP" type veth peer name "$IF_CL" netns "$NS_CL" || return 1
-    ip -n "$NS_DP" link set "$IF_DP" up
-    ip -n "$NS_CL" addr add "${CLIENT_IP}/24" dev "$IF_CL"
-    ip -n "$NS_CL" link set "$IF_CL" up
-    # Frames reaching DPDK must carry real checksums (no offload to a NIC that is not there).
-    ip netns exec "$NS_CL" ethtool -K "$IF_CL" tx off >/dev/null || return 1
-}
 
 # The client: sends N MiB of random data and reads the echo at the same time; prints
 # "sent <sha256> received <sha256> bytes <n> seconds <s>".
@@ -130,7 +112,7 @@ raise SystemExit(1)"
     return 0
 }
 
-setup_topology || { fail "namespace topology"; finish; }
+dpdk_netns_setup || { fail "namespace topology"; finish; }
 run_pmd af_packet "net_af_packet0,iface=$IF_DP"
 run_pmd af_xdp "net_af_xdp0,iface=$IF_DP,start_queue=0,queue_count=1"
 if [ $? = 2 ]; then
