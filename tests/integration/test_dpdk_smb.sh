@@ -117,6 +117,13 @@ dpdk address = ${SERVER_IP}/24"; then
     transfer "$name"
     torture "$name"
     stop_dp
+    # The stack's counters, logged as the transport stops: every connection closed and
+    # every mbuf and send block given back.
+    local counters
+    counters=$(grep -o 'dpdk: worker 0: .*' "$SERVER_LOG")
+    log "$counters"
+    assert_match "$name: connections closed, no buffer outstanding" \
+        'open=0 buffers_outstanding=0$' "$counters"
     assert_match "$name: no data plane errors" '^$' \
         "$(grep -E 'ERROR|assert|Segmentation' "$SERVER_LOG" | head -5)"
     return 0
