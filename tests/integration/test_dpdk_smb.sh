@@ -71,24 +71,35 @@ smbc_ns() {
         --configfile="$T/client.conf" -U "alice%$ALICE_PASS" "$@"
 }
 
-# transfer NAME: put then get of $T/src, sha256 compared; logs MB/s both ways.
+# CPU seconds (user + system) the data plane has used so far.
+dp_cpu() {
+    local pid
+    pid=$(dataplane_pid) || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"
+}
+
+# transfer NAME: put then get of $T/src, sha256 compared; logs MiB/s both ways and the
+# data plane's CPU seconds per GiB moved (a DPDK worker polls: it spins while idle too).
 transfer() {
-    local name=$1 t0 t1 put_s get_s
+    local name=$1 t0 t1 c0 c1 put_s get_s put_cpu get_cpu
     rm -f "$T/share/big" "$T/back"
-    t0=$(date +%s.%N)
+    t0=$(date +%s.%N) c0=$(dp_cpu)
     check "$name: put ${MIB} MiB" smbc_ns -c "put $T/src big" || return 1
-    t1=$(date +%s.%N)
-    put_s=$(echo "$t1 - $t0" | bc)
-    t0=$(date +%s.%N)
+    t1=$(date +%s.%N) c1=$(dp_cpu)
+    put_s=$(echo "$t1 - $t0" | bc) put_cpu=$(echo "$c1 - $c0" | bc)
+    t0=$(date +%s.%N) c0=$(dp_cpu)
     check "$name: get ${MIB} MiB" smbc_ns -c "get big $T/back" || return 1
-    t1=$(date +%s.%N)
-    get_s=$(echo "$t1 - $t0" | bc)
+    t1=$(date +%s.%N) c1=$(dp_cpu)
+    get_s=$(echo "$t1 - $t0" | bc) get_cpu=$(echo "$c1 - $c0" | bc)
     assert_eq "$name: file on the share intact (sha256)" "$SRC_SUM" \
         "$(sha256sum <"$T/share/big" | cut -d' ' -f1)"
     assert_eq "$name: file read back intact (sha256)" "$SRC_SUM" \
         "$(sha256sum <"$T/back" | cut -d' ' -f1)"
-    log "$name: put $(echo "scale=1; $MIB / $put_s" | bc) MiB/s, get" \
-        "$(echo "scale=1; $MIB / $get_s" | bc) MiB/s (${MIB} MiB, smbclient process included)"
+    log "$name: put $(echo "scale=1; $MIB / $put_s" | bc) MiB/s," \
+        "data plane $(echo "scale=2; $put_cpu * 1024 / $MIB" | bc) CPU s/GiB;" \
+        "get $(echo "scale=1; $MIB / $get_s" | bc) MiB/s," \
+        "data plane $(echo "scale=2; $get_cpu * 1024 / $MIB" | bc) CPU s/GiB" \
+        "(${MIB} MiB, smbclient start included)"
 }
 
 torture() {
