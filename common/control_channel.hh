@@ -48,12 +48,19 @@ struct dataplane_settings {
     uint32_t dpdk_netmask = 0;
     uint32_t dpdk_gateway = 0;
     char dpdk_args[1024]{};
+    // SMB Direct: RDMA CM listeners on these IPv4 addresses (network byte order; the
+    // `interfaces`) x ports; none when `smb direct = no`. The data plane skips an
+    // address no RDMA device serves.
+    uint32_t rdma_address_count = 0;
+    uint32_t rdma_addresses[8]{};
+    uint32_t rdma_port_count = 0;
+    uint16_t rdma_ports[4]{};
 };
 
 struct control_channel_layout {
     static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
     // Bumped whenever dataplane_settings or the layout changes shape.
-    static constexpr uint32_t version_value = 4;
+    static constexpr uint32_t version_value = 5;
     uint64_t magic;
     uint32_t version;
     uint32_t dataplane_pid; // written by the data plane

@@ -111,7 +111,7 @@ bool is_global_key(const std::string& key) {
         "interfaces",        "smbports",    "servermaxprotocol", "maxprotocol", "protocol",
         "serverminprotocol", "minprotocol", "serversigning",     "privatedir",  "loglevel",
         "debuglevel",        "netbiosname", "workgroup",         "maptoguest",  "restrictanonymous",
-        "workers",           "idlepolicy",  "bufferpoolsize"};
+        "workers",           "idlepolicy",  "bufferpoolsize",    "smbdirect",   "rdmaports"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ||
            is_dpdk_key(key);
 }
@@ -314,6 +314,30 @@ bool parser::global_param(const std::string& key, std::string_view v) {
         }
         if (tokens.empty()) {
             error("'smb ports' is empty");
+        }
+    } else if (key == "rdmaports") {
+        // RDMA CM ports of the SMB Direct listeners (MS-SMBD 2.1: 5445 for iWARP, where
+        // the Linux client tries first, and 445 for RoCE and InfiniBand).
+        c.rdma_ports.clear();
+        auto tokens = split_list(v);
+        for (const auto& t : tokens) {
+            auto p = parse_int<unsigned>(t);
+            if (!p || *p == 0 || *p > 65535) {
+                error("'rdma ports': '" + t + "' is not a port number (1-65535)");
+            } else if (std::find(c.rdma_ports.begin(), c.rdma_ports.end(), uint16_t(*p)) ==
+                       c.rdma_ports.end()) {
+                c.rdma_ports.push_back(uint16_t(*p));
+            }
+        }
+        if (tokens.empty()) {
+            error("'rdma ports' is empty");
+        } else if (c.rdma_ports.size() > std::size(dataplane_settings{}.rdma_ports)) {
+            error("'rdma ports': at most " +
+                  std::to_string(std::size(dataplane_settings{}.rdma_ports)) + " ports");
+        }
+    } else if (key == "smbdirect") {
+        if (auto b = boolean("smb direct", v)) {
+            c.smb_direct = *b;
         }
     } else if (key == "servermaxprotocol" || key == "maxprotocol" || key == "protocol" ||
                key == "serverminprotocol" || key == "minprotocol") {

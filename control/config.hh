@@ -60,9 +60,13 @@ struct server_config {
     int restrict_anonymous = 0; // 0 allows anonymous sessions
     uint32_t workers = 0;       // 0: `auto`, one per CPU the process may use
     idle_policy idle = idle_policy::adaptive;
-    uint32_t buffer_pool_mib = 128;   // the data plane's buffer pool (hugepages if any)
-    uint8_t zero_copy_send = 2;       // 0 no, 1 yes, 2 auto (not towards loopback peers)
-    dpdk_config dpdk;                 // `transport` and the `dpdk ...` parameters
+    uint32_t buffer_pool_mib = 128; // the data plane's buffer pool (hugepages if any)
+    uint8_t zero_copy_send = 2;     // 0 no, 1 yes, 2 auto (not towards loopback peers)
+    dpdk_config dpdk;               // `transport` and the `dpdk ...` parameters
+    // SMB Direct (smbx-only keys): listeners on the `interfaces` addresses that have an
+    // RDMA device, one per `rdma ports` entry; `smb direct = no` turns them off.
+    bool smb_direct = true;
+    std::vector<uint16_t> rdma_ports{5445, 445};
     std::vector<share_config> shares; // IPC$ is implicit and not listed here
 
     // Case-insensitive share lookup among the configured (disk) shares.

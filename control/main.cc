@@ -6,6 +6,7 @@
 // handing over the channel, the eventfds, the listening sockets, the admin socket and
 // the data plane (still our child after exec) in SMBX_* environment variables. The
 // data plane and its sessions keep running; in-flight authentications are lost.
+#include <arpa/inet.h>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -186,6 +187,20 @@ bool fill_settings(dataplane_settings& s, const config::server_config& cfg, bool
     std::memset(s.dpdk_args, 0, sizeof s.dpdk_args);
     std::memcpy(s.dpdk_args, cfg.dpdk.args.data(),
                 std::min(cfg.dpdk.args.size(), sizeof s.dpdk_args - 1));
+    s.rdma_address_count = 0;
+    s.rdma_port_count = 0;
+    if (cfg.smb_direct) {
+        for (const auto& itf : cfg.interfaces) {
+            in_addr a{};
+            if (s.rdma_address_count < std::size(s.rdma_addresses) &&
+                inet_pton(AF_INET, itf.address.c_str(), &a) == 1) {
+                s.rdma_addresses[s.rdma_address_count++] = a.s_addr;
+            }
+        }
+        for (uint16_t port : cfg.rdma_ports) {
+            s.rdma_ports[s.rdma_port_count++] = port; // at most 4 (config.cc)
+        }
+    }
     s.min_dialect = cfg.min_dialect;
     s.max_dialect = cfg.max_dialect;
     s.signing = cfg.signing;

@@ -1,6 +1,7 @@
 // smbx-dataplane: started and supervised by smbx-control, never by hand. It inherits
 // the control channel (shared memory + two eventfds) and the listening sockets, and
 // serves SMB2 on them. It never reads the user database or the configuration file.
+#include <arpa/inet.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include "dataplane/smb_server.hh"
 #include "dataplane/tcp/tcp_transport.hh"
 #include "rdma/device_list.hh"
+#include "rdma/smbd_transport.hh"
 
 namespace {
 
@@ -80,8 +82,9 @@ int main(int argc, char** argv) {
     }
 
     auto devices = smbx::rdma::list_devices();
-    LOG_INFO("%zu RDMA device(s) visible; SMB Direct is not enabled in this build yet",
-             devices.size());
+    for (const auto& d : devices) {
+        LOG_INFO("RDMA device %s (node GUID %s)", d.name.c_str(), d.node_guid.c_str());
+    }
     LOG_DEBUG("DPDK %s linked", rte_version());
 
     // The buffer pool comes first: transports receive into it and file reads fill it.
@@ -130,6 +133,34 @@ int main(int argc, char** argv) {
         }
     }
 
+    // SMB Direct: one RDMA CM listener per address x port can exist, so the first worker
+    // owns the transport and its connections; the pool is registered with each device
+    // once, when its first client comes in.
+    std::unique_ptr<smbx::rdma::smbd_transport> smbdirect;
+    if (settings.rdma_address_count && settings.rdma_port_count && !devices.empty()) {
+        smbx::rdma::smbd_transport_settings rs;
+        rs.addresses.clear();
+        for (uint32_t i = 0; i < std::min<uint32_t>(settings.rdma_address_count, 8); ++i) {
+            char text[INET_ADDRSTRLEN];
+            in_addr a{settings.rdma_addresses[i]};
+            rs.addresses.push_back(inet_ntop(AF_INET, &a, text, sizeof text));
+        }
+        rs.ports.assign(settings.rdma_ports,
+                        settings.rdma_ports + std::min<uint32_t>(settings.rdma_port_count, 4));
+        rs.pool_region = pool.region();
+        rs.pool_size = pool.region_size();
+        smbdirect =
+            std::make_unique<smbx::rdma::smbd_transport>(rs, server, pool_workers.front().get());
+        if (smbdirect->listen()) {
+            pool_workers.front()->add_poller(smbdirect.get());
+        } else {
+            LOG_NOTICE("SMB Direct: no listener could be set up; serving TCP only");
+            smbdirect.reset();
+        }
+    } else if (settings.rdma_address_count && settings.rdma_port_count) {
+        LOG_INFO("SMB Direct: no RDMA device visible; serving TCP only");
+    }
+
     g_stop_fd = eventfd(0, EFD_CLOEXEC);
     struct sigaction sa {};
     sa.sa_handler = on_signal;
@@ -155,6 +186,7 @@ int main(int argc, char** argv) {
     }
     executor.stop();
     control.stop();
+    smbdirect.reset();
     transports.clear();
     dpdk.reset();
     return 0;

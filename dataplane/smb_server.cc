@@ -8,6 +8,7 @@
 #include "common/log.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/dispatch.hh"
+#include "rdma/rdma_channel.hh"
 
 namespace smbx {
 
@@ -15,6 +16,7 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     auto c = std::make_shared<client>();
     c->strand = _executor.make_strand();
     c->state = std::make_unique<smb2::connection>(_settings, _control, conn->peer_address());
+    c->state->rdma = std::dynamic_pointer_cast<rdma::rdma_channel>(conn);
     // Completions from other threads (directory changes for CHANGE_NOTIFY) run on the
     // connection's strand like its messages, and their final responses go out in order
     // with the other replies. Weak references: the connection state owns this runner.

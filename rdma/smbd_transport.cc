@@ -136,19 +136,24 @@ bool smbd_transport::accept(rdma_cm_id* id, const rdma_conn_param& theirs) {
         return false;
     }
     rdma_conn_param p{};
-    // We issue the RDMA READs (initiator); the client issues none to us.
+    // We issue the RDMA READs (initiator); the client issues none to us. The event's
+    // values are already from our side (the kernel swaps the peer's): its
+    // initiator_depth is the client's responder resources, how many READs we may have
+    // outstanding.
     p.initiator_depth =
-        uint8_t(std::min<int>(theirs.responder_resources, dev->attr.max_qp_init_rd_atom));
+        uint8_t(std::min<int>(theirs.initiator_depth, dev->attr.max_qp_init_rd_atom));
     p.responder_resources =
-        uint8_t(std::min<int>(theirs.initiator_depth, dev->attr.max_qp_rd_atom));
+        uint8_t(std::min<int>(theirs.responder_resources, dev->attr.max_qp_rd_atom));
     p.rnr_retry_count = 6;
     p.retry_count = 6;
     if (rdma_accept(id, &p) != 0) {
         LOG_NOTICE("rdma: rdma_accept from %s: %s", peer.c_str(), strerror(errno));
         return false;
     }
-    LOG_INFO("rdma: SMB Direct connection from %s on %s (RDMA READ depth %u)", peer.c_str(),
-             ibv_get_device_name(id->verbs->device), p.initiator_depth);
+    LOG_INFO("rdma: SMB Direct connection from %s on %s (RDMA READ depth %u; client offered "
+             "%u/%u)",
+             peer.c_str(), ibv_get_device_name(id->verbs->device), p.initiator_depth,
+             theirs.initiator_depth, theirs.responder_resources);
     watch(c->_qp->channel_fd(), true);
     _connections.emplace(id, std::move(c));
     return true;

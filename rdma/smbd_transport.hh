@@ -18,6 +18,7 @@
 #include <rdma/rdma_cma.h>
 
 #include "dataplane/transport.hh"
+#include "rdma/rdma_channel.hh"
 #include "rdma/smbd_connection.hh"
 #include "rdma/verbs_queue_pair.hh"
 
@@ -37,6 +38,7 @@ class smbd_transport;
 
 class smbd_transport_connection final
     : public transport_connection,
+      public rdma_channel,
       public smbd_connection_events,
       public std::enable_shared_from_this<smbd_transport_connection> {
 public:
@@ -61,6 +63,12 @@ public:
     // A reply that invalidates the client's token (SMB2_CHANNEL_RDMA_V1_INVALIDATE).
     void send_invalidate(out_message message, uint32_t token);
 
+    // rdma_channel (request threads; they wait for the worker to finish the transfer)
+    bool read_from_client(std::vector<buffer_descriptor_v1> remote, pool_buffer& into) override;
+    bool write_to_client(std::vector<buffer_descriptor_v1> remote, pool_buffer& from) override;
+    void invalidate_with_next_reply(uint32_t token) override;
+    uint32_t max_read_write_size() const override { return _max_read_write_size; }
+
     // Worker thread only.
     const smbd_negotiated& negotiated() const { return _engine->negotiated(); }
 
@@ -77,6 +85,10 @@ private:
     std::string _peer;
     std::unique_ptr<verbs_queue_pair> _qp;
     std::unique_ptr<smbd_connection> _engine;
+    // Set before on_connect, read-only afterwards.
+    uint32_t _max_read_write_size = 0;
+    // invalidate_with_next_reply(): a token in the low 32 bits, bit 32 says "set".
+    std::atomic<uint64_t> _invalidate_next{0};
     bool _announced = false; // on_connect was called
     bool _closed = false;    // the engine reported on_closed: reap it
 };

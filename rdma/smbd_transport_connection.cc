@@ -1,5 +1,8 @@
 // One SMB Direct connection as the SMB2 engine sees it. Calls from other threads are
 // queued to the transport and run on its worker (as the TCP transport does).
+#include <chrono>
+#include <future>
+
 #include "common/log.hh"
 #include "rdma/smbd_transport.hh"
 
@@ -12,7 +15,53 @@ smbd_transport_connection::smbd_transport_connection(smbd_transport& owner, uint
 void smbd_transport_connection::send(out_message message) {
     smbd_transport::posted p(smbd_transport::posted::send, _id);
     p.message = std::move(message);
+    if (uint64_t t = _invalidate_next.exchange(0); t != 0) {
+        p.token = uint32_t(t);
+    }
     _owner.post(std::move(p));
+}
+
+void smbd_transport_connection::invalidate_with_next_reply(uint32_t token) {
+    _invalidate_next.store((uint64_t(1) << 32) | token);
+}
+
+namespace {
+
+// How long a request thread waits for one transfer. The worker always calls back (on
+// completion, flush or teardown); this only bounds a shutdown that stops the worker
+// with transfers still queued.
+constexpr auto rdma_wait_limit = std::chrono::seconds(60);
+
+template <typename Start> bool wait_for_transfer(pool_buffer& buffer, Start start) {
+    auto result = std::make_shared<std::promise<std::pair<bool, pool_buffer>>>();
+    auto future = result->get_future();
+    start(std::move(buffer), [result](bool ok, pool_buffer b) {
+        result->set_value({ok, std::move(b)});
+    });
+    if (future.wait_for(rdma_wait_limit) != std::future_status::ready) {
+        LOG_ERROR("smbd: an RDMA transfer did not finish within %lld s",
+                  static_cast<long long>(rdma_wait_limit.count()));
+        return false; // the buffer stays with the transfer until it ends
+    }
+    auto [ok, b] = future.get();
+    buffer = std::move(b);
+    return ok;
+}
+
+} // namespace
+
+bool smbd_transport_connection::read_from_client(std::vector<buffer_descriptor_v1> remote,
+                                                 pool_buffer& into) {
+    return wait_for_transfer(into, [&](pool_buffer b, rdma_done done) {
+        rdma_read(std::move(remote), std::move(b), std::move(done));
+    });
+}
+
+bool smbd_transport_connection::write_to_client(std::vector<buffer_descriptor_v1> remote,
+                                                pool_buffer& from) {
+    return wait_for_transfer(from, [&](pool_buffer b, rdma_done done) {
+        rdma_write(std::move(remote), std::move(b), std::move(done));
+    });
 }
 
 void smbd_transport_connection::send_invalidate(out_message message, uint32_t token) {
@@ -45,6 +94,7 @@ void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> rem
 }
 
 void smbd_transport_connection::on_established() {
+    _max_read_write_size = _engine->negotiated().max_read_write_size;
     _announced = true;
     _owner._events.on_connect(shared_from_this());
 }

@@ -22,7 +22,10 @@
 
 namespace smbx {
 class control_client;
+namespace rdma {
+class rdma_channel;
 }
+} // namespace smbx
 
 namespace smbx::smb2 {
 
@@ -35,6 +38,9 @@ public:
     const dataplane_settings& settings;
     control_client& control;
     const std::string client_address;
+    // The transport's RDMA operations when this is an SMB Direct connection (READ and
+    // WRITE with an RDMA channel, read_write.cc); null on TCP. Set by smb_server.
+    std::shared_ptr<rdma::rdma_channel> rdma;
 
     // Negotiated state
     bool negotiated = false;

@@ -1,7 +1,9 @@
 // SMB2 READ and WRITE (MS-SMB2 2.2.19-2.2.22, 3.3.5.12, 3.3.5.13) on files and named
-// pipes. This is the TCP path: RDMA channels are refused (a later transport handles
-// them). File data moves between the file and pool buffers through io_uring
-// (runtime/file_io.hh), on the request thread, never on a network worker.
+// pipes. File data moves between the file and pool buffers through io_uring
+// (runtime/file_io.hh), on the request thread, never on a network worker. On an SMB
+// Direct connection a READ or WRITE may name an RDMA channel: the data then moves by
+// RDMA WRITE / RDMA READ between that same pool buffer and the client's memory, and the
+// request thread waits for the transfer.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
 #include "dataplane/vfs/streams.hh"
+#include "rdma/rdma_channel.hh"
 
 namespace smbx::smb2 {
 
@@ -25,8 +28,13 @@ namespace {
 constexpr uint8_t read_data_offset = header_size + 16; // 0x50
 constexpr size_t write_fixed_end = header_size + 48;
 constexpr uint32_t channel_none = 0;
+constexpr uint32_t channel_rdma_v1 = 1;            // 2.2.19 Channel
+constexpr uint32_t channel_rdma_v1_invalidate = 2; // 2.2.19, SMB 3.0.2 and later
+constexpr size_t read_fixed_end = header_size + 48;
 constexpr uint32_t writeflag_write_through = 0x00000001;
 constexpr uint32_t status_pipe_empty = 0xC00000D9;
+// An RDMA transfer failed: the SMB Direct connection is going down (MS-ERREF 2.3.1).
+constexpr uint32_t status_connection_disconnected = 0xC000020C;
 constexpr uint64_t max_file_offset = uint64_t(std::numeric_limits<int64_t>::max());
 // NTFS's MAXFILESIZE: writes starting there are invalid, writes reaching it find the
 // disk full (smbtorture smb2.rw.invalid).
@@ -63,6 +71,52 @@ void read_pipe(ipc_pipe::named_pipe& pipe, uint32_t length, response& resp) {
     resp.status = st; // BUFFER_OVERFLOW: more of this message remains (3.3.5.12)
 }
 
+// The client buffers of a READ or WRITE with an RDMA channel (2.2.19, 2.2.21): the
+// descriptor list at ChannelInfoOffset/Length, cut to the `length` bytes the request
+// moves. nullopt (STATUS_INVALID_PARAMETER): not an SMB Direct connection (3.3.5.12,
+// 3.3.5.13), V1_INVALIDATE below 3.0.2, a malformed or empty list, buffers smaller
+// than `length`, or more than the negotiated MaxReadWriteSize.
+std::optional<std::vector<rdma::buffer_descriptor_v1>>
+rdma_buffers(request& req, uint32_t channel, uint16_t info_offset, uint16_t info_length,
+             size_t fixed_end, uint32_t length) {
+    if (!req.conn.rdma || (channel == channel_rdma_v1_invalidate && req.conn.dialect < 0x0302)) {
+        return std::nullopt;
+    }
+    auto blob = req.buffer_at(info_offset, info_length, fixed_end);
+    if (!blob) {
+        return std::nullopt;
+    }
+    auto list = rdma::parse_buffer_descriptors(*blob);
+    if (!list || length == 0 || rdma::total_length(*list) < length ||
+        length > req.conn.rdma->max_read_write_size()) {
+        return std::nullopt;
+    }
+    // Only as many buffers as `length` needs, the last one cut to what is left.
+    uint32_t left = length;
+    size_t used = 0;
+    while (left > 0) {
+        auto& d = (*list)[used++];
+        d.length = std::min(d.length, left);
+        left -= d.length;
+    }
+    list->resize(used);
+    return list;
+}
+
+bool is_rdma_channel(uint32_t channel) {
+    return channel == channel_rdma_v1 || channel == channel_rdma_v1_invalidate;
+}
+
+// SMB2_CHANNEL_RDMA_V1_INVALIDATE: the reply invalidates the first buffer's token
+// (MS-SMB2 3.3.5.12 / 3.3.5.13; the client registers one region per request), an
+// error reply too: the client counts on it either way.
+void invalidate_after(request& req, uint32_t channel,
+                      const std::vector<rdma::buffer_descriptor_v1>& buffers) {
+    if (channel == channel_rdma_v1_invalidate) {
+        req.conn.rdma->invalidate_with_next_reply(buffers.front().token);
+    }
+}
+
 } // namespace
 
 void handle_read(request& req, response& resp) {
@@ -75,13 +129,27 @@ void handle_read(request& req, response& resp) {
     file_id id = vfs::read_file_id(b);
     uint32_t minimum_count = b.u32();
     uint32_t channel = b.u32();
+    b.u32(); // RemainingBytes
+    uint16_t info_offset = b.u16();
+    uint16_t info_length = b.u16();
     if (!b.ok() || structure_size != 49) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    if (length > connection::max_read_size || channel != channel_none) {
+    if (length > connection::max_read_size ||
+        (channel != channel_none && !is_rdma_channel(channel))) {
         resp.fail(status::invalid_parameter);
         return;
+    }
+    std::vector<rdma::buffer_descriptor_v1> rdma_to;
+    if (channel != channel_none) {
+        auto list = rdma_buffers(req, channel, info_offset, info_length, read_fixed_end, length);
+        if (!list) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+        rdma_to = std::move(*list);
+        invalidate_after(req, channel, rdma_to); // whatever the reply's status
     }
     auto h = vfs::find_request_open(req, id);
     if (!h) {
@@ -92,13 +160,13 @@ void handle_read(request& req, response& resp) {
         resp.fail(status::access_denied);
         return;
     }
-    if (h->is_pipe()) {
+    auto f = vfs::as_file_open(h);
+    if (h->is_pipe() && rdma_to.empty()) {
         read_pipe(static_cast<ipc_pipe::named_pipe&>(*h), length, resp);
         return;
     }
-    auto f = vfs::as_file_open(h);
-    if (!f || f->is_directory()) {
-        resp.fail(status::invalid_device_request);
+    if (!f || f->is_directory() || (!rdma_to.empty() && f->is_stream())) {
+        resp.fail(status::invalid_device_request); // no RDMA for pipes and streams yet
         return;
     }
     if (offset > max_file_offset || length > max_file_offset - offset) {
@@ -154,6 +222,22 @@ void handle_read(request& req, response& resp) {
     }
     data.resize(size_t(got));
     f->position = offset + size_t(got);
+    if (!rdma_to.empty()) {
+        // 3.3.5.12: the data goes by RDMA WRITE from the buffer the file was read
+        // into; the response carries none, DataRemaining says how much was written.
+        if (!req.conn.rdma->write_to_client(rdma_to, data)) {
+            resp.fail(status_connection_disconnected);
+            return;
+        }
+        auto& w = resp.body;
+        w.u16(17);
+        w.u8(0); // DataOffset: no data in the message
+        w.u8(0);
+        w.u32(0);             // DataLength
+        w.u32(uint32_t(got)); // DataRemaining
+        w.u32(0);             // Reserved2
+        return;
+    }
     write_read_header(resp, data.size());
     resp.payload = std::move(data);
 }
@@ -185,6 +269,10 @@ bool prefetch_read(connection& conn, byte_span message) {
     uint32_t length = b.u32();
     uint64_t offset = b.u64();
     file_id id = vfs::read_file_id(b);
+    b.u32(); // MinimumCount
+    if (b.u32() != channel_none) {
+        return false; // an RDMA channel: the request threads wait for the transfer
+    }
     if (!b.ok() || structure_size != 49 || length == 0 || length > connection::max_read_size ||
         offset > max_file_offset) {
         return true; // answered without I/O
@@ -220,24 +308,45 @@ void handle_write(request& req, response& resp) {
     uint64_t offset = b.u64();
     file_id id = vfs::read_file_id(b);
     uint32_t channel = b.u32();
-    b.u32(); // RemainingBytes
-    b.u16(); // WriteChannelInfoOffset
-    b.u16(); // WriteChannelInfoLength
+    uint32_t remaining_bytes = b.u32();
+    uint16_t info_offset = b.u16();
+    uint16_t info_length = b.u16();
     uint32_t flags = b.u32();
     if (!b.ok() || structure_size != 49) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    if (length > connection::max_write_size || channel != channel_none) {
+    if (length > connection::max_write_size ||
+        (channel != channel_none && !is_rdma_channel(channel))) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto data_field = req.buffer_at(data_offset, length, write_fixed_end);
-    if (!data_field) {
-        resp.fail(status::invalid_parameter);
-        return;
+    std::vector<rdma::buffer_descriptor_v1> rdma_from;
+    if (channel != channel_none) {
+        // 3.3.5.13: with an RDMA channel the data is in the client's buffers and
+        // RemainingBytes says how much of it to write; the message carries none.
+        if (length != 0) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+        length = remaining_bytes;
+        auto list = rdma_buffers(req, channel, info_offset, info_length, write_fixed_end, length);
+        if (!list || length > connection::max_write_size) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+        rdma_from = std::move(*list);
+        invalidate_after(req, channel, rdma_from);
     }
-    byte_span data = *data_field;
+    byte_span data;
+    if (rdma_from.empty()) {
+        auto data_field = req.buffer_at(data_offset, length, write_fixed_end);
+        if (!data_field) {
+            resp.fail(status::invalid_parameter);
+            return;
+        }
+        data = *data_field;
+    }
     auto h = vfs::find_request_open(req, id);
     if (!h) {
         resp.fail(status::file_closed);
@@ -246,6 +355,15 @@ void handle_write(request& req, response& resp) {
     if (!(h->granted_access & (vfs::file_write_data | vfs::file_append_data))) {
         resp.fail(status::access_denied);
         return;
+    }
+    pool_buffer rdma_data; // page aligned: O_DIRECT takes it as it is
+    if (!rdma_from.empty()) {
+        rdma_data = pool_get(length);
+        if (!req.conn.rdma->read_from_client(std::move(rdma_from), rdma_data)) {
+            resp.fail(status_connection_disconnected);
+            return;
+        }
+        data = rdma_data.view();
     }
     if (h->is_pipe()) {
         uint32_t st = static_cast<ipc_pipe::named_pipe&>(*h).write(data);
