@@ -52,6 +52,8 @@ TEST(config, defaults_of_empty_file) {
     EXPECT_EQ(c.guest_mapping, map_to_guest::never);
     EXPECT_EQ(c.restrict_anonymous, 0);
     EXPECT_EQ(c.workers, 0u);
+    EXPECT_TRUE(c.smb_direct);
+    EXPECT_EQ(c.rdma_ports, (std::vector<uint16_t>{5445, 445}));
     EXPECT_TRUE(c.shares.empty());
     EXPECT_TRUE(r.warnings.empty());
 }
@@ -91,6 +93,8 @@ TEST(config, every_global_key) {
     map to guest = Bad User
     restrict anonymous = 2
     workers = 4
+    smb direct = no
+    rdma ports = 5445
 )");
     const auto& c = r.config;
     ASSERT_EQ(c.interfaces.size(), 2u);
@@ -110,6 +114,8 @@ TEST(config, every_global_key) {
     EXPECT_EQ(c.guest_mapping, map_to_guest::bad_user);
     EXPECT_EQ(c.restrict_anonymous, 2);
     EXPECT_EQ(c.workers, 4u);
+    EXPECT_FALSE(c.smb_direct);
+    EXPECT_EQ(c.rdma_ports, std::vector<uint16_t>{5445});
     EXPECT_TRUE(r.warnings.empty());
 }
 
@@ -275,6 +281,20 @@ TEST(config, bad_ports) {
     EXPECT_FALSE(parse("smb ports = http\n", "t").ok());
     EXPECT_FALSE(parse("smb ports =\n", "t").ok());
     EXPECT_EQ(parse_ok("smb ports = 445,445 139").config.ports, (std::vector<uint16_t>{445, 139}));
+}
+
+TEST(config, rdma_ports_and_smb_direct) {
+    EXPECT_EQ(parse_ok("rdma ports = 445, 5445 445").config.rdma_ports,
+              (std::vector<uint16_t>{445, 5445}));
+    EXPECT_EQ(error_line(parse("\nrdma ports = 5445 0\n", "t")), 2);
+    EXPECT_FALSE(parse("rdma ports = 70000\n", "t").ok());
+    EXPECT_FALSE(parse("rdma ports =\n", "t").ok());
+    // The data plane's settings hold at most four.
+    EXPECT_TRUE(error_mentions(parse("rdma ports = 1 2 3 4 5\n", "t"), "at most 4"));
+    EXPECT_TRUE(parse_ok("smb direct = yes").config.smb_direct);
+    EXPECT_FALSE(parse("smb direct = maybe\n", "t").ok());
+    auto r = parse_ok("[s]\npath = /x\nrdma ports = 445\n");
+    EXPECT_EQ(r.warnings.size(), 1u) << "a global key in a share section";
 }
 
 TEST(config, bad_interfaces) {
