@@ -4,15 +4,15 @@
 # build directory ($SMBX_BUILD_DIR, default <source>/build; the guest sees it at the
 # same path), so the two servers' figures come from the same lab.
 #
-# HOOK (issue 4): until smbx has its SMB Direct transport, smbx-control warns that
-# `rdma ports` is an unknown parameter; this test then reports SKIP (exit 77), never
-# a pass. Once the transport reads `rdma ports`, the skip goes away by itself and
-# every check below must pass: an RDMA CM listener on 5445 (the port the kernel
-# client tries first, MS-SMBD 2.1 / the client's SMBD_PORT), the mount, the
-# DebugData transport, the O_DIRECT round trip and fio. If the transport's
-# configuration ends up with other keys, change the default of SMBX_RDMA_CONFIG below
-# (or set it, one `key = value` per line, through run-tests.sh's environment): the
-# test skips while smbx-control calls any of its keys unknown.
+# smbx serves SMB Direct (issue 4) when an `interfaces` address has an RDMA device:
+# an RDMA CM listener on `rdma ports` (5445 here, the port the kernel client tries
+# first: MS-SMBD 2.1 / the client's SMBD_PORT), the mount, the DebugData transport,
+# the server's own log line for the SMB Direct connection, a 256 MiB
+# ($SMBX_ROUNDTRIP_MIB) O_DIRECT round trip whose 1 MiB READs and WRITEs go by RDMA
+# WRITE / RDMA READ (SMB2_CHANNEL_RDMA_V1_INVALIDATE), and fio. SMBX_RDMA_CONFIG
+# (one `key = value` per line) replaces the SMB Direct keys; the test skips (exit 77)
+# while smbx-control calls any of them unknown, e.g. with an smbx build older than its
+# SMB Direct transport.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -50,7 +50,7 @@ cat >"$W/smbx.conf" <<CONF
 $SMBX_RDMA_CONFIG
     private dir = $W/private
     server signing = disabled
-    log level = 2
+    log level = 3
 [share]
     path = $SHARE_DIR
     read only = no
@@ -96,9 +96,13 @@ if ! check "mount //$SERVER_IP/share -o rdma,vers=3.1.1" mount_smbdirect share "
     finish
 fi
 check_smbdirect_transport
-check_direct_io_roundtrip 64 "$SHARE_DIR"
+check "smbx logged the SMB Direct connection (its transport, not TCP)" \
+    grep -q "SMB Direct connection from $SERVER_IP" "$LOG"
+check_direct_io_roundtrip "${SMBX_ROUNDTRIP_MIB:-256}" "$SHARE_DIR"
 run_fio_set
 unmount_share
 stop_server
+check "no RDMA transfer timed out or failed in the smbx log" \
+    bash -c "! grep -Eq 'did not finish|RDMA buffer outside|larger than the client' '$LOG'"
 check "no sanitizer report in the smbx log" bash -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$LOG'"
 finish
