@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <rte_mempool.h>
+
 #include "common/log.hh"
 
 namespace smbx::dpdk {
@@ -41,6 +43,12 @@ std::unique_ptr<dpdk_setup> dpdk_setup::create(const dataplane_settings& setting
 
 dpdk_setup::~dpdk_setup() {
     _transports.clear(); // frees their mbufs before the port's pool goes
+    // Mbufs still out of the pool once every stack is gone are held by the PMD (its
+    // rings) or leaked: a figure for diagnosing RX stalls.
+    if (rte_mempool* pool = _port ? _port->pool() : nullptr) {
+        LOG_NOTICE("dpdk: mbuf pool: %u of %u in use after the stacks stopped",
+                   rte_mempool_in_use_count(pool), pool->size);
+    }
     _port.reset();
 }
 
