@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "dataplane/request_executor.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/runtime/worker.hh"
+#include "dataplane/smb2/network_interfaces.hh"
 #include "dataplane/smb_server.hh"
 #include "dataplane/tcp/tcp_transport.hh"
 #include "rdma/device_list.hh"
@@ -160,6 +162,20 @@ int main(int argc, char** argv) {
     } else if (settings.rdma_address_count && settings.rdma_port_count) {
         LOG_INFO("SMB Direct: no RDMA device visible; serving TCP only");
     }
+
+    // What FSCTL_QUERY_NETWORK_INTERFACE_INFO reports: the TCP listeners' addresses,
+    // RDMA_CAPABLE where SMB Direct listens as well.
+    std::vector<uint32_t> tcp_addresses;
+    for (int fd : listen_fds) {
+        sockaddr_in sin{};
+        socklen_t len = sizeof sin;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len) == 0 &&
+            sin.sin_family == AF_INET) {
+            tcp_addresses.push_back(sin.sin_addr.s_addr);
+        }
+    }
+    smbx::smb2::set_network_interfaces(smbx::smb2::describe_addresses(
+        tcp_addresses, smbdirect ? smbdirect->listening_addresses() : std::vector<uint32_t>{}));
 
     g_stop_fd = eventfd(0, EFD_CLOEXEC);
     struct sigaction sa {};

@@ -1,5 +1,6 @@
 #include "rdma/smbd_transport.hh"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -101,6 +102,20 @@ bool smbd_transport::listen() {
         }
     }
     return !_listeners.empty();
+}
+
+std::vector<uint32_t> smbd_transport::listening_addresses() const {
+    std::vector<uint32_t> out;
+    for (rdma_cm_id* id : _listeners) {
+        sockaddr* sa = rdma_get_local_addr(id);
+        if (sa && sa->sa_family == AF_INET) {
+            uint32_t a = reinterpret_cast<sockaddr_in*>(sa)->sin_addr.s_addr;
+            if (std::find(out.begin(), out.end(), a) == out.end()) {
+                out.push_back(a);
+            }
+        }
+    }
+    return out;
 }
 
 device_memory* smbd_transport::device_for(ibv_context* context) {

@@ -112,6 +112,8 @@ public:
     void after_sleep() override;
 
     size_t connection_count() const { return _connections.size(); }
+    // The IPv4 addresses (network byte order) with at least one listener, after listen().
+    std::vector<uint32_t> listening_addresses() const;
 
 private:
     friend class smbd_transport_connection;

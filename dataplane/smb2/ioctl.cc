@@ -10,6 +10,7 @@
 #include "dataplane/ipc/named_pipe.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/negotiate.hh"
+#include "dataplane/smb2/network_interfaces.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/open_lookup.hh"
 
@@ -89,6 +90,22 @@ void validate_negotiate(request& req, response& resp, const ioctl_request& in) {
     out.u16(server_security_mode(conn));
     out.u16(conn.dialect);
     write_body(resp, in, out.buffer());
+}
+
+// FSCTL_QUERY_NETWORK_INTERFACE_INFO (3.3.5.15.11): the interfaces the server listens
+// on, RDMA_CAPABLE where SMB Direct listens too. None known: not supported, as before.
+void query_network_interfaces(response& resp, const ioctl_request& in) {
+    const auto& list = network_interfaces();
+    if (list.empty()) {
+        resp.fail(status::not_supported);
+        return;
+    }
+    bytes out = encode_network_interfaces(list);
+    if (out.size() > in.max_output) {
+        resp.fail(status::buffer_too_small);
+        return;
+    }
+    write_body(resp, in, out);
 }
 
 void pipe_transceive(request& req, response& resp, const ioctl_request& in) {
@@ -264,7 +281,7 @@ void handle_ioctl(request& req, response& resp) {
         resp.fail(status::fs_driver_required); // no DFS (3.3.5.15.2)
         return;
     case fsctl_query_network_interface_info:
-        resp.fail(status::not_supported); // multichannel is a later issue
+        query_network_interfaces(resp, in);
         return;
     case fsctl_create_or_get_object_id:
     case fsctl_get_object_id:

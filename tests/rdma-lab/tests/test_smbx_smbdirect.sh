@@ -7,7 +7,8 @@
 # smbx serves SMB Direct (issue 4) when an `interfaces` address has an RDMA device:
 # an RDMA CM listener on `rdma ports` (5445 here, the port the kernel client tries
 # first: MS-SMBD 2.1 / the client's SMBD_PORT), the mount, the DebugData transport,
-# the server's own log line for the SMB Direct connection, a 256 MiB
+# the server's own log line for the SMB Direct connection, the server interface the
+# client lists as RDMA capable (FSCTL_QUERY_NETWORK_INTERFACE_INFO), a 256 MiB
 # ($SMBX_ROUNDTRIP_MIB) O_DIRECT round trip whose 1 MiB READs and WRITEs go by RDMA
 # WRITE / RDMA READ (SMB2_CHANNEL_RDMA_V1_INVALIDATE), and fio. SMBX_RDMA_CONFIG
 # (one `key = value` per line) replaces the SMB Direct keys; the test skips (exit 77)
@@ -98,6 +99,14 @@ fi
 check_smbdirect_transport
 check "smbx logged the SMB Direct connection (its transport, not TCP)" \
     grep -q "SMB Direct connection from $SERVER_IP" "$LOG"
+# FSCTL_QUERY_NETWORK_INTERFACE_INFO: the client lists 10.99.0.1 as RDMA capable.
+if sed -n '/Server interfaces/,/^$/p' /proc/fs/cifs/DebugData | tr -s ' \t\n' ' ' |
+    grep -q "Capabilities: rdma.*IPv4: $SERVER_IP"; then
+    ok "the client sees $SERVER_IP as RDMA capable (FSCTL_QUERY_NETWORK_INTERFACE_INFO)"
+else
+    not_ok "DebugData lists no RDMA-capable server interface $SERVER_IP"
+    sed -n '/Server interfaces/,/^$/p' /proc/fs/cifs/DebugData | show 10
+fi
 check_direct_io_roundtrip "${SMBX_ROUNDTRIP_MIB:-256}" "$SHARE_DIR"
 run_fio_set
 unmount_share
