@@ -16,6 +16,8 @@ LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
 source "$LIB_DIR/dpdk_netns.sh"
 
+[ -z "${SMBX_TEST_GLOBAL:-}" ] ||
+    skip_test "a data-plane variant: this test fixes workers = 1, and a DPDK worker never sleeps"
 [ "$(id -u)" = 0 ] || skip_test "needs root for network namespaces"
 [ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
 command -v ip >/dev/null || skip_test "no iproute2"
