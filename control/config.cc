@@ -111,7 +111,8 @@ bool is_global_key(const std::string& key) {
         "interfaces",        "smbports",    "servermaxprotocol", "maxprotocol", "protocol",
         "serverminprotocol", "minprotocol", "serversigning",     "privatedir",  "loglevel",
         "debuglevel",        "netbiosname", "workgroup",         "maptoguest",  "restrictanonymous",
-        "workers",           "idlepolicy",  "bufferpoolsize",    "smbdirect",   "rdmaports"};
+        "workers",           "idlepolicy",  "bufferpoolsize",    "smbdirect",   "rdmaports",
+        "zerocopysend"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ||
            is_dpdk_key(key);
 }
