@@ -290,8 +290,19 @@ bool prefetch_read(connection& conn, byte_span message) {
         // device: the request threads do those.
         return false;
     }
+    using reads = vfs::file_open::nowait_read;
+    if (f->worker_reads() == reads::unsupported) {
+        return false;
+    }
     pool_buffer data = pool_get(length);
-    ssize_t n = file_io::read_nowait(f->fd(), data, length, offset);
+    // A memory file system never waits for a device: its plain read is what
+    // RWF_NOWAIT would be, which it refuses (EOPNOTSUPP).
+    ssize_t n = f->worker_reads() == reads::memory_backed
+                    ? file_io::read(f->fd(), data, length, offset)
+                    : file_io::read_nowait(f->fd(), data, length, offset);
+    if (n == -EOPNOTSUPP) {
+        f->set_worker_reads(reads::unsupported); // do not ask again for this open
+    }
     if (n < 0) {
         return false; // not cached (or an error the request threads will report)
     }

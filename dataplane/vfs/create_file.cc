@@ -5,7 +5,9 @@
 #include "common/log.hh"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -270,6 +272,10 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
     }
     auto open = std::make_shared<file_open>(std::move(fd), *fi, share_root, read_only_share);
     open->set_direct_io(direct);
+    if (struct statfs fs{}; !directory && ::fstatfs(open->fd(), &fs) == 0 &&
+                            (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC)) {
+        open->set_worker_reads(file_open::nowait_read::memory_backed);
+    }
     out.status = open->register_share_mode(access, p.share_access, r.relative);
     if (out.status != status::success) {
         if (created) {

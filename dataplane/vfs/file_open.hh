@@ -63,6 +63,12 @@ public:
     // second descriptor of the same file without O_DIRECT, opened on first use.
     bool direct_io() const { return _direct_io; }
     void set_direct_io(bool on) { _direct_io = on; }
+    // How a worker may read this file without blocking (smb2 prefetch_read): memory
+    // file systems (tmpfs) never wait for a device but refuse RWF_NOWAIT; others take
+    // RWF_NOWAIT, unless they answered it with EOPNOTSUPP once.
+    enum class nowait_read : uint8_t { supported, memory_backed, unsupported };
+    nowait_read worker_reads() const { return _worker_reads; }
+    void set_worker_reads(nowait_read r) { _worker_reads = r; }
     int buffered_fd();
     bool is_stream() const { return !_key.stream.empty(); }
     const std::string& stream_name() const { return _key.stream; }
@@ -96,6 +102,7 @@ private:
     unique_fd _fd;
     unique_fd _buffered_fd;
     bool _direct_io = false;
+    nowait_read _worker_reads = nowait_read::supported;
     file_key _key;
     bool _directory;
     std::string _share_root;
