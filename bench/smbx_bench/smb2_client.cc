@@ -206,7 +206,7 @@ response smb2_client::parse(bytes msg, bytes* raw) {
     return r;
 }
 
-response smb2_client::receive() {
+response smb2_client::receive(bytes* raw_response) {
     for (;;) {
         bytes msg = receive_frame();
         smb2::header h;
@@ -217,25 +217,14 @@ response smb2_client::receive() {
             _credits += h.credits; // interim response (3.2.5.1.5)
             continue;
         }
-        return parse(std::move(msg), nullptr);
+        return parse(std::move(msg), raw_response);
     }
 }
 
 response smb2_client::call(command cmd, const bytes& body, bytes* raw_request,
                            bytes* raw_response) {
     send(cmd, body, 0, {}, raw_request);
-    for (;;) {
-        bytes msg = receive_frame();
-        smb2::header h;
-        if (!smb2::parse_header(msg, h)) {
-            throw smb_error("malformed SMB2 response");
-        }
-        if (h.is_async() && h.status == status::pending) {
-            _credits += h.credits;
-            continue;
-        }
-        return parse(std::move(msg), raw_response);
-    }
+    return receive(raw_response);
 }
 
 void smb2_client::connect(const client_config& cfg) {

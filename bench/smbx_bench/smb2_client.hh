@@ -62,7 +62,7 @@ public:
     uint64_t send_read(const file_id& fid, uint64_t offset, uint32_t length);
     uint64_t send_write(const file_id& fid, uint64_t offset, byte_span data);
     // The next final response (interim STATUS_PENDING ones are absorbed).
-    response receive();
+    response receive(bytes* raw_response = nullptr);
 
     uint16_t dialect() const { return _dialect; }
     smb2::cipher cipher_id() const { return _cipher; }

@@ -33,3 +33,11 @@ dpdk_netns_cleanup() {
     ip netns del "$NS_DP" 2>/dev/null
     ip netns del "$NS_CL" 2>/dev/null
 }
+
+# dpdk_require_tools: skips the test unless it can build the namespaces (root, ip,
+# ethtool). The tests check their own binaries and clients after this.
+dpdk_require_tools() {
+    [ "$(id -u)" = 0 ] || skip_test "needs root for network namespaces"
+    command -v ip >/dev/null || skip_test "no iproute2"
+    command -v ethtool >/dev/null || skip_test "no ethtool (deploy/install-deps.sh)"
+}

@@ -18,10 +18,8 @@ source "$LIB_DIR/dpdk_netns.sh"
 
 [ -z "${SMBX_TEST_GLOBAL:-}" ] ||
     skip_test "a data-plane variant: this test fixes workers = 1, and a DPDK worker never sleeps"
-[ "$(id -u)" = 0 ] || skip_test "needs root for network namespaces"
+dpdk_require_tools
 [ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
-command -v ip >/dev/null || skip_test "no iproute2"
-command -v ethtool >/dev/null || skip_test "no ethtool (deploy/install-deps.sh)"
 command -v smbclient >/dev/null || skip_test "no smbclient"
 
 dpdk_netns_names sm

@@ -16,10 +16,8 @@ source "$LIB_DIR/dpdk_netns.sh"
 ECHO_BIN=$SMBX_BUILD_DIR/smbx-dpdk-echo
 [ -z "${SMBX_TEST_GLOBAL:-}" ] ||
     skip_test "a data-plane variant of smbx's settings: this test does not run smbx"
-[ "$(id -u)" = 0 ] || skip_test "needs root for network namespaces"
+dpdk_require_tools
 [ -x "$ECHO_BIN" ] || skip_test "no $ECHO_BIN"
-command -v ip >/dev/null || skip_test "no iproute2"
-command -v ethtool >/dev/null || skip_test "no ethtool (deploy/install-deps.sh)"
 command -v ping >/dev/null || skip_test "no ping (deploy/install-deps.sh)"
 
 dpdk_netns_names tc
