@@ -48,6 +48,12 @@ struct dataplane_settings {
     uint32_t dpdk_netmask = 0;
     uint32_t dpdk_gateway = 0;
     char dpdk_args[1024]{};
+    // `dpdk impair` (a test mode): fractions in parts per million, and the PRNG seed.
+    uint32_t dpdk_impair_drop_ppm = 0;
+    uint32_t dpdk_impair_duplicate_ppm = 0;
+    uint32_t dpdk_impair_reorder_ppm = 0;
+    uint32_t _pad_impair = 0;
+    uint64_t dpdk_impair_seed = 1;
     // SMB Direct: RDMA CM listeners on these IPv4 addresses (network byte order; the
     // `interfaces`) x ports; none when `smb direct = no`. The data plane skips an
     // address no RDMA device serves.
@@ -60,7 +66,7 @@ struct dataplane_settings {
 struct control_channel_layout {
     static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
     // Bumped whenever dataplane_settings or the layout changes shape.
-    static constexpr uint32_t version_value = 5;
+    static constexpr uint32_t version_value = 6;
     uint64_t magic;
     uint32_t version;
     uint32_t dataplane_pid; // written by the data plane

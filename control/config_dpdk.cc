@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <charconv>
+#include <cstdlib>
+#include <sstream>
 
 namespace smbx::config {
 
@@ -28,6 +30,45 @@ bool lower_equals(std::string_view a, std::string_view b) {
            });
 }
 
+// A fraction of frames, 0 to 0.5: more than half lost or reordered is no longer a link.
+bool parse_fraction(const std::string& v, double& out) {
+    char* end = nullptr;
+    out = std::strtod(v.c_str(), &end);
+    return !v.empty() && end == v.c_str() + v.size() && out >= 0 && out <= 0.5;
+}
+
+// `dpdk impair = drop 0.01 dup 0.01 reorder 0.02 seed 7`; any subset, any order.
+bool parse_impair(dpdk_config& c, const std::string& value, std::string& message) {
+    std::istringstream words(value);
+    std::string name, number;
+    c.impair_drop = c.impair_duplicate = c.impair_reorder = 0;
+    while (words >> name) {
+        if (!(words >> number)) {
+            message = "'dpdk impair': '" + name + "' without a value";
+            return false;
+        }
+        bool ok = true;
+        if (name == "drop") {
+            ok = parse_fraction(number, c.impair_drop);
+        } else if (name == "dup" || name == "duplicate") {
+            ok = parse_fraction(number, c.impair_duplicate);
+        } else if (name == "reorder") {
+            ok = parse_fraction(number, c.impair_reorder);
+        } else if (name == "seed") {
+            ok = parse_number(std::string_view(number), c.impair_seed);
+        } else {
+            message = "'dpdk impair': '" + name + "' is not drop, dup, reorder or seed";
+            return false;
+        }
+        if (!ok) {
+            message = "'dpdk impair': " + name + " '" + number +
+                      (name == "seed" ? "' is not a number" : "' is not a fraction 0-0.5");
+            return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 uint32_t ipv4_host_order(const std::string& dotted) {
@@ -37,7 +78,7 @@ uint32_t ipv4_host_order(const std::string& dotted) {
 
 bool is_dpdk_key(const std::string& key) {
     static const char* keys[] = {"transport",   "dpdkargs",    "dpdkports", "dpdkaddress",
-                                 "dpdknetmask", "dpdkgateway", "dpdkmtu"};
+                                 "dpdknetmask", "dpdkgateway", "dpdkmtu",   "dpdkimpair"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; });
 }
 
@@ -106,6 +147,10 @@ param_result dpdk_param(dpdk_config& c, const std::string& key, std::string_view
             return param_result::bad;
         }
         c.mtu = mtu;
+    } else if (key == "dpdkimpair") {
+        if (!parse_impair(c, value, message)) {
+            return param_result::bad;
+        }
     } else {
         return param_result::not_mine;
     }
@@ -114,7 +159,7 @@ param_result dpdk_param(dpdk_config& c, const std::string& key, std::string_view
 
 std::string check_dpdk(const dpdk_config& c) {
     if (c.transport != transport_kind::dpdk) {
-        return {};
+        return c.impaired() ? "'dpdk impair' is a test mode of 'transport = dpdk'" : "";
     }
     if (c.args.empty()) {
         return "'transport = dpdk' needs 'dpdk args' (the EAL arguments)";

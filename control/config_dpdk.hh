@@ -1,6 +1,6 @@
 // The `[global]` parameters of the DPDK transport (`transport = dpdk`), kept apart from
 // config.cc's general parser: transport, dpdk args, dpdk ports, dpdk address,
-// dpdk netmask, dpdk gateway, dpdk mtu.
+// dpdk netmask, dpdk gateway, dpdk mtu, and the test mode `dpdk impair`.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,14 @@ struct dpdk_config {
     uint32_t netmask = 0; // host byte order; 0: from the address's /prefix (default /24)
     std::string gateway;  // empty: only the local subnet is reachable
     uint16_t mtu = 1500;
+    // `dpdk impair = drop F dup F reorder F [seed N]`: a TEST MODE that drops,
+    // duplicates and reorders these fractions of the frames each way between the port
+    // and the stack (dataplane/net/impaired_nic.hh). Zero: off.
+    double impair_drop = 0;
+    double impair_duplicate = 0;
+    double impair_reorder = 0;
+    uint64_t impair_seed = 1;
+    bool impaired() const { return impair_drop > 0 || impair_duplicate > 0 || impair_reorder > 0; }
 };
 
 enum class param_result { not_mine, ok, bad };

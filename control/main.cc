@@ -187,6 +187,15 @@ bool fill_settings(dataplane_settings& s, const config::server_config& cfg, bool
     std::memset(s.dpdk_args, 0, sizeof s.dpdk_args);
     std::memcpy(s.dpdk_args, cfg.dpdk.args.data(),
                 std::min(cfg.dpdk.args.size(), sizeof s.dpdk_args - 1));
+    s.dpdk_impair_drop_ppm = uint32_t(cfg.dpdk.impair_drop * 1e6 + 0.5);
+    s.dpdk_impair_duplicate_ppm = uint32_t(cfg.dpdk.impair_duplicate * 1e6 + 0.5);
+    s.dpdk_impair_reorder_ppm = uint32_t(cfg.dpdk.impair_reorder * 1e6 + 0.5);
+    s.dpdk_impair_seed = cfg.dpdk.impair_seed;
+    if (cfg.dpdk.impaired()) {
+        LOG_WARN("TEST MODE: 'dpdk impair' drops %g, duplicates %g and reorders %g of the "
+                 "frames on the DPDK port; never use in production",
+                 cfg.dpdk.impair_drop, cfg.dpdk.impair_duplicate, cfg.dpdk.impair_reorder);
+    }
     s.rdma_address_count = 0;
     s.rdma_port_count = 0;
     if (cfg.smb_direct) {
@@ -239,7 +248,12 @@ std::optional<handover> create_resources(const config::server_config& cfg,
         LOG_ERROR("eventfd: %s", strerror(errno));
         return std::nullopt;
     }
-    auto listening = open_listen_sockets(cfg);
+    // With `transport = dpdk` the user-space stack listens on the DPDK port; kernel
+    // sockets would accept connections nothing serves.
+    listen_result listening;
+    if (cfg.dpdk.transport != transport_kind::dpdk) {
+        listening = open_listen_sockets(cfg);
+    }
     if (!listening.error.empty()) {
         LOG_ERROR("cannot listen on %s", listening.error.c_str());
         return std::nullopt;
@@ -266,6 +280,11 @@ std::optional<handover> create_resources(const config::server_config& cfg,
 void log_summary(const config::server_config& cfg, const handover& h, const user_db& users) {
     for (int fd : h.listen_fds) {
         LOG_NOTICE("listening on %s", socket_address(fd).c_str());
+    }
+    if (cfg.dpdk.transport == transport_kind::dpdk) {
+        LOG_NOTICE("transport dpdk: serving %s port %u on DPDK port %u, no kernel socket",
+                   cfg.dpdk.address.c_str(), cfg.ports.empty() ? 445u : unsigned(cfg.ports.front()),
+                   unsigned(cfg.dpdk.port));
     }
     for (const auto& s : cfg.shares) {
         LOG_NOTICE("share [%s] -> %s (%s%s)", s.name.c_str(), s.path.c_str(),

@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
     std::vector<int> listen_fds(settings.listen_fds,
                                 settings.listen_fds +
                                     std::min<uint32_t>(settings.listen_fd_count, 16));
-    if (listen_fds.empty()) {
+    // With `transport = dpdk` control opens no kernel socket: the stack listens itself.
+    if (listen_fds.empty() && settings.transport != smbx::transport_kind::dpdk) {
         LOG_ERROR("no listening sockets were handed over");
         return 1;
     }
@@ -173,6 +174,9 @@ int main(int argc, char** argv) {
             sin.sin_family == AF_INET) {
             tcp_addresses.push_back(sin.sin_addr.s_addr);
         }
+    }
+    if (settings.transport == smbx::transport_kind::dpdk) {
+        tcp_addresses.push_back(htonl(settings.dpdk_address));
     }
     smbx::smb2::set_network_interfaces(smbx::smb2::describe_addresses(
         tcp_addresses, smbdirect ? smbdirect->listening_addresses() : std::vector<uint32_t>{}));

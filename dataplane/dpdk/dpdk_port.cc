@@ -162,7 +162,7 @@ port::~port() {
     // The pool is left to EAL cleanup: mbufs may still be held by stacks being torn down.
 }
 
-size_t queue_nic::poll_rx(net::stack& stack, net::time_us now) {
+size_t queue_nic::poll_rx(net::frame_receiver& to, net::time_us now) {
     rte_mbuf* mbufs[burst_size];
     uint16_t n = rte_eth_rx_burst(_port.id(), _queue, mbufs, burst_size);
     for (uint16_t i = 0; i < n; ++i) {
@@ -173,8 +173,8 @@ size_t queue_nic::poll_rx(net::stack& stack, net::time_us now) {
             continue;
         }
         ++_counters.rx_frames;
-        stack.receive(net::packet_buffer(rte_pktmbuf_mtod(m, uint8_t*), m->data_len, free_mbuf, m),
-                      now);
+        to.receive(net::packet_buffer(rte_pktmbuf_mtod(m, uint8_t*), m->data_len, free_mbuf, m),
+                   now);
     }
     return n;
 }

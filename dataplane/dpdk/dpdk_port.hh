@@ -75,8 +75,9 @@ public:
 
     size_t send_burst(std::span<const net::tx_frame> frames) override;
     net::mac_address mac() const override { return _port.mac(); }
-    // Receives one burst and pushes each frame into `stack`. Returns frames received.
-    size_t poll_rx(net::stack& stack, net::time_us now);
+    // Receives one burst and pushes each frame into `to` (the stack, or a filter in
+    // front of it). Returns frames received.
+    size_t poll_rx(net::frame_receiver& to, net::time_us now);
     const queue_counters& counters() const { return _counters; }
 
 private:

@@ -33,6 +33,10 @@ std::unique_ptr<dpdk_setup> dpdk_setup::create(const dataplane_settings& setting
     sc.netmask.value = settings.dpdk_netmask;
     sc.gateway.value = settings.dpdk_gateway;
     sc.mtu = settings.dpdk_mtu;
+    sc.impair.drop = settings.dpdk_impair_drop_ppm / 1e6;
+    sc.impair.duplicate = settings.dpdk_impair_duplicate_ppm / 1e6;
+    sc.impair.reorder = settings.dpdk_impair_reorder_ppm / 1e6;
+    sc.impair.seed = settings.dpdk_impair_seed;
     for (size_t q = 0; q < workers.size(); ++q) {
         s->_transports.push_back(std::make_unique<dpdk_transport>(
             *s->_port, uint16_t(q), sc, settings.smb_port, events, *workers[q]));

@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include <rte_mempool.h>
+
 #include "common/log.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 
@@ -38,8 +40,19 @@ void dpdk_connection::close() {
 
 dpdk_transport::dpdk_transport(port& p, uint16_t queue, const net::stack_config& config,
                                uint16_t listen_port, transport_events& events, worker& owner)
-    : _events(events), _worker(owner), _nic(p, queue),
-      _stack(std::make_unique<net::stack>(_nic, config)) {
+    : _events(events), _worker(owner), _port(p), _queue(queue), _nic(p, queue) {
+    if (config.impair.enabled()) {
+        _impaired = std::make_unique<net::impaired_nic>(_nic, config.impair);
+        LOG_WARN("dpdk: worker %u: TEST MODE 'dpdk impair': drops %g, duplicates %g and "
+                 "reorders %g of the frames each way (seed %llu); never use in production",
+                 owner.index(), config.impair.drop, config.impair.duplicate,
+                 config.impair.reorder, static_cast<unsigned long long>(config.impair.seed));
+    }
+    _stack = std::make_unique<net::stack>(
+        _impaired ? static_cast<net::nic&>(*_impaired) : static_cast<net::nic&>(_nic), config);
+    if (_impaired) {
+        _impaired->set_receiver(*_stack);
+    }
     _stack->listen(listen_port, this);
     LOG_NOTICE("dpdk: worker %u serves %s:%u on port %u queue %u (%s)", owner.index(),
                config.address.to_string().c_str(), listen_port, p.id(), queue, p.driver().c_str());
@@ -57,6 +70,17 @@ dpdk_transport::~dpdk_transport() {
                (unsigned long long)c.tcp_timeouts, (unsigned long long)c.tcp_out_of_order,
                (unsigned long long)c.tcp_connections_accepted, _stack->connection_count(),
                (unsigned long long)c.buffers_outstanding);
+    if (_impaired) {
+        const net::impairment_counters& i = _impaired->counters();
+        LOG_NOTICE("dpdk: worker %u: impaired: tx dropped=%llu duplicated=%llu reordered=%llu, "
+                   "rx dropped=%llu duplicated=%llu reordered=%llu",
+                   _worker.index(), (unsigned long long)i.tx_dropped,
+                   (unsigned long long)i.tx_duplicated, (unsigned long long)i.tx_reordered,
+                   (unsigned long long)i.rx_dropped, (unsigned long long)i.rx_duplicated,
+                   (unsigned long long)i.rx_reordered);
+        _impaired->discard(); // held frames reference the stack's counters
+    }
+    publish_counters();
     _stack.reset(); // gives back received frames and unsent blocks
     _connections.clear();
 }
@@ -69,10 +93,54 @@ unsigned dpdk_transport::poll() {
         ++work;
     }
     net::time_us now = monotonic_us();
-    work += unsigned(_nic.poll_rx(*_stack, now));
+    work += unsigned(_nic.poll_rx(
+        _impaired ? static_cast<net::frame_receiver&>(*_impaired) : *_stack, now));
     // Runs the timers and sends what receive and the posted sends produced, in a burst.
     _stack->poll(now);
+    if (_impaired) {
+        _impaired->flush(now);
+    }
+    if (now >= _next_publish) {
+        _next_publish = now + 100'000;
+        publish_counters();
+    }
     return work;
+}
+
+void dpdk_transport::publish_counters() {
+    const net::stack_counters& c = _stack->counters();
+    const queue_counters& q = _nic.counters();
+    auto set = [this](const char* name, uint64_t value) { _published.set(name, value); };
+    set("dpdk_rx_frames", q.rx_frames);
+    set("dpdk_tx_frames", q.tx_frames);
+    set("dpdk_tx_ring_full", q.tx_ring_full);
+    set("dpdk_tx_alloc_failures", q.tx_alloc_failures);
+    set("dpdk_tcp_retransmits", c.tcp_retransmits);
+    set("dpdk_tcp_fast_retransmits", c.tcp_fast_retransmits);
+    set("dpdk_tcp_timeouts", c.tcp_timeouts);
+    set("dpdk_tcp_out_of_order", c.tcp_out_of_order);
+    set("dpdk_tcp_duplicate_segments", c.tcp_duplicate_segments);
+    set("dpdk_tcp_connections_accepted", c.tcp_connections_accepted);
+    set("dpdk_tcp_connections_closed", c.tcp_connections_closed);
+    // Open in the stack, every state (TIME-WAIT included), and open to the SMB layer.
+    set("dpdk_tcp_connections", _stack->connection_count());
+    set("dpdk_connections", _connections.size());
+    // Received frames held plus send blocks not yet acknowledged.
+    set("dpdk_buffers_outstanding", c.buffers_outstanding);
+    if (_queue == 0) {
+        // The port's pool is shared by its queues: counted once. Includes the mbufs a PMD
+        // keeps posted in its RX ring.
+        set("dpdk_mbufs_in_use", rte_mempool_in_use_count(_port.pool()));
+    }
+    if (_impaired) {
+        const net::impairment_counters& i = _impaired->counters();
+        set("dpdk_impair_tx_dropped", i.tx_dropped);
+        set("dpdk_impair_tx_duplicated", i.tx_duplicated);
+        set("dpdk_impair_tx_reordered", i.tx_reordered);
+        set("dpdk_impair_rx_dropped", i.rx_dropped);
+        set("dpdk_impair_rx_duplicated", i.rx_duplicated);
+        set("dpdk_impair_rx_reordered", i.rx_reordered);
+    }
 }
 
 dpdk_connection* dpdk_transport::find(net::connection_id id) {

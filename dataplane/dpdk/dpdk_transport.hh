@@ -24,7 +24,9 @@
 
 #include "dataplane/dpdk/direct_tcp_reassembler.hh"
 #include "dataplane/dpdk/dpdk_port.hh"
+#include "dataplane/net/impaired_nic.hh"
 #include "dataplane/net/stack.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/runtime/worker.hh"
 #include "dataplane/transport.hh"
 
@@ -88,11 +90,19 @@ private:
     void post(posted p);
     void drain_posted();
     dpdk_connection* find(net::connection_id id);
+    // The stack's counters into `smbxctl status` (dpdk_*), at most every 100 ms.
+    void publish_counters();
 
     transport_events& _events;
     worker& _worker;
+    port& _port;
+    const uint16_t _queue;
     queue_nic _nic;
+    // `dpdk impair` (a test mode): between the queue and the stack, both ways.
+    std::unique_ptr<net::impaired_nic> _impaired;
     std::unique_ptr<net::stack> _stack;
+    counters::published_counters _published;
+    net::time_us _next_publish = 0;
     std::map<net::connection_id, std::shared_ptr<dpdk_connection>> _connections;
     std::atomic<size_t> _connection_count{0};
     std::mutex _posted_mutex;

@@ -10,6 +10,13 @@
 
 namespace smbx::net {
 
+// Where received frames go: the stack, or a test filter in front of it (impaired_nic).
+class frame_receiver {
+public:
+    virtual ~frame_receiver() = default;
+    virtual void receive(packet_buffer frame, time_us now) = 0;
+};
+
 class nic {
 public:
     virtual ~nic() = default;

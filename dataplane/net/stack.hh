@@ -18,14 +18,14 @@
 
 namespace smbx::net {
 
-class stack {
+class stack final : public frame_receiver {
 public:
     stack(nic& port, const stack_config& config);
-    ~stack();
+    ~stack() override;
     stack(const stack&) = delete;
     stack& operator=(const stack&) = delete;
 
-    void receive(packet_buffer frame, time_us now);
+    void receive(packet_buffer frame, time_us now) override;
     void poll(time_us now);
 
     // Accept connections on `port`; `events` must outlive the stack.

@@ -7,6 +7,18 @@
 
 namespace smbx::net {
 
+// Test mode (`dpdk impair`, control/config_dpdk.hh): the fraction of frames that
+// impaired_nic drops, duplicates and holds back behind the next frame, in each direction.
+// All zero (the default): no impairment, frames go straight between port and stack.
+struct impairment {
+    double drop = 0;
+    double duplicate = 0;
+    double reorder = 0;
+    uint64_t seed = 1;
+
+    bool enabled() const { return drop > 0 || duplicate > 0 || reorder > 0; }
+};
+
 struct stack_config {
     ipv4_address address;
     ipv4_address netmask = ipv4_address::from_octets(255, 255, 255, 0);
@@ -44,6 +56,9 @@ struct stack_config {
 
     // Secret for the RFC 6528 initial sequence number function.
     uint64_t isn_secret = 0x6a09e667f3bcc908ULL;
+
+    // Read by the transport that builds the stack's NIC (dpdk_transport), not the stack.
+    impairment impair;
 };
 
 struct stack_counters {

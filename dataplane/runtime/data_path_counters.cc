@@ -1,8 +1,45 @@
 #include "dataplane/runtime/data_path_counters.hh"
 
+#include <algorithm>
+#include <mutex>
+
 #include "dataplane/runtime/buffer_pool.hh"
 
 namespace smbx::counters {
+
+namespace {
+
+struct published_sums {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, uint64_t>> values; // in order of first publication
+};
+
+published_sums& published() {
+    static published_sums p;
+    return p;
+}
+
+} // namespace
+
+void published_counters::set(const std::string& name, uint64_t value) {
+    auto mine = std::find_if(_last.begin(), _last.end(), [&](auto& e) { return e.first == name; });
+    bool first = mine == _last.end(); // listed from the first publication, even at 0
+    if (first) {
+        mine = _last.insert(_last.end(), {name, 0});
+    }
+    if (!first && mine->second == value) {
+        return;
+    }
+    auto& p = published();
+    std::lock_guard lock(p.mutex);
+    auto sum =
+        std::find_if(p.values.begin(), p.values.end(), [&](auto& e) { return e.first == name; });
+    if (sum == p.values.end()) {
+        sum = p.values.insert(p.values.end(), {name, 0});
+    }
+    sum->second += value - mine->second; // unsigned wrap-around makes a decrease work too
+    mine->second = value;
+}
 
 data_path& data() {
     static data_path d;
@@ -31,6 +68,9 @@ std::vector<std::pair<std::string, uint64_t>> snapshot() {
         out.emplace_back("pool_in_use", s.in_use);
         out.emplace_back("pool_heap_fallbacks", s.heap_fallbacks);
     }
+    auto& p = published();
+    std::lock_guard lock(p.mutex);
+    out.insert(out.end(), p.values.begin(), p.values.end());
     return out;
 }
 

@@ -36,7 +36,20 @@ inline void add(std::atomic<uint64_t>& c, uint64_t n) {
     c.fetch_add(n, std::memory_order_relaxed);
 }
 
-// Name/value pairs of every data-path counter and of the buffer pool, for status.
+// Name/value pairs of every data-path counter, of the buffer pool and of what
+// transports published (below), for status.
 std::vector<std::pair<std::string, uint64_t>> snapshot();
+
+// Counters a transport keeps in its own thread and publishes under its own names (the
+// DPDK transport's stacks: dpdk_*), summed over the workers that publish the same name.
+// Each publisher remembers what it published last and adds only the change, so gauges
+// (connections open, buffers held) sum correctly too.
+class published_counters {
+public:
+    void set(const std::string& name, uint64_t value);
+
+private:
+    std::vector<std::pair<std::string, uint64_t>> _last;
+};
 
 } // namespace smbx::counters
