@@ -36,72 +36,6 @@ dpdk_cleanup() {
 }
 trap dpdk_cleanup EXIT
 
-# start_dp NAME [GLOBAL_LINES]: smbx-control in $NS_DP; waits for the data plane to say
-# it serves (DPDK) or for the kernel port to accept (tcp).
-start_dp() {
-    local name=$1 lines=${2:-}
-    smbx_config "workers = 1
-$lines"
-    SERVER_LOG="$T/server.$name.log"
-    : >"$SERVER_LOG"
-    ip netns exec "$NS_DP" "$SMBX_BUILD_DIR/smbx-control" --config "$SMBX_CONF" \
-        >>"$SERVER_LOG" 2>&1 &
-    SERVER_PID=$!
-    local i
-    for i in $(seq 1 150); do
-        server_alive || break
-        if [[ $lines == *dpdk* ]]; then
-            grep -q 'dpdk: worker 0 serves' "$SERVER_LOG" && return 0
-        elif ip netns exec "$NS_DP" bash -c "exec 3<>/dev/tcp/$SERVER_IP/$PORT" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    tail -n 8 "$SERVER_LOG" | sed 's/^/    | /'
-    return 1
-}
-
-stop_dp() {
-    smbx_stop
-    SERVER_PID=
-}
-
-smbc_ns() {
-    timeout -k 5 300 ip netns exec "$NS_CL" smbclient "//$SERVER_IP/share" -p "$PORT" \
-        --configfile="$T/client.conf" -U "alice%$ALICE_PASS" "$@"
-}
-
-# CPU seconds (user + system) the data plane has used so far.
-dp_cpu() {
-    local pid
-    pid=$(dataplane_pid) || { echo 0; return; }
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat"
-}
-
-# transfer NAME: put then get of $T/src, sha256 compared; logs MiB/s both ways and the
-# data plane's CPU seconds per GiB moved (a DPDK worker polls: it spins while idle too).
-transfer() {
-    local name=$1 t0 t1 c0 c1 put_s get_s put_cpu get_cpu
-    rm -f "$T/share/big" "$T/back"
-    t0=$(date +%s.%N) c0=$(dp_cpu)
-    check "$name: put ${MIB} MiB" smbc_ns -c "put $T/src big" || return 1
-    t1=$(date +%s.%N) c1=$(dp_cpu)
-    put_s=$(echo "$t1 - $t0" | bc) put_cpu=$(echo "$c1 - $c0" | bc)
-    t0=$(date +%s.%N) c0=$(dp_cpu)
-    check "$name: get ${MIB} MiB" smbc_ns -c "get big $T/back" || return 1
-    t1=$(date +%s.%N) c1=$(dp_cpu)
-    get_s=$(echo "$t1 - $t0" | bc) get_cpu=$(echo "$c1 - $c0" | bc)
-    assert_eq "$name: file on the share intact (sha256)" "$SRC_SUM" \
-        "$(sha256sum <"$T/share/big" | cut -d' ' -f1)"
-    assert_eq "$name: file read back intact (sha256)" "$SRC_SUM" \
-        "$(sha256sum <"$T/back" | cut -d' ' -f1)"
-    log "$name: put $(echo "scale=1; $MIB / $put_s" | bc) MiB/s," \
-        "data plane $(echo "scale=2; $put_cpu * 1024 / $MIB" | bc) CPU s/GiB;" \
-        "get $(echo "scale=1; $MIB / $get_s" | bc) MiB/s," \
-        "data plane $(echo "scale=2; $get_cpu * 1024 / $MIB" | bc) CPU s/GiB" \
-        "(${MIB} MiB, smbclient start included)"
-}
-
 torture() {
     local name=$1
     [ -x "$(command -v smbtorture)" ] || { log "no smbtorture: skipped"; return 0; }
@@ -117,17 +51,18 @@ torture() {
 run_pmd() {
     local name=$1 vdev=$2
     log "--- $name"
-    if ! start_dp "$name" "transport = dpdk
+    if ! dpdk_start "$name" "transport = dpdk
 dpdk args = --no-pci --no-huge -m 512 --no-shconf --file-prefix smbxs$ID$name --vdev $vdev
 dpdk address = ${SERVER_IP}/24"; then
-        stop_dp
+        dpdk_stop
         return 2
     fi
     check "$name: ping answered" ip netns exec "$NS_CL" ping -c 3 -i 0.2 -W 2 "$SERVER_IP"
-    check "$name: smbclient ls" smbc_ns -c ls
-    transfer "$name"
+    check "$name: smbclient ls" dpdk_smbclient -c ls
+    dpdk_no_kernel_listener "$name: no kernel socket listens on the SMB port"
+    dpdk_transfer "$name"
     torture "$name"
-    stop_dp
+    dpdk_stop
     # The stack's counters, logged as the transport stops: every connection closed and
     # every mbuf and send block given back.
     local counters
@@ -159,9 +94,9 @@ done
 if [ "${SMBX_DPDK_SMB_BASELINE:-1}" = 1 ]; then
     # The same transfer on kernel TCP through the same veth, for the figures.
     ip -n "$NS_DP" addr add "${SERVER_IP}/24" dev "$IF_DP"
-    if start_dp kernel "interfaces = $SERVER_IP"; then
-        transfer kernel
-        stop_dp
+    if dpdk_start kernel "interfaces = $SERVER_IP"; then
+        dpdk_transfer kernel
+        dpdk_stop
     else
         fail "kernel baseline: smbx did not start"
     fi
