@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/log.hh"
+#include "dataplane/dpdk/af_xdp_probe.hh"
 #include "dataplane/dpdk/dpdk_port.hh"
 
 using namespace smbx;
@@ -104,18 +105,30 @@ int main(int argc, char** argv) {
     {
         net::stack stack(nic, cfg);
         stack.listen(listen_port, &service);
+        std::printf("pool: %s\n", port->pool_layout().c_str());
         std::printf("ready: %s port %u on %s, mac %s\n", cfg.address.to_string().c_str(),
                     listen_port, port->driver().c_str(), port->mac().to_string().c_str());
         std::fflush(stdout);
         net::time_us end = monotonic_us() + net::time_us(seconds) * 1'000'000;
+        net::time_us last_rx = monotonic_us(), last_report = 0;
         for (;;) {
             net::time_us now = monotonic_us();
             if (g_stop || now >= end) {
                 break;
             }
-            nic.poll_rx(stack, now);
+            if (nic.poll_rx(stack, now) > 0) {
+                last_rx = now;
+            } else if (stack.connection_count() > 0 && now - last_rx > 1'000'000 &&
+                       now - last_report > 1'000'000) {
+                // Open connections but nothing received for a second: say why.
+                last_report = now;
+                std::printf("rx idle 1 s with %zu connection(s): %s\n%s", stack.connection_count(),
+                            port->stats_line().c_str(), dpdk::af_xdp_probe().c_str());
+                std::fflush(stdout);
+            }
             stack.poll(now);
         }
+        std::printf("port: %s\n%s", port->stats_line().c_str(), dpdk::af_xdp_probe().c_str());
         const auto& c = stack.counters();
         const auto& q = nic.counters();
         std::printf("counters: connections=%llu echoed_bytes=%llu open=%zu rx_frames=%llu "

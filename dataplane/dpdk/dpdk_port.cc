@@ -4,7 +4,13 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
+#include <rte_mempool.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -44,6 +50,64 @@ rte_iova_t iova_of(const void* p) {
         return rte_iova_t(reinterpret_cast<uintptr_t>(p));
     }
     return rte_mem_virt2iova(p);
+}
+
+struct object_span {
+    uintptr_t first = UINTPTR_MAX, end = 0;
+};
+
+void widen_span(rte_mempool* mp, void* arg, void* obj, unsigned) {
+    auto* span = static_cast<object_span*>(arg);
+    uintptr_t start = uintptr_t(obj) - mp->header_size;
+    span->first = std::min(span->first, start);
+    span->end = std::max(span->end, uintptr_t(obj) + mp->elt_size + mp->trailer_size);
+}
+
+// The mbuf pool. net_af_xdp turns the pool into its UMEM, registering
+// populated_size * object size bytes from the first object on (drivers/net/af_xdp,
+// xdp_umem_configure): it assumes the objects lie back to back. An mbuf pool keeps
+// objects inside a page when pages are not IOVA-contiguous, so with --no-huge (4 KiB
+// pages) each 2368-byte mbuf got a page of its own and 42% of them lay past the UMEM's
+// end: the kernel counted their TX descriptors as invalid and dropped the frames
+// (tx_invalid_descs), and after some thousand frames the TCP flow stalled. For af_xdp
+// the objects are therefore made exactly one page (or a divisor of a hugepage) long,
+// without the channel-spreading pad, so they tile the memory with no gap.
+rte_mempool* create_pool(const std::string& name, uint32_t count, bool tile_pages, int socket) {
+    if (!tile_pages) {
+        return rte_pktmbuf_pool_create(name.c_str(), count, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                       socket);
+    }
+    const unsigned flags = RTE_MEMPOOL_F_NO_SPREAD;
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    size_t overhead = rte_mempool_calc_obj_size(sizeof(rte_mbuf), flags, nullptr);
+    auto data_room = uint16_t(page - overhead);
+    rte_mempool* mp =
+        rte_mempool_create_empty(name.c_str(), count, sizeof(rte_mbuf) + data_room, 256,
+                                 sizeof(rte_pktmbuf_pool_private), socket, flags);
+    if (!mp) {
+        return nullptr;
+    }
+    rte_pktmbuf_pool_private priv{};
+    priv.mbuf_data_room_size = data_room;
+    if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr) != 0) {
+        rte_mempool_free(mp);
+        return nullptr;
+    }
+    rte_pktmbuf_pool_init(mp, &priv);
+    if (rte_mempool_populate_default(mp) < 0) {
+        rte_mempool_free(mp);
+        return nullptr;
+    }
+    rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+    return mp;
+}
+
+// True if the pool's objects lie back to back in one chunk (what af_xdp's UMEM needs).
+bool pool_is_packed(rte_mempool* mp) {
+    object_span span;
+    rte_mempool_obj_iter(mp, widen_span, &span);
+    size_t obj = rte_mempool_calc_obj_size(mp->elt_size, mp->flags, nullptr);
+    return mp->nb_mem_chunks == 1 && span.end - span.first == size_t(mp->populated_size) * obj;
 }
 
 } // namespace
@@ -120,10 +184,15 @@ std::unique_ptr<port> port::open(uint16_t port_id, const port_config& config, st
     rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx);
     std::string pool_name = "smbx_pool_" + std::to_string(port_id);
     int socket = rte_eth_dev_socket_id(port_id);
-    p->_pool = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0,
-                                       RTE_MBUF_DEFAULT_BUF_SIZE, socket < 0 ? 0 : socket);
+    const bool af_xdp = p->_driver == "net_af_xdp";
+    p->_pool = create_pool(pool_name, config.mbufs, af_xdp, socket < 0 ? 0 : socket);
     if (!p->_pool) {
-        error = std::string("rte_pktmbuf_pool_create: ") + rte_strerror(rte_errno);
+        error = std::string("mbuf pool: ") + rte_strerror(rte_errno);
+        return nullptr;
+    }
+    if (af_xdp && !pool_is_packed(p->_pool)) {
+        // Some mbufs would lie outside the UMEM: refuse rather than stall later.
+        error = "mbuf pool for net_af_xdp is not one gapless chunk (" + p->pool_layout() + ")";
         return nullptr;
     }
     for (uint16_t q = 0; q < config.queues; ++q) {
@@ -151,6 +220,7 @@ std::unique_ptr<port> port::open(uint16_t port_id, const port_config& config, st
     LOG_NOTICE("dpdk: port %u (%s) mac %s, %u queue pair(s), tx %s", port_id, p->_driver.c_str(),
                p->_mac.to_string().c_str(), config.queues,
                p->_tx_multi_segment ? "multi-segment (payload attached)" : "single-segment");
+    LOG_NOTICE("dpdk: port %u pool: %s", port_id, p->pool_layout().c_str());
     return p;
 }
 
@@ -160,6 +230,33 @@ port::~port() {
         rte_eth_dev_close(_id);
     }
     // The pool is left to EAL cleanup: mbufs may still be held by stacks being torn down.
+}
+
+std::string port::pool_layout() const {
+    object_span span;
+    rte_mempool_obj_iter(_pool, widen_span, &span);
+    size_t obj = rte_mempool_calc_obj_size(_pool->elt_size, _pool->flags, nullptr);
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "%u mbufs of %zu bytes in %u chunk(s), spanning %zu bytes (packed: %zu)",
+                  _pool->populated_size, obj, _pool->nb_mem_chunks, size_t(span.end - span.first),
+                  size_t(_pool->populated_size) * obj);
+    return line;
+}
+
+std::string port::stats_line() const {
+    rte_eth_stats st{};
+    rte_eth_stats_get(_id, &st);
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "ipackets=%llu opackets=%llu imissed=%llu ierrors=%llu oerrors=%llu "
+                  "rx_nombuf=%llu mbufs_free=%u mbufs_in_use=%u",
+                  (unsigned long long)st.ipackets, (unsigned long long)st.opackets,
+                  (unsigned long long)st.imissed, (unsigned long long)st.ierrors,
+                  (unsigned long long)st.oerrors, (unsigned long long)st.rx_nombuf,
+                  _pool ? rte_mempool_avail_count(_pool) : 0,
+                  _pool ? rte_mempool_in_use_count(_pool) : 0);
+    return line;
 }
 
 size_t queue_nic::poll_rx(net::frame_receiver& to, net::time_us now) {

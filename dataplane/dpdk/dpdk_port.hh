@@ -46,6 +46,10 @@ public:
     bool tx_multi_segment() const { return _tx_multi_segment; }
     uint16_t queues() const { return _queues; }
     const std::string& driver() const { return _driver; }
+    // The PMD's counters (rte_eth_stats: imissed, rx_nombuf, ierrors, oerrors) and the
+    // mbuf pool's free/in-use counts, as one log line: what an RX stall is diagnosed by.
+    std::string stats_line() const;
+    std::string pool_layout() const;
 
 private:
     port() = default;

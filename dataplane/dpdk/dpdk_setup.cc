@@ -5,6 +5,7 @@
 #include <rte_mempool.h>
 
 #include "common/log.hh"
+#include "dataplane/dpdk/af_xdp_probe.hh"
 
 namespace smbx::dpdk {
 
@@ -52,6 +53,12 @@ dpdk_setup::~dpdk_setup() {
     if (rte_mempool* pool = _port ? _port->pool() : nullptr) {
         LOG_NOTICE("dpdk: mbuf pool: %u of %u in use after the stacks stopped",
                    rte_mempool_in_use_count(pool), pool->size);
+        LOG_NOTICE("dpdk: port %u: %s", _port->id(), _port->stats_line().c_str());
+        std::string xsk = af_xdp_probe();
+        if (!xsk.empty()) {
+            xsk.pop_back(); // the last newline
+            LOG_NOTICE("dpdk: %s", xsk.c_str());
+        }
     }
     _port.reset();
 }

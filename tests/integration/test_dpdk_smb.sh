@@ -5,8 +5,7 @@
 # Topology (built here, unique names, removed on exit):
 #   ns $NS_DP: veth $IF_DP (no IP: the DPDK port)  <-->  ns $NS_CL: veth $IF_CL 10.X.Y.1/24
 # smbx-control runs in $NS_DP with `transport = dpdk` and 10.X.Y.2 on each PMD of
-# SMBX_DPDK_SMB_PMDS (default af_packet: net_af_xdp stalls here under load, in
-# test_dpdk_tcp's echo as well). From $NS_CL: ping, smbclient ls, put and get of a
+# SMBX_DPDK_SMB_PMDS (default "af_packet af_xdp"). From $NS_CL: ping, smbclient ls, put and get of a
 # random file (SMBX_DPDK_SMB_MIB, default 256) compared by sha256, and smbtorture
 # smb2.connect/read/rw. Then, for comparison, the same put/get with
 # `transport = tcp` on the kernel through the same veth (the IP moved to $IF_DP).
@@ -81,12 +80,12 @@ smbx_add_user alice
 head -c $((MIB << 20)) /dev/urandom >"$T/src"
 SRC_SUM=$(sha256sum <"$T/src" | cut -d' ' -f1)
 
-for pmd in ${SMBX_DPDK_SMB_PMDS:-af_packet}; do
+for pmd in ${SMBX_DPDK_SMB_PMDS:-af_packet af_xdp}; do
     case $pmd in
-    af_packet) run_pmd af_packet "net_af_packet0,iface=$IF_DP" ;;
+    af_packet) run_pmd af_packet "net_af_packet0,iface=$IF_DP" || fail "af_packet: did not start" ;;
     af_xdp)
-        run_pmd af_xdp "net_af_xdp0,iface=$IF_DP,start_queue=0,queue_count=1"
-        [ $? = 2 ] && log "net_af_xdp did not start here (see above)"
+        run_pmd af_xdp "net_af_xdp0,iface=$IF_DP,start_queue=0,queue_count=1" ||
+            fail "af_xdp: did not start (SMBX_DPDK_SMB_PMDS=af_packet leaves it out)"
         ;;
     *) fail "unknown PMD $pmd in SMBX_DPDK_SMB_PMDS" ;;
     esac
