@@ -50,10 +50,10 @@ void echo_through_engine(benchmark::State& state) {
     conn.dialect = smb2::dialect_311;
     conn.credits.consume(0, 1);
     conn.credits.grant(8000);
-    auto s = std::make_unique<smb2::session>();
+    auto s = std::make_shared<smb2::session>();
     s->id = 7;
     s->st = smb2::session::state::valid;
-    conn.sessions[7] = std::move(s);
+    conn.add_channel(std::move(s));
     uint64_t mid = 1;
     for (auto _ : state) {
         auto r = smb2::process_message(conn, pool_buffer(echo_request(mid++, 7)));

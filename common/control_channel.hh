@@ -61,6 +61,7 @@ struct dataplane_settings {
     uint32_t rdma_addresses[8]{};
     uint32_t rdma_port_count = 0;
     uint16_t rdma_ports[4]{};
+    uint8_t multichannel = 1; // `server multi channel support`
 };
 
 struct control_channel_layout {

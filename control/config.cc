@@ -107,12 +107,18 @@ std::optional<interface_address> parse_interface(std::string_view token) {
 
 // Keys that global_param() knows (normalised), to tell "misplaced" from "unknown".
 bool is_global_key(const std::string& key) {
-    static const char* keys[] = {
-        "interfaces",        "smbports",    "servermaxprotocol", "maxprotocol", "protocol",
-        "serverminprotocol", "minprotocol", "serversigning",     "privatedir",  "loglevel",
-        "debuglevel",        "netbiosname", "workgroup",         "maptoguest",  "restrictanonymous",
-        "workers",           "idlepolicy",  "bufferpoolsize",    "smbdirect",   "rdmaports",
-        "zerocopysend"};
+    static const char* keys[] = {"interfaces",        "smbports",
+                                 "servermaxprotocol", "maxprotocol",
+                                 "protocol",          "serverminprotocol",
+                                 "minprotocol",       "serversigning",
+                                 "privatedir",        "loglevel",
+                                 "debuglevel",        "netbiosname",
+                                 "workgroup",         "maptoguest",
+                                 "restrictanonymous", "workers",
+                                 "idlepolicy",        "bufferpoolsize",
+                                 "smbdirect",         "rdmaports",
+                                 "zerocopysend",      "servermultichannelsupport",
+                                 "multichannel"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ||
            is_dpdk_key(key);
 }
@@ -339,6 +345,10 @@ bool parser::global_param(const std::string& key, std::string_view v) {
     } else if (key == "smbdirect") {
         if (auto b = boolean("smb direct", v)) {
             c.smb_direct = *b;
+        }
+    } else if (key == "servermultichannelsupport" || key == "multichannel") {
+        if (auto b = boolean("server multi channel support", v)) {
+            c.multichannel = *b;
         }
     } else if (key == "servermaxprotocol" || key == "maxprotocol" || key == "protocol" ||
                key == "serverminprotocol" || key == "minprotocol") {

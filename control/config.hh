@@ -66,6 +66,9 @@ struct server_config {
     // SMB Direct (smbx-only keys): listeners on the `interfaces` addresses that have an
     // RDMA device, one per `rdma ports` entry; `smb direct = no` turns them off.
     bool smb_direct = true;
+    // `server multi channel support` (Samba's key): SESSION_SETUP may bind further
+    // connections to a session (MS-SMB2 3.3.5.5), e.g. SMB Direct ones.
+    bool multichannel = true;
     std::vector<uint16_t> rdma_ports{5445, 445};
     std::vector<share_config> shares; // IPC$ is implicit and not listed here
 

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 
 #include "common/log.hh"
@@ -17,6 +18,8 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     c->strand = _executor.make_strand();
     c->state = std::make_unique<smb2::connection>(_settings, _control, conn->peer_address());
     c->state->rdma = std::dynamic_pointer_cast<rdma::rdma_channel>(conn);
+    c->state->all_sessions = _sessions;
+    c->state->multichannel = _settings.multichannel != 0;
     // Completions from other threads (directory changes for CHANGE_NOTIFY) run on the
     // connection's strand like its messages, and their final responses go out in order
     // with the other replies. Weak references: the connection state owns this runner.
@@ -166,28 +169,28 @@ ipc::status_reply smb_server::status() {
         }
     }
     ipc::status_reply out;
+    std::set<uint64_t> listed;
     for (auto& c : all) {
         std::lock_guard lock(c->state_mutex);
         if (!c->state) {
             continue;
         }
         auto& conn = *c->state;
-        for (auto& [id, s] : conn.sessions) {
-            if (s->st != smb2::session::state::valid) {
+        for (auto& [id, ch] : conn.sessions) {
+            auto& s = *ch.sess;
+            if (s.st != smb2::session::state::valid) {
                 continue;
             }
-            out.sessions.push_back({id, s->user, conn.client_address, conn.dialect,
-                                    s->signing_required, s->encrypt_data});
-        }
-        for (auto& [vid, h] : conn.opens()) {
-            std::string share;
-            if (auto* s = conn.find_session(h->session_id)) {
-                auto t = s->trees.find(h->tree_id);
-                if (t != s->trees.end()) {
-                    share = t->second->share.name;
-                }
+            out.sessions.push_back({id, s.user, conn.client_address, conn.dialect,
+                                    s.signing_required, s.encrypt_data});
+            // A session's opens are listed once, with its first channel seen.
+            if (!listed.insert(id).second) {
+                continue;
             }
-            out.opens.push_back({h->session_id, share, h->path});
+            for (auto& h : s.opens()) {
+                auto t = s.find_tree(h->tree_id);
+                out.opens.push_back({h->session_id, t ? t->share.name : std::string(), h->path});
+            }
         }
     }
     out.counters = counters::snapshot();

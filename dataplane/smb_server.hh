@@ -42,6 +42,8 @@ private:
 
     const dataplane_settings& _settings;
     control_client& _control;
+    // Every session, whichever worker's connection set it up (multichannel binding).
+    std::shared_ptr<smb2::session_table> _sessions = std::make_shared<smb2::session_table>();
     request_executor& _executor;
     std::mutex _clients_mutex;
     std::map<const transport_connection*, std::shared_ptr<client>> _clients;

@@ -111,6 +111,7 @@ void handle_change_notify(request& req, response& resp) {
     auto& st = conn.notifies[vid];
     if (!st) {
         auto state = std::make_unique<notify_state>();
+        state->session_id = req.sess->id;
         state->filter = filter;
         state->max_bytes = output_length;
         state->recursive = flags & watch_tree;
@@ -168,8 +169,7 @@ void notify_changes(connection& conn, uint64_t volatile_id, std::vector<vfs::cha
     if (changes.empty()) {
         // A directory being deleted ends the waiting requests with DELETE_PENDING,
         // as Windows does (smbtorture smb2.notify.rmdir*).
-        auto open = conn.opens().find(volatile_id);
-        auto dir = open == conn.opens().end() ? nullptr : vfs::as_file_open(open->second);
+        auto dir = vfs::as_file_open(conn.find_open(st.session_id, {volatile_id, volatile_id}));
         if (dir && dir->delete_pending()) {
             auto waiting = std::exchange(st.waiting, {});
             for (auto& w : waiting) {

@@ -30,7 +30,7 @@ void handle_close(request& req, response& resp) {
     if (f && (flags & close_flag_postquery_attrib)) {
         info = f->info();
     }
-    req.conn.remove_open(h->id);
+    req.conn.remove_open(*req.sess, h->id);
     h.reset();
     f.reset(); // the last reference: the file is released (and maybe deleted) here
 

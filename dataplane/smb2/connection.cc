@@ -7,51 +7,97 @@ namespace smbx::smb2 {
 
 connection::~connection() {
     // Authentication exchanges left half-way hold state in the control plane.
-    for (auto& [id, s] : sessions) {
-        if (s->auth_id) {
-            control.abandon(s->auth_id);
+    for (auto& [id, b] : bindings) {
+        if (b.auth_id) {
+            control.abandon(b.auth_id);
         }
     }
+    while (!sessions.empty()) {
+        auto& s = *sessions.begin()->second.sess;
+        if (s.auth_id) {
+            control.abandon(s.auth_id);
+            s.auth_id = 0;
+        }
+        remove_session(s.id);
+    }
+}
+
+const bytes& connection::signing_key_of(const session& s) const {
+    auto it = sessions.find(s.id);
+    if (it != sessions.end() && !it->second.signing_key.empty()) {
+        return it->second.signing_key;
+    }
+    return s.signing_key;
+}
+
+session& connection::add_new_session() {
+    auto s = std::make_shared<session>();
+    s->dialect = dialect;
+    s->client_guid = client_guid;
+    s->cipher_id = cipher_id;
+    s->signing_alg = signing_alg;
+    all_sessions->add_new(s);
+    auto& ref = *s;
+    add_channel(std::move(s));
+    return ref;
+}
+
+void connection::add_channel(std::shared_ptr<session> s, bytes signing_key) {
+    s->channels.fetch_add(1);
+    uint64_t id = s->id;
+    sessions[id] = channel{std::move(s), std::move(signing_key)};
 }
 
 void connection::remove_session(uint64_t id) {
-    close_opens_of(id, 0);
-    // Whatever else the session still waits on ends with it (3.3.4.13, 3.3.5.6).
+    auto it = sessions.find(id);
+    if (it == sessions.end()) {
+        return;
+    }
+    auto s = std::move(it->second.sess);
+    sessions.erase(it);
+    // Whatever this connection still waits on for the session ends with it (3.3.4.13,
+    // 3.3.5.6).
     for (uint64_t async_id : async_ops.ids_of(id, 0)) {
         async_ops.remove(async_id);
     }
-    sessions.erase(id);
-}
-
-file_id connection::add_open(std::shared_ptr<open_handle> h) {
-    uint64_t v = _next_volatile_id++;
-    h->id = file_id{v, v};
-    _opens[v] = h;
-    return h->id;
-}
-
-std::shared_ptr<open_handle> connection::find_open(const file_id& id) const {
-    auto it = _opens.find(id.volatile_id);
-    if (it == _opens.end() || it->second->id.persistent != id.persistent) {
-        return nullptr;
+    bool last = s->channels.fetch_sub(1) == 1;
+    if (s->logged_off || last) {
+        end_session(*s); // 3.3.5.6 LOGOFF, 3.3.7.1 its last connection gone
     }
-    return it->second;
 }
 
-void connection::remove_open(const file_id& id) {
-    end_notifies(*this, id.volatile_id);
-    _opens.erase(id.volatile_id);
+void connection::end_session(session& s) {
+    // Other channels see logged_off and drop the session at their next message.
+    s.logged_off = true;
+    s.st = session::state::expired;
+    all_sessions->remove(s.id);
+    close_opens_of(s, 0);
 }
 
-void connection::close_opens_of(uint64_t session_id, uint32_t tree_id) {
-    for (auto it = _opens.begin(); it != _opens.end();) {
-        auto& h = *it->second;
-        if (h.session_id == session_id && (tree_id == 0 || h.tree_id == tree_id)) {
-            end_notifies(*this, it->first);
-            it = _opens.erase(it); // the open's destructor releases its file
-        } else {
-            ++it;
+void connection::drop_ended_sessions() {
+    for (auto it = sessions.begin(); it != sessions.end();) {
+        uint64_t id = it->first;
+        bool ended = it->second.sess->logged_off;
+        ++it;
+        if (ended) {
+            remove_session(id);
         }
+    }
+}
+
+std::shared_ptr<open_handle> connection::find_open(uint64_t session_id, const file_id& id) {
+    session* s = find_session(session_id);
+    return s ? s->find_open(id) : nullptr;
+}
+
+void connection::remove_open(session& s, const file_id& id) {
+    end_notifies(*this, id.volatile_id);
+    auto h = s.remove_open(id); // dropped here: the open's destructor releases its file
+}
+
+void connection::close_opens_of(session& s, uint32_t tree_id) {
+    for (auto& h : s.take_opens(tree_id)) {
+        end_notifies(*this, h->id.volatile_id);
     }
 }
 

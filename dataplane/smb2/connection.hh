@@ -1,6 +1,8 @@
-// Per-connection SMB2 state (MS-SMB2 3.3.1.7): negotiated dialect and algorithms,
-// sessions, and the table of opens. One connection's requests are processed one chain
-// at a time (a strand), so handlers touch this state without locks.
+// Per-connection SMB2 state (MS-SMB2 3.3.1.7): negotiated dialect and algorithms and
+// the sessions this connection is a channel of. One connection's requests are
+// processed one chain at a time (a strand), so handlers touch this state without
+// locks; sessions (and their tree connects and opens) are shared with the session's
+// other channels (session.hh).
 #pragma once
 
 #include <array>
@@ -64,20 +66,54 @@ public:
     bool is_smb3() const { return dialect >= 0x0300; }
     bool large_mtu() const { return dialect >= 0x0210; }
 
-    // Sessions
-    std::map<uint64_t, std::unique_ptr<session>> sessions;
+    // Every session of the server (3.3.1.5 GlobalSessionTable), for binding. Each
+    // connection has its own until smb_server gives them one to share.
+    std::shared_ptr<session_table> all_sessions = std::make_shared<session_table>();
+    // Whether SESSION_SETUP may bind this connection to a session (multichannel).
+    bool multichannel = true;
+
+    // This connection's sessions (3.3.1.7 SessionTable): the shared session and this
+    // channel's signing key (3.3.1.8 Channel.SigningKey; empty on the session's first
+    // connection, which signs with Session.SigningKey).
+    struct channel {
+        std::shared_ptr<session> sess;
+        bytes signing_key;
+    };
+    std::map<uint64_t, channel> sessions;
     session* find_session(uint64_t id) {
         auto it = sessions.find(id);
-        return it == sessions.end() ? nullptr : it->second.get();
+        return it == sessions.end() ? nullptr : it->second.sess.get();
     }
+    // The key this connection signs and verifies a session's messages with.
+    const bytes& signing_key_of(const session& s) const;
+    // A session set up on this connection: registered server-wide with a fresh id.
+    session& add_new_session();
+    // Makes this connection a channel of `s` (a binding, or a test's ready session).
+    void add_channel(std::shared_ptr<session> s, bytes signing_key = {});
+    // Leaves a session: its opens close when it was logged off or this was its last
+    // channel, and it leaves the server's table.
     void remove_session(uint64_t id);
+    // Ends a session wherever it is bound: it leaves the server's table, its opens
+    // close (LOGOFF, a failed re-authentication, a reconnect naming it as previous).
+    void end_session(session& s);
+    // Sessions ended through another channel (LOGOFF there) leave this connection too.
+    void drop_ended_sessions();
+    // A binding in progress on this connection (3.3.5.5, 3.3.1.15 PreauthSessionTable).
+    struct binding {
+        std::shared_ptr<session> sess;
+        uint64_t auth_id = 0;
+        crypto::preauth_hash preauth{};
+    };
+    std::map<uint64_t, binding> bindings;
 
-    // Opens: volatile id -> open. Persistent ids equal volatile ids (no durable handles yet).
-    file_id add_open(std::shared_ptr<open_handle> h);
-    std::shared_ptr<open_handle> find_open(const file_id& id) const;
-    void remove_open(const file_id& id);
-    void close_opens_of(uint64_t session_id, uint32_t tree_id /* 0: all trees */);
-    const std::map<uint64_t, std::shared_ptr<open_handle>>& opens() const { return _opens; }
+    // Opens of this connection's sessions; TREE_DISCONNECT, LOGOFF and CLOSE end the
+    // CHANGE_NOTIFYs waiting on them here (3.3.5.19).
+    file_id add_open(session& s, std::shared_ptr<open_handle> h) {
+        return s.add_open(std::move(h));
+    }
+    std::shared_ptr<open_handle> find_open(uint64_t session_id, const file_id& id);
+    void remove_open(session& s, const file_id& id);
+    void close_opens_of(session& s, uint32_t tree_id /* 0: all trees */);
 
     // Asynchronous requests (3.3.1.7 AsyncCommandList) and the CHANGE_NOTIFY state of
     // directory opens, by volatile id.
@@ -100,10 +136,6 @@ public:
     // to the connection. Set by smb_server; empty in tests that drive the engine alone.
     using strand_task = std::function<void(connection&)>;
     std::function<void(strand_task)> run_on_strand;
-
-private:
-    std::map<uint64_t, std::shared_ptr<open_handle>> _opens;
-    uint64_t _next_volatile_id = 1;
 };
 
 } // namespace smbx::smb2

@@ -124,7 +124,7 @@ void write_response(response& resp, const create_reply& r) {
 void finish_open(request& req, std::shared_ptr<open_handle> h, create_reply& r) {
     h->session_id = req.sess->id;
     h->tree_id = req.tree->id;
-    r.id = req.conn.add_open(std::move(h));
+    r.id = req.sess->add_open(std::move(h));
     if (req.chain_file_id) {
         *req.chain_file_id = r.id;
     }

@@ -95,7 +95,8 @@ struct one_result {
     pool_buffer payload; // READ data that follows the body
     bool send = true;    // false for CANCEL
     bool disconnect = false;
-    bytes signing_key; // set when this response is signed
+    bytes signing_key;                            // set when this response is signed
+    std::optional<signing_algorithm> signing_alg; // the connection's unless set
     bool sign = false;
     bool interim = false; // an interim response: the request went async
 };
@@ -248,6 +249,15 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     } else if (h.cmd == command::session_setup && req.hdr.session_id != 0) {
         sess = conn.find_session(req.hdr.session_id);
     }
+    // A binding SESSION_SETUP names a session of another connection (3.3.5.5): it is
+    // signed with that session's key and algorithm, and so are the responses until
+    // the channel has its own key.
+    std::shared_ptr<session> binding_target;
+    if (h.cmd == command::session_setup && !sess && req.hdr.session_id != 0 && h.is_signed() &&
+        (req.message.size() > header_size + 2) && (req.message[header_size + 2] & 0x01)) {
+        binding_target = conn.all_sessions->find(req.hdr.session_id);
+    }
+    bool binding_verified = false;
     if (encrypted && sess && sess->id != transform_session) {
         out.disconnect = true; // a request encrypted for another session (3.3.5.2.1.1)
         return out;
@@ -257,11 +267,20 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     if (!resp.error_body && !encrypted && h.cmd != command::negotiate) {
         if (h.is_signed()) {
             session* key_owner = sess ? sess : conn.find_session(req.hdr.session_id);
-            if (!key_owner || key_owner->signing_key.empty()) {
-                if (!key_owner) {
+            if (!key_owner && binding_target) {
+                if (!binding_target->signing_key.empty() &&
+                    crypto::verify_signature(binding_target->signing_alg,
+                                             binding_target->signing_key, message)) {
+                    binding_verified = true;
+                } else {
+                    LOG_WARN("%s: bad signature on a binding request", conn.client_address.c_str());
+                    resp.fail(status::access_denied);
+                }
+            } else if (!key_owner || key_owner->signing_key.empty()) {
+                if (!key_owner && h.cmd != command::session_setup) {
                     resp.fail(status::user_session_deleted);
                 }
-            } else if (!crypto::verify_signature(conn.signing_alg, key_owner->signing_key,
+            } else if (!crypto::verify_signature(conn.signing_alg, conn.signing_key_of(*key_owner),
                                                  message)) {
                 LOG_WARN("%s: bad signature on %s request", conn.client_address.c_str(), "SMB2");
                 resp.fail(status::access_denied);
@@ -277,11 +296,10 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     // Tree connect (3.3.5.2.11).
     tree_connect* tree = nullptr;
     if (!resp.error_body && sess && (entry.needs & 2)) {
-        auto it = sess->trees.find(req.hdr.tree_id);
-        if (it == sess->trees.end()) {
+        req.tree_ref = sess->find_tree(req.hdr.tree_id);
+        tree = req.tree_ref.get();
+        if (!tree) {
             resp.fail(status::network_name_deleted);
-        } else {
-            tree = it->second.get();
         }
     }
     // Encryption required but the request came in the clear (3.3.5.2.9, 3.3.5.2.11).
@@ -341,8 +359,25 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
         if (h.is_signed() || sess->signing_required ||
             (final_setup && conn.dialect == dialect_311)) {
             out.sign = true;
-            out.signing_key = sess->signing_key;
+            out.signing_key = conn.signing_key_of(*sess);
             rh.flags |= flag_signed;
+        }
+    } else if (binding_verified) {
+        // An unfinished or refused binding answers with the session's own key.
+        out.sign = true;
+        out.signing_key = binding_target->signing_key;
+        out.signing_alg = binding_target->signing_alg;
+        rh.flags |= flag_signed;
+    } else if (h.is_signed() && resp.status == status::user_session_deleted) {
+        // A signed request for a session this connection is no channel of: clients
+        // do not verify this status's signature but want the flag (3.2.5.1.3); with
+        // the session's key when it exists elsewhere.
+        rh.flags |= flag_signed;
+        if (auto other = conn.all_sessions->find(req.hdr.session_id);
+            other && !other->signing_key.empty()) {
+            out.sign = true;
+            out.signing_key = other->signing_key;
+            out.signing_alg = other->signing_alg;
         }
     }
     if (out.interim) {
@@ -353,8 +388,19 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     }
     finish();
     if (h.cmd == command::session_setup && resp.status == status::more_processing_required &&
-        conn.dialect == dialect_311 && sess) {
-        crypto::preauth_update(sess->preauth, out.message);
+        conn.dialect == dialect_311) {
+        auto binding = conn.bindings.find(rh.session_id);
+        if (binding != conn.bindings.end()) {
+            // The client hashes the response as it arrives: signed (3.2.5.3.3).
+            bytes sent = out.message;
+            if (out.sign) {
+                crypto::sign_in_place(out.signing_alg.value_or(conn.signing_alg), out.signing_key,
+                                      sent);
+            }
+            crypto::preauth_update(binding->second.preauth, sent);
+        } else if (sess) {
+            crypto::preauth_update(sess->preauth, out.message);
+        }
     }
     if (h.cmd == command::negotiate && resp.status == status::success &&
         conn.dialect == dialect_311) {
@@ -420,6 +466,8 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
         result.disconnect = true;
         return result;
     }
+    // Sessions another channel logged off are gone here too (3.3.5.6).
+    conn.drop_ended_sessions();
     if (magic == transform_protocol_id) {
         transform_header th;
         if (!decrypted && !decrypt_in_place(conn, message)) {
@@ -493,7 +541,8 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
             // A single response: its READ data stays in its own buffer.
             auto& p = parts[from];
             if (p.sign && !encrypted) {
-                crypto::sign_in_place(conn.signing_alg, p.signing_key, p.message, p.payload.view());
+                crypto::sign_in_place(p.signing_alg.value_or(conn.signing_alg), p.signing_key,
+                                      p.message, p.payload.view());
             }
             result.replies.push_back(
                 seal(conn, std::move(p.message), std::move(p.payload), encrypting));
@@ -513,7 +562,8 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
                 std::memcpy(m.data() + 20, &n, 4);
             }
             if (parts[i].sign && !encrypted) {
-                crypto::sign_in_place(conn.signing_alg, parts[i].signing_key, m);
+                crypto::sign_in_place(parts[i].signing_alg.value_or(conn.signing_alg),
+                                      parts[i].signing_key, m);
             }
             chain_out.insert(chain_out.end(), m.begin(), m.end());
         }
@@ -523,15 +573,7 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
     emit(split, parts.size());
 
     // LOGOFF answered with the session's keys; now the session goes (3.3.5.6).
-    for (auto it = conn.sessions.begin(); it != conn.sessions.end();) {
-        if (it->second->logged_off) {
-            uint64_t id = it->first;
-            ++it;
-            conn.remove_session(id);
-        } else {
-            ++it;
-        }
-    }
+    conn.drop_ended_sessions();
     for (auto& m : conn.take_outbox()) {
         result.replies.push_back(std::move(m));
     }
@@ -584,7 +626,8 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
     rh.session_id = r.session_id;
     rh.status = st;
     rh.credits = 0;
-    bool sign = r.sign && !r.encrypt && !s->signing_key.empty();
+    const bytes& signing_key = conn.signing_key_of(*s);
+    bool sign = r.sign && !r.encrypt && !signing_key.empty();
     if (sign) {
         rh.flags |= flag_signed;
     }
@@ -597,7 +640,7 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
     }
     bytes m = w.take();
     if (sign) {
-        crypto::sign_in_place(conn.signing_alg, s->signing_key, m);
+        crypto::sign_in_place(conn.signing_alg, signing_key, m);
     }
     if (r.encrypt && s->encryption_key.empty()) {
         return;

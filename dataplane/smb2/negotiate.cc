@@ -179,6 +179,10 @@ uint32_t server_capabilities(const connection& conn) {
     if (conn.dialect >= dialect_210) {
         caps |= cap_large_mtu;
     }
+    // Multichannel (3.3.5.4): sessions of 3.x connections may gain channels.
+    if (conn.is_smb3() && conn.multichannel) {
+        caps |= cap_multi_channel;
+    }
     // 3.0 and 3.0.2 announce encryption as a capability; 3.1.1 negotiates a cipher.
     if ((conn.dialect == dialect_300 || conn.dialect == dialect_302) &&
         (conn.client_capabilities & cap_encryption) && encryption_enabled(conn)) {

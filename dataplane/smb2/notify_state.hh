@@ -20,6 +20,7 @@ struct notify_state {
     };
 
     std::unique_ptr<vfs::change_watch> watch;
+    uint64_t session_id = 0; // the directory open's session
     uint32_t filter = 0;
     bool recursive = false;
     uint32_t max_bytes = 0;            // the first request's OutputBufferLength bounds the buffer

@@ -263,6 +263,8 @@ ssize_t write_file(vfs::file_open& f, byte_span data, uint64_t offset) {
 bool prefetch_read(connection& conn, byte_span message) {
     conn.prefetched = {};
     byte_reader b(message);
+    b.seek(40); // SessionId (2.2.1.2)
+    uint64_t session_id = b.u64();
     b.seek(header_size);
     uint16_t structure_size = b.u16();
     b.skip(2); // Padding, Flags
@@ -277,7 +279,7 @@ bool prefetch_read(connection& conn, byte_span message) {
         offset > max_file_offset) {
         return true; // answered without I/O
     }
-    auto h = conn.find_open(id);
+    auto h = conn.find_open(session_id, id);
     if (!h || h->is_pipe()) {
         return true; // FILE_CLOSED, or a pipe read from memory
     }

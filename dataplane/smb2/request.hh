@@ -25,6 +25,8 @@ struct request {
     bool last_in_chain = true;        // only the last request of a chain may go async
     bool encrypted = false;           // it came inside a TRANSFORM_HEADER
     uint64_t async_id = 0;            // set by go_async() (async_ops.hh)
+    // Holds `tree` while the request runs, should another channel disconnect it.
+    std::shared_ptr<tree_connect> tree_ref = nullptr;
 
     // Reader over the whole request, positioned at the start of the body.
     byte_reader body() const {
@@ -46,17 +48,18 @@ struct request {
         }
         return field;
     }
-    // Finds an open by FileId. The all-ones FileId names the chain's current open only
-    // in a related request (3.3.5.2.7.2); any other open found becomes the chain's
-    // current open, as a CREATE's does, so the next related request can use it.
+    // Finds an open of the request's session by FileId (3.3.1.8 Session.OpenTable: an
+    // open is reachable from every channel of its session). The all-ones FileId names the chain's
+    // current open only in a related request (3.3.5.2.7.2); any other open found becomes the
+    // chain's current open, as a CREATE's does, so the next related request can use it.
     std::shared_ptr<open_handle> find_open(const file_id& id) const {
         if (id.is_related_placeholder()) {
             if (!hdr.is_related() || !chain_file_id) {
                 return nullptr;
             }
-            return conn.find_open(*chain_file_id);
+            return sess ? sess->find_open(*chain_file_id) : nullptr;
         }
-        auto h = conn.find_open(id);
+        auto h = sess ? sess->find_open(id) : nullptr;
         if (h && chain_file_id) {
             *chain_file_id = id;
         }

@@ -81,8 +81,8 @@ void handle_tree_connect(request& req, response& resp) {
         return;
     }
     tree->maximal_access = tree->read_only() ? access_read_only : access_full;
-    tree->id = req.sess->next_tree_id++;
-    req.sess->trees[tree->id] = tree;
+    tree->id = req.sess->new_tree_id();
+    req.sess->add_tree(tree);
     req.hdr.tree_id = tree->id;
 
     uint32_t share_flags = 0;
@@ -102,8 +102,8 @@ void handle_tree_connect(request& req, response& resp) {
 }
 
 void handle_tree_disconnect(request& req, response& resp) {
-    req.conn.close_opens_of(req.sess->id, req.tree->id);
-    req.sess->trees.erase(req.tree->id);
+    req.conn.close_opens_of(*req.sess, req.tree->id);
+    req.sess->remove_tree(req.tree->id);
     resp.body.u16(4);
     resp.body.u16(0);
 }

@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     conn.signing_alg = smb2::signing_algorithm::aes_cmac;
     conn.credits.consume(0, 1);
     conn.credits.grant(64);
-    auto s = std::make_unique<smb2::session>();
+    auto s = std::make_shared<smb2::session>();
     s->id = 1;
     s->st = smb2::session::state::valid;
     s->user = "fuzz";
@@ -67,8 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     t->id = 1;
     t->share.name = "share";
     t->share.path = w.share;
-    s->trees[1] = t;
-    conn.sessions[1] = std::move(s);
+    s->add_tree(t);
+    conn.add_channel(std::move(s));
     // Keep the scratch share from filling up across runs.
     auto result = smb2::process_message(conn, pool_buffer(bytes(data, data + size)));
     (void)result;

@@ -143,7 +143,7 @@ struct engine_fixture : ::testing::Test {
 
     // A valid session and tree, as SESSION_SETUP and TREE_CONNECT would leave them.
     session& add_session(uint64_t id, bool signing_required) {
-        auto s = std::make_unique<session>();
+        auto s = std::make_shared<session>();
         s->id = id;
         s->st = session::state::valid;
         s->user = "alice";
@@ -156,9 +156,9 @@ struct engine_fixture : ::testing::Test {
         t->id = 1;
         t->share.name = "share";
         t->share.path = "/nonexistent";
-        s->trees[1] = t;
+        s->add_tree(t);
         auto& ref = *s;
-        conn->sessions[id] = std::move(s);
+        conn->add_channel(std::move(s));
         return ref;
     }
 
@@ -323,7 +323,7 @@ TEST_F(engine_fixture, signing_required_refuses_unsigned_and_accepts_signed) {
     ASSERT_EQ(reply_header(r).status, status::success);
     EXPECT_TRUE(reply_header(r).flags & flag_signed);
     EXPECT_TRUE(crypto::verify_signature(conn->signing_alg, s.signing_key, r.replies[0]));
-    EXPECT_EQ(s.trees.count(1), 0u);
+    EXPECT_EQ(s.find_tree(1), nullptr);
 }
 
 TEST_F(engine_fixture, unsigned_tree_connect_at_311_disconnects) {
@@ -489,7 +489,7 @@ struct open_fixture : engine_fixture {
 
     session& open_dir(bool signing_required) {
         auto& s = add_session(7, signing_required);
-        s.trees[1]->share.path = root.string();
+        s.find_tree(1)->share.path = root.string();
         int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         auto info = vfs::query_file_info(fd);
         EXPECT_TRUE(info.has_value());
@@ -497,7 +497,7 @@ struct open_fixture : engine_fixture {
         h->session_id = 7;
         h->tree_id = 1;
         h->granted_access = vfs::file_all_access;
-        dir = conn->add_open(h);
+        dir = s.add_open(h);
         return s;
     }
 

@@ -177,7 +177,7 @@ TEST_F(file_commands, opens_belong_to_their_tree) {
     auto t = std::make_shared<smb2::tree_connect>();
     t->id = 4;
     t->share.path = share.root();
-    sess->trees[4] = t;
+    sess->add_tree(t);
     smb2::header h;
     byte_writer w;
     smb2::write_header(w, h);

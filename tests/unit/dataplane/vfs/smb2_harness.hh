@@ -36,17 +36,17 @@ protected:
         conn = std::make_unique<smb2::connection>(_settings, *_control, "test");
         conn->negotiated = true;
         conn->dialect = smb2::dialect_311;
-        auto s = std::make_unique<smb2::session>();
+        auto s = std::make_shared<smb2::session>();
         s->id = 7;
         s->st = smb2::session::state::valid;
         auto t = std::make_shared<smb2::tree_connect>();
         t->id = 3;
         t->share.name = "share";
         t->share.path = share.root();
-        s->trees[3] = t;
+        s->add_tree(t);
         sess = s.get();
         tree = t.get();
-        conn->sessions[7] = std::move(s);
+        conn->add_channel(std::move(s));
     }
     void TearDown() override {
         conn.reset();
