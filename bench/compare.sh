@@ -15,7 +15,8 @@
 # bench/smbx-bench are (default: build/ beside this script's parent).
 # Knobs: DURATION (seconds per run, default 3), SAMBA_PORT, SMBX_PORT, IPERF_PORT
 # (default 4457), SMBX_GLOBAL_LINES (extra [global] lines for smbx, e.g. "workers = 2"),
-# KEEP_WORKDIR=1. Installs samba, samba-testsuite, iperf3, gnuplot-nox when missing.
+# KEEP_WORKDIR=1, DPDK=0 (skip the DPDK transport's figures, bench/compare_dpdk.sh, which
+# run at the end as root). Installs samba, samba-testsuite, iperf3, gnuplot-nox when missing.
 # Exit code: 0, or 1 if a run failed or --verify found a mismatch.
 
 set -uo pipefail
@@ -216,5 +217,16 @@ printf '%-44s %12s %12s\n' "encrypted READ / plain READ" \
     "$(ratio "$(g read1m.mbs samba)" "$(g read1m_enc.mbs samba)")" \
     "$(ratio "$(g read1m.mbs smbx)" "$(g read1m_enc.mbs smbx)")"
 printf '%-44s %s | %s\n' "--verify randrw 4k QD32" "$(g verify samba)" "$(g verify smbx)"
+
+# The DPDK transport beside kernel TCP and Samba through a veth pair between network
+# namespaces (root only; DPDK=0 skips it), after these servers are stopped.
+if [ "${DPDK:-1}" = 1 ] && [ "$(id -u)" -eq 0 ]; then
+    stop_samba
+    stop_smbx
+    say ""
+    say "== the DPDK transport: bench/compare_dpdk.sh"
+    DURATION=$DURATION SMBX_PORT=$SMBX_PORT IPERF_PORT=$IPERF_PORT \
+        bash "$HERE/compare_dpdk.sh" "$BUILD" || FAILED=1
+fi
 [ "$FAILED" = 0 ] || say "some runs failed (see above)"
 exit "$FAILED"
