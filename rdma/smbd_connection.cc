@@ -63,7 +63,11 @@ void smbd_connection::on_receive(byte_span message) {
         --_posted_receives;
     }
     if (_state == state::negotiating) {
-        handle_negotiate(message);
+        if (_requester) {
+            handle_negotiate_response(message);
+        } else {
+            handle_negotiate(message);
+        }
     } else if (_state == state::established) {
         handle_data_transfer(message);
     } // else: arrived while refusing or tearing down; dropped

@@ -81,6 +81,12 @@ public:
     // Posts the receive for the negotiate request and starts the negotiation timer; call
     // before accepting the RDMA CM connection. false: no receive could be posted.
     bool start(smbd_clock::time_point now);
+    // The requester's side instead (a client, MS-SMBD 3.1.5.2): once the RDMA CM
+    // connection is up, posts the receive for the negotiate response and sends the
+    // negotiate request; on_established follows the peer's response (3.1.5.7). After
+    // that, credits, fragmentation and reassembly work as for the listener: the protocol
+    // is symmetric past the negotiate. false: nothing could be posted.
+    bool start_requester(smbd_clock::time_point now);
 
     // --- from the upper layer (3.1.4.2)
     // Queues one message, `head` then `payload` (kept alive by payload_owner until sent:
@@ -134,6 +140,7 @@ private:
     enum class keepalive { none, pending, sent };
 
     void handle_negotiate(byte_span message);
+    void handle_negotiate_response(byte_span message);
     void refuse_negotiate(uint32_t status);
     void handle_data_transfer(byte_span message);
     int replenish_receives(bool need_one);
@@ -151,6 +158,7 @@ private:
     std::string _peer;
     smbd_negotiated _negotiated;
     state _state = state::negotiating;
+    bool _requester = false; // started with start_requester()
     smbd_clock::time_point _now{};
     smbd_clock::time_point _deadline{}; // negotiation, idle or keepalive-answer timer
 

@@ -29,7 +29,8 @@ std::optional<uint32_t> device_memory::lkey_for(const void* p, size_t n) const {
     return pool_mr->lkey;
 }
 
-std::unique_ptr<device_memory> open_device_memory(ibv_context* context, void* region, size_t size) {
+std::unique_ptr<device_memory> open_device_memory(ibv_context* context, void* region, size_t size,
+                                                  int access) {
     auto d = std::make_unique<device_memory>();
     d->context = context;
     if (ibv_query_device(context, &d->attr) != 0) {
@@ -44,8 +45,9 @@ std::unique_ptr<device_memory> open_device_memory(ibv_context* context, void* re
         return nullptr;
     }
     if (region && size) {
-        // Local access only: the server reads and writes client memory, never the reverse.
-        d->pool_mr = ibv_reg_mr(d->pd, region, size, IBV_ACCESS_LOCAL_WRITE);
+        // The server: local access only, it reads and writes client memory, never the
+        // reverse. A client passes remote access for the server's RDMA READ and WRITE.
+        d->pool_mr = ibv_reg_mr(d->pd, region, size, access);
         if (!d->pool_mr) {
             LOG_ERROR("rdma: registering the %zu-byte buffer pool with %s: %s", size,
                       ibv_get_device_name(context->device), strerror(errno));

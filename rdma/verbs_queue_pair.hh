@@ -30,8 +30,11 @@ struct device_memory {
     std::optional<uint32_t> lkey_for(const void* p, size_t n) const;
 };
 
-// Opens (once) the device behind `context` and registers [region, region + size) with it.
-std::unique_ptr<device_memory> open_device_memory(ibv_context* context, void* region, size_t size);
+// Opens (once) the device behind `context` and registers [region, region + size) with it,
+// with `access` (ibv_access_flags): local only for the server's pool; a client whose
+// buffers the server reads and writes (smbx-bench) adds remote read and write.
+std::unique_ptr<device_memory> open_device_memory(ibv_context* context, void* region, size_t size,
+                                                  int access = IBV_ACCESS_LOCAL_WRITE);
 
 struct queue_pair_limits {
     uint32_t receive_slots = 255 + 8; // receive credits, plus reposts during a callback

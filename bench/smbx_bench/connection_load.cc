@@ -221,6 +221,7 @@ void connection_load::merge_into_result() {
     s.errors += _errors;
     s.mismatches += _mismatches;
     s.verified_bytes += _verified;
+    s.rdma_ios += _client.rdma_ios();
 }
 
 } // namespace smbx::bench

@@ -53,7 +53,9 @@ public:
     // Adds this connection's counters to the run's summary (under st.mu).
     void merge_into_result();
 
-    int fd() const { return _client.fd(); }
+    // For load.cc's poll loop: a response is at hand now; else wait for wait_fd().
+    bool response_ready() { return _client.response_ready(); }
+    int wait_fd() const { return _client.wait_fd(); }
 
 private:
     struct inflight {

@@ -21,7 +21,11 @@ const char* usage_text =
     "  --duration T       time bound, e.g. 10, 10s, 500ms (default 10s)\n"
     "  --encrypt --sign   encrypt / sign every request (3.1.1: AES-128-GCM, AES-GMAC)\n"
     "  --dialect 3.1.1|3.0.2|2.1   highest dialect offered (default 3.1.1)\n"
-    "  --port P           TCP port (default 445)\n"
+    "  --port P           TCP port (default 445), or RDMA CM port (default 5445)\n"
+    "  --transport tcp|rdma   Direct TCP (default) or SMB Direct (MS-SMBD over RDMA):\n"
+    "                     READs and WRITEs above --rdma-threshold then move their data\n"
+    "                     by RDMA to and from buffers registered once per connection\n"
+    "  --rdma-threshold SIZE  largest READ/WRITE sent inline over SMB Direct (default 4k)\n"
     "  --seed N           --verify pattern seed\n"
     "  --json             machine-readable summary on stdout\n"
     "  --verify           write a pattern of (offset, seed), check every byte read\n"
@@ -163,6 +167,7 @@ options parse_options(const std::vector<std::string>& args) {
     options o;
     bool have_target = false;
     bool connections_given = false;
+    bool port_given = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         auto value = [&]() -> const std::string& {
@@ -241,6 +246,22 @@ options parse_options(const std::vector<std::string>& args) {
                     throw std::invalid_argument("--port: out of range");
                 }
                 o.client.port = uint16_t(p);
+                port_given = true;
+            } else if (a == "--transport") {
+                std::string t = value();
+                if (t == "tcp") {
+                    o.client.transport = transport_kind::tcp;
+                } else if (t == "rdma") {
+                    o.client.transport = transport_kind::rdma;
+                } else {
+                    throw std::invalid_argument("--transport: expected tcp or rdma");
+                }
+            } else if (a == "--rdma-threshold") {
+                auto n = parse_size(value());
+                if (!n || *n > UINT32_MAX) {
+                    throw std::invalid_argument("--rdma-threshold: expected a size such as 4k");
+                }
+                o.client.rdma_threshold = uint32_t(*n);
             } else if (a == "--dialect") {
                 std::string d = value();
                 if (d == "3.1.1") {
@@ -310,6 +331,19 @@ options parse_options(const std::vector<std::string>& args) {
     }
     if (o.size < largest_bs) {
         throw std::invalid_argument("--size must be at least --bs (every swept one)");
+    }
+    if (o.client.transport == transport_kind::rdma) {
+        if (!port_given) {
+            o.client.port = 5445; // MS-SMBD 2.1: the port an iWARP-style client tries first
+        }
+        // A registered buffer for each request in flight: iodepth (every swept one), and
+        // the read modes' fill, which writes 1 MiB chunks 4 deep (connection_load.cc).
+        uint32_t depth = std::max<uint32_t>(o.iodepth, 4);
+        for (uint32_t qd : o.sweep_qd) {
+            depth = std::max(depth, qd);
+        }
+        o.client.rdma_buffers = depth;
+        o.client.rdma_buffer_size = std::max<uint32_t>(largest_bs, 1u << 20);
     }
     return o;
 }

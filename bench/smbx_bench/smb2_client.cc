@@ -4,12 +4,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include "bench/smbx_bench/smbd_client_transport.hh"
+#include "bench/smbx_bench/tcp_transport.hh"
 #include "common/ntstatus.hh"
 #include "control/auth/ntlm_client.hh"
 #include "control/auth/ntlm_crypto.hh"
@@ -48,13 +44,13 @@ std::string status_text(uint32_t st) {
 // Wanted credits beyond the charge, so the window grows to cover the iodepth (3.2.4.1.5).
 constexpr uint16_t credit_ask = 64;
 
+// READ/WRITE Channel (MS-SMB2 2.2.19, 2.2.21).
+constexpr uint32_t channel_none = 0;
+constexpr uint32_t channel_rdma_v1 = 1;
+
 } // namespace
 
-smb2_client::~smb2_client() {
-    if (_fd >= 0) {
-        ::close(_fd);
-    }
-}
+smb2_client::~smb2_client() = default;
 
 uint16_t smb2_client::credit_charge(size_t length) {
     // One credit per 64 KiB (3.1.5.2), at least one.
@@ -63,37 +59,6 @@ uint16_t smb2_client::credit_charge(size_t length) {
 
 bool smb2_client::can_send(size_t length) const {
     return _credits >= (_large_mtu ? credit_charge(length) : 1);
-}
-
-void smb2_client::send_all(const uint8_t* p, size_t n) {
-    while (n) {
-        ssize_t r = ::send(_fd, p, n, MSG_NOSIGNAL);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            throw smb_error(std::string("send: ") + strerror(errno));
-        }
-        p += r;
-        n -= size_t(r);
-    }
-}
-
-void smb2_client::recv_all(uint8_t* p, size_t n) {
-    while (n) {
-        ssize_t r = ::recv(_fd, p, n, 0);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r == 0) {
-            throw smb_error("connection closed by the server");
-        }
-        if (r < 0) {
-            throw smb_error(std::string("recv: ") + strerror(errno));
-        }
-        p += r;
-        n -= size_t(r);
-    }
 }
 
 uint64_t smb2_client::send(command cmd, const bytes& body, size_t payload_len, byte_span payload,
@@ -121,40 +86,27 @@ uint64_t smb2_client::send(command cmd, const bytes& body, size_t payload_len, b
     _credits -= charge;
 
     byte_writer w;
-    w.buffer().reserve(4 + smb2::header_size + body.size() + payload.size());
-    w.zeros(4); // the Direct TCP transport's length (MS-SMB2 2.1)
+    w.buffer().reserve(smb2::header_size + body.size() + payload.size());
     smb2::write_header(w, h);
     w.put(body);
     w.put(payload);
     bytes msg = w.take();
-    std::span<uint8_t> smb(msg.data() + 4, msg.size() - 4);
     if (sign) {
-        smb2::crypto::sign_in_place(_sign_alg, _signing_key, smb);
+        smb2::crypto::sign_in_place(_sign_alg, _signing_key, msg);
     }
     if (raw) {
-        raw->assign(smb.begin(), smb.end()); // what the preauth hash covers
+        *raw = msg; // what the preauth hash covers
     }
     if (_encrypt) {
-        bytes enc = smb2::crypto::encrypt_message(_cipher, _encryption_key, _session_id, smb);
-        msg.resize(4);
-        msg.insert(msg.end(), enc.begin(), enc.end());
+        msg = smb2::crypto::encrypt_message(_cipher, _encryption_key, _session_id, msg);
     }
-    size_t n = msg.size() - 4;
-    msg[0] = 0;
-    msg[1] = uint8_t(n >> 16);
-    msg[2] = uint8_t(n >> 8);
-    msg[3] = uint8_t(n);
-    send_all(msg.data(), msg.size());
+    _transport->send(msg); // framed by the transport (4-byte length over TCP)
     return h.message_id;
 }
 
 bytes smb2_client::receive_frame() {
-    uint8_t nb[4];
-    recv_all(nb, 4);
-    size_t n = (size_t(nb[1]) << 16) | (size_t(nb[2]) << 8) | nb[3];
-    bytes msg(n);
-    recv_all(msg.data(), n);
-    if (n >= 4 && msg[0] == 0xFD) {
+    bytes msg = _transport->receive();
+    if (msg.size() >= 4 && msg[0] == 0xFD) {
         auto plain = smb2::crypto::decrypt_message(_cipher, _decryption_key, msg);
         if (!plain) {
             throw smb_error("a response failed decryption");
@@ -184,21 +136,39 @@ response smb2_client::parse(bytes msg, bytes* raw) {
     r.cmd = h.cmd;
     r.status = h.status;
     byte_reader body(byte_span(msg).subspan(smb2::header_size));
+    std::optional<rdma_buffer> lent;
+    if (auto it = _lent.find(h.message_id); it != _lent.end()) {
+        lent = it->second;
+        _lent.erase(it);
+        _transport->give_back(lent->slot); // a final response: the server is done with it
+    }
     if (h.cmd == command::read && h.status == status::success) {
         body.u16();
         uint8_t data_offset = body.u8();
         body.u8();
         uint32_t len = body.u32();
+        uint32_t data_remaining = body.u32();
         byte_reader whole(msg);
         auto data = whole.at(data_offset, len);
         if (!whole.ok()) {
             throw smb_error("malformed READ response");
         }
-        r.data.assign(data.begin(), data.end());
+        if (lent) {
+            // MS-SMB2 3.3.5.12: the data went by RDMA WRITE into our buffer; DataLength
+            // is 0 and DataRemaining says how much was written.
+            if (len != 0 || data_remaining > lent->memory.size()) {
+                throw smb_error("malformed READ response to an RDMA channel request");
+            }
+            r.data.assign(lent->memory.begin(), lent->memory.begin() + data_remaining);
+            r.by_rdma = true;
+        } else {
+            r.data.assign(data.begin(), data.end());
+        }
     } else if (h.cmd == command::write && h.status == status::success) {
         body.u16();
         body.u16();
         r.count = body.u32();
+        r.by_rdma = lent.has_value();
     }
     if (raw) {
         *raw = std::move(msg);
@@ -229,35 +199,18 @@ response smb2_client::call(command cmd, const bytes& body, bytes* raw_request,
 
 void smb2_client::connect(const client_config& cfg) {
     _cfg = cfg;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    std::string port = std::to_string(cfg.port);
-    int rc = getaddrinfo(cfg.host.c_str(), port.c_str(), &hints, &res);
-    if (rc != 0) {
-        throw smb_error("cannot resolve " + cfg.host + ": " + gai_strerror(rc));
+    if (cfg.transport == transport_kind::rdma) {
+        smbd_client_settings st;
+        st.slots = cfg.rdma_buffers;
+        st.slot_size = cfg.rdma_buffer_size;
+        // Inline messages (setup, small I/O, and any I/O while every buffer is lent
+        // out) are reassembled up to this size (MS-SMBD MaxFragmentedSize).
+        st.connection.max_fragmented_recv_size =
+            std::max<uint32_t>(st.connection.max_fragmented_recv_size, cfg.rdma_buffer_size + 4096);
+        _transport = std::make_unique<smbd_client_transport>(cfg.host, cfg.port, st);
+    } else {
+        _transport = std::make_unique<tcp_transport>(cfg.host, cfg.port);
     }
-    int err = 0;
-    for (addrinfo* a = res; a; a = a->ai_next) {
-        _fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (_fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (::connect(_fd, a->ai_addr, a->ai_addrlen) == 0) {
-            break;
-        }
-        err = errno;
-        ::close(_fd);
-        _fd = -1;
-    }
-    freeaddrinfo(res);
-    if (_fd < 0) {
-        throw smb_error("cannot connect to " + cfg.host + ":" + port + ": " + strerror(err));
-    }
-    int one = 1;
-    setsockopt(_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     negotiate();
     session_setup();
     tree_connect();
@@ -547,22 +500,68 @@ uint64_t smb2_client::send_read(const file_id& fid, uint64_t offset, uint32_t le
     w.u64(offset);
     w.put(fid);
     w.u32(length); // MinimumCount: a short read is an error here
-    w.u32(0);
-    w.u32(0);
-    w.u16(0);
-    w.u16(0);
-    w.u8(0);
-    return send(command::read, w.buffer(), length);
+    auto lent = rdma_for(length);
+    if (lent) {
+        // 2.2.19: Channel, RemainingBytes 0, the descriptor in the Buffer field.
+        w.u32(channel_rdma_v1);
+        w.u32(0);
+        w.u16(uint16_t(smb2::header_size + 48));
+        w.u16(uint16_t(rdma::buffer_descriptor_v1_size));
+        rdma::write_buffer_descriptors(w, std::span(&lent->descriptor, 1));
+    } else {
+        w.u32(channel_none);
+        w.u32(0);
+        w.u16(0);
+        w.u16(0);
+        w.u8(0);
+    }
+    uint64_t id = send(command::read, w.buffer(), length);
+    if (lent) {
+        _lent[id] = *lent;
+        ++_rdma_ios;
+    }
+    return id;
+}
+
+std::optional<rdma_buffer> smb2_client::rdma_for(size_t length) {
+    // Encrypted sessions keep their data in the (encrypted) messages: data moved by RDMA
+    // would bypass the encryption. SMB Direct only, above the threshold, within
+    // MaxReadWriteSize.
+    if (_encrypt || length <= _cfg.rdma_threshold || length > _transport->max_read_write_size()) {
+        return std::nullopt;
+    }
+    return _transport->lend(length);
 }
 
 uint64_t smb2_client::send_write(const file_id& fid, uint64_t offset, byte_span data) {
+    auto lent = rdma_for(data.size());
     byte_writer w;
     w.u16(49);
-    w.u16(uint16_t(smb2::header_size + 48));
-    w.u32(uint32_t(data.size()));
+    if (lent) {
+        // 2.2.21: DataOffset and Length 0, RemainingBytes the length, the descriptor in
+        // the Buffer field; the server RDMA-READs the data from our buffer.
+        std::copy(data.begin(), data.end(), lent->memory.begin());
+        w.u16(0);
+        w.u32(0);
+    } else {
+        w.u16(uint16_t(smb2::header_size + 48));
+        w.u32(uint32_t(data.size()));
+    }
     w.u64(offset);
     w.put(fid);
-    w.u32(0);
+    if (lent) {
+        w.u32(channel_rdma_v1);
+        w.u32(uint32_t(data.size()));
+        w.u16(uint16_t(smb2::header_size + 48));
+        w.u16(uint16_t(rdma::buffer_descriptor_v1_size));
+        w.u32(0);
+        rdma::write_buffer_descriptors(w, std::span(&lent->descriptor, 1));
+        uint64_t id = send(command::write, w.buffer(), data.size());
+        _lent[id] = *lent;
+        ++_rdma_ios;
+        return id;
+    }
+    w.u32(channel_none);
     w.u32(0);
     w.u16(0);
     w.u16(0);

@@ -1,14 +1,18 @@
-// A minimal SMB2/3 client for load generation: one TCP connection, NEGOTIATE (3.1.1,
-// 3.0.2, 2.1), NTLMv2 SESSION_SETUP in SPNEGO, TREE_CONNECT, CREATE, CLOSE, and READ /
-// WRITE requests pipelined within the credit window (MS-SMB2 3.2.4.1.5), large ones
-// multi-credit. Blocking socket; a thread may poll several clients' sockets.
+// A minimal SMB2/3 client for load generation: one connection (Direct TCP or SMB Direct,
+// message_transport.hh), NEGOTIATE (3.1.1, 3.0.2, 2.1), NTLMv2 SESSION_SETUP in SPNEGO,
+// TREE_CONNECT, CREATE, CLOSE, and READ / WRITE requests pipelined within the credit
+// window (MS-SMB2 3.2.4.1.5), large ones multi-credit; over SMB Direct, those above a
+// threshold with an RDMA channel. Blocking; a thread may poll several clients.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
+#include "bench/smbx_bench/message_transport.hh"
 #include "common/byte_codec.hh"
 #include "dataplane/smb2/wire.hh"
 
@@ -21,9 +25,18 @@ struct smb_error : std::runtime_error {
     uint32_t status;
 };
 
+enum class transport_kind { tcp, rdma };
+
 struct client_config {
     std::string host;
     uint16_t port = 445;
+    transport_kind transport = transport_kind::tcp;
+    // SMB Direct: READ and WRITE of more than rdma_threshold bytes go by RDMA
+    // (SMB2_CHANNEL_RDMA_V1) through rdma_buffers registered buffers of
+    // rdma_buffer_size bytes; smaller ones, or when every buffer is in use, inline.
+    uint32_t rdma_threshold = 4096;
+    uint32_t rdma_buffers = 4;
+    uint32_t rdma_buffer_size = 1u << 20;
     std::string share;
     std::string user;
     std::string domain = "WORKGROUP";
@@ -40,8 +53,9 @@ struct response {
     uint64_t message_id = 0;
     smb2::command cmd = smb2::command::negotiate;
     uint32_t status = 0;
-    bytes data;         // READ: the data read
+    bytes data;         // READ: the data read (also when it came by RDMA)
     uint32_t count = 0; // WRITE: bytes written
+    bool by_rdma = false; // READ or WRITE data moved by RDMA, not in the messages
 };
 
 class smb2_client {
@@ -71,8 +85,12 @@ public:
     bool signing() const { return _sign; }
     uint32_t max_read() const { return _max_read; }
     uint32_t max_write() const { return _max_write; }
-    // The socket, for a thread that polls several clients (still blocking to read from).
-    int fd() const { return _fd; }
+    // For a thread that polls several clients: true when receive() has a response at
+    // hand; otherwise wait until wait_fd() polls readable.
+    bool response_ready() { return _transport->ready(); }
+    int wait_fd() const { return _transport->wait_fd(); }
+    // READs and WRITEs whose data went by RDMA (SMB Direct).
+    uint64_t rdma_ios() const { return _rdma_ios; }
 
     static uint16_t credit_charge(size_t length);
 
@@ -88,11 +106,14 @@ private:
     void negotiate();
     void session_setup();
     void tree_connect();
-    void send_all(const uint8_t* p, size_t n);
-    void recv_all(uint8_t* p, size_t n);
+    // A registered buffer for a READ or WRITE of `length` bytes, if it should and can
+    // go by RDMA.
+    std::optional<rdma_buffer> rdma_for(size_t length);
 
     client_config _cfg;
-    int _fd = -1;
+    std::unique_ptr<message_transport> _transport;
+    std::unordered_map<uint64_t, rdma_buffer> _lent; // by MessageId
+    uint64_t _rdma_ios = 0;
     uint16_t _dialect = 0;
     uint16_t _server_security_mode = 0;
     smb2::cipher _cipher = smb2::cipher::none;

@@ -86,6 +86,11 @@ std::string format_human(const run_summary& s) {
              us(l.percentile(50)).c_str(), us(l.percentile(99)).c_str(),
              us(l.percentile(99.9)).c_str(), us(l.max()).c_str(), s.cpu_user, s.cpu_system);
     std::string out = buf;
+    if (s.smb_direct) {
+        snprintf(buf, sizeof(buf), "  SMB Direct: %llu READ/WRITE requests moved their data by RDMA\n",
+                 (unsigned long long)s.rdma_ios);
+        out += buf;
+    }
     if (s.verified_bytes || s.mismatches) {
         snprintf(buf, sizeof(buf), "  verify: %llu bytes checked, %llu mismatches\n",
                  (unsigned long long)s.verified_bytes, (unsigned long long)s.mismatches);
@@ -104,7 +109,8 @@ std::string format_json(const run_summary& s) {
              "\"read_ops\":%llu,\"write_ops\":%llu,\"bytes\":%llu,\"mb_per_s\":%.3f,"
              "\"iops\":%.1f,\"errors\":%llu,\"mismatches\":%llu,\"verified_bytes\":%llu,"
              "\"latency_ns\":{\"min\":%llu,\"mean\":%.0f,\"p50\":%llu,\"p99\":%llu,"
-             "\"p99_9\":%llu,\"max\":%llu},\"cpu_user_s\":%.3f,\"cpu_system_s\":%.3f}\n",
+             "\"p99_9\":%llu,\"max\":%llu},\"cpu_user_s\":%.3f,\"cpu_system_s\":%.3f,"
+             "\"transport\":\"%s\",\"rdma_ios\":%llu}\n",
              s.rw.c_str(), s.block_size, s.iodepth, s.connections, s.dialect.c_str(),
              s.signing ? "true" : "false", s.encryption ? "true" : "false", s.seconds,
              (unsigned long long)s.ops, (unsigned long long)s.read_ops,
@@ -113,7 +119,8 @@ std::string format_json(const run_summary& s) {
              (unsigned long long)s.mismatches, (unsigned long long)s.verified_bytes,
              (unsigned long long)l.min(), l.mean(), (unsigned long long)l.percentile(50),
              (unsigned long long)l.percentile(99), (unsigned long long)l.percentile(99.9),
-             (unsigned long long)l.max(), s.cpu_user, s.cpu_system);
+             (unsigned long long)l.max(), s.cpu_user, s.cpu_system, s.smb_direct ? "rdma" : "tcp",
+             (unsigned long long)s.rdma_ios);
     return buf;
 }
 

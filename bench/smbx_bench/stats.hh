@@ -51,6 +51,8 @@ struct run_summary {
     uint64_t errors = 0;
     uint64_t mismatches = 0;
     uint64_t verified_bytes = 0;
+    bool smb_direct = false; // --transport rdma
+    uint64_t rdma_ios = 0;   // READs/WRITEs whose data moved by RDMA (all phases)
     double cpu_user = 0;
     double cpu_system = 0;
     latency_histogram latency;

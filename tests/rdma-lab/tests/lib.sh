@@ -202,3 +202,56 @@ unmount_share() {
     # A known 6.1 client quirk logs "failed to drain recv queue: -12" here.
     check "umount" timeout 60 umount "$MNT"
 }
+
+# ------------------------------------------------------- smbx-bench over SMB Direct
+
+# run_smbx_bench LABEL PORT USER PASS ARGS...: smbx-bench (from $SMBX_BUILD_DIR, the
+# host's build) with --transport rdma against //$SERVER_IP/share on RDMA CM port PORT.
+# ok when it exits 0 with no error, no --verify mismatch and READ/WRITE data moved by
+# RDMA (above --rdma-threshold); prints and keeps MB/s. The summary's JSON is left in
+# $BENCH_JSON.
+BENCH_JSON=
+run_smbx_bench() {
+    local label=$1 port=$2 user=$3 pass=$4 out rc=0 summary
+    shift 4
+    local bench=${SMBX_BUILD_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/build}/bench/smbx-bench
+    out=$(SMBX_BENCH_PASSWORD=$pass timeout 300 "$bench" "//$SERVER_IP/share" -U "$user" \
+        --transport rdma --port "$port" --json "$@" 2>&1) || rc=$?
+    BENCH_JSON=$(grep '^{' <<<"$out" | tail -n 1)
+    summary=$(python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+bad = []
+if j["errors"]: bad.append("%d errors" % j["errors"])
+if j["mismatches"]: bad.append("%d verify mismatches" % j["mismatches"])
+if j["transport"] != "rdma" or (j["bs"] > 4096 and not j["rdma_ios"]):
+    bad.append("no I/O by RDMA")
+print("%s bs=%d qd=%d: %.1f MB/s %.0f IOPS, %d I/Os by RDMA, %d bytes verified, %d mismatches%s"
+      % (j["rw"], j["bs"], j["iodepth"], j["mb_per_s"], j["iops"], j["rdma_ios"],
+         j["verified_bytes"], j["mismatches"], ("; " + ", ".join(bad)) if bad else ""))
+sys.exit(1 if bad else 0)
+' "$BENCH_JSON" 2>&1) || { [ "$rc" -ne 0 ] || rc=1; }
+    if [ "$rc" -eq 0 ]; then
+        ok "smbx-bench --transport rdma $label: $summary"
+        figure "smbx-bench rdma $label $summary"
+    else
+        not_ok "smbx-bench --transport rdma $label (exit $rc) $summary"
+        show <<<"$out"
+    fi
+    return "$rc"
+}
+
+# The smbx-bench set both servers run (issue 4, "smbx-bench over SMB Direct"): a
+# --verify run of random READs and WRITEs (64 KiB: by RDMA; 4 KiB: inline, fragmented
+# and reassembled), then 1 MiB sequential write and read throughput.
+run_smbx_bench_set() {
+    local port=$1 user=$2 pass=$3 s=${BENCH_SECONDS:-5}
+    run_smbx_bench verify-64k "$port" "$user" "$pass" --rw randrw --bs 64k --iodepth 4 \
+        --size 32m --duration "$s" --verify
+    run_smbx_bench verify-4k-inline "$port" "$user" "$pass" --rw randrw --bs 4k --iodepth 8 \
+        --size 8m --duration 3 --verify
+    run_smbx_bench seq-write-1m "$port" "$user" "$pass" --rw write --bs 1m --iodepth 4 \
+        --size 64m --duration "$s"
+    run_smbx_bench seq-read-1m "$port" "$user" "$pass" --rw read --bs 1m --iodepth 4 \
+        --size 64m --duration "$s"
+}

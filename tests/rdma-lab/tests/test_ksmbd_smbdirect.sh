@@ -49,6 +49,8 @@ check_smbdirect_transport
 check_direct_io_roundtrip 64 "$SHARE_DIR"
 run_fio_set
 unmount_share
+# The same server through smbx-bench's own SMB Direct client (ksmbd: RDMA CM port 445).
+run_smbx_bench_set 445 "$USER_NAME" "$USER_PASS"
 "$KSMBD_TOOLS/ksmbd.control" -s >/dev/null 2>&1
 diag "kernel messages of the client and server:"
 dmesg | grep -Ei 'cifs|ksmbd|smbd' | tail -n 8 | show 8

@@ -83,6 +83,49 @@ while IFS='=' read -r key _; do
     fi
 done <<<"$SMBX_RDMA_CONFIG"
 
+# The data path's buffers in use (smbxctl status, "data path:" pool_in_use).
+pool_in_use() {
+    timeout 10 "$BUILD_DIR/smbxctl" --config "$W/smbx.conf" status 2>/dev/null |
+        awk '$1 == "pool_in_use" { print $2 }'
+}
+
+# Fault: smbx-bench killed (SIGKILL, no SMB2 or SMB Direct goodbye) in the middle of
+# 1 MiB WRITEs whose data smbx is fetching by RDMA READ. The kernel tears the queue pair
+# down; smbx must give back every pool buffer the connection held and serve the next
+# client.
+check_bench_killed_mid_transfer() {
+    local pid in_use busy=0
+    SMBX_BENCH_PASSWORD=$USER_PASS "$BUILD_DIR/bench/smbx-bench" "//$SERVER_IP/share" -U "$USER_NAME" \
+        --transport rdma --port "$RDMA_PORT" --rw write --bs 1m --iodepth 8 --size 64m \
+        --duration 60 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do # until the transfers are under way (at most 20 s)
+        in_use=$(pool_in_use)
+        if [ "${in_use:-0}" -gt 0 ]; then busy=1; break; fi
+        sleep 0.2
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ "$busy" -eq 1 ]; then
+        ok "smbx-bench (rdma) killed with $in_use data path buffers in use"
+    else
+        not_ok "smbx-bench (rdma) never had data path buffers in use before the kill"
+    fi
+    for _ in $(seq 150); do # at most 30 s
+        in_use=$(pool_in_use)
+        [ "${in_use:-1}" -eq 0 ] && break
+        sleep 0.2
+    done
+    if [ "${in_use:-1}" -eq 0 ]; then
+        ok "after the kill smbx's data path pool_in_use returns to 0"
+    else
+        not_ok "after the kill smbx still has pool_in_use ${in_use:-?} after 30 s"
+        timeout 10 "$BUILD_DIR/smbxctl" --config "$W/smbx.conf" status 2>&1 | show 30
+    fi
+    run_smbx_bench after-kill "$RDMA_PORT" "$USER_NAME" "$USER_PASS" --rw randrw --bs 256k \
+        --iodepth 4 --size 16m --duration 3 --verify
+}
+
 if wait_rdma_listener "$RDMA_PORT" 30; then
     ok "smbx listens on RDMA CM port $RDMA_PORT"
 else
@@ -110,6 +153,9 @@ fi
 check_direct_io_roundtrip "${SMBX_ROUNDTRIP_MIB:-256}" "$SHARE_DIR"
 run_fio_set
 unmount_share
+# The same server through smbx-bench's own SMB Direct client (user space, librdmacm).
+run_smbx_bench_set "$RDMA_PORT" "$USER_NAME" "$USER_PASS"
+check_bench_killed_mid_transfer
 stop_server
 check "no RDMA transfer timed out or failed in the smbx log" \
     bash -c "! grep -Eq 'did not finish|RDMA buffer outside|larger than the client' '$LOG'"
