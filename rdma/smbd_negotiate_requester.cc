@@ -11,15 +11,12 @@ namespace smbx::rdma {
 
 bool smbd_connection::start_requester(smbd_clock::time_point now) {
     _requester = true;
-    _now = now;
     // 3.1.5.2: the receive for the response goes up before the request goes out (the
-    // negotiate messages use no credits). The negotiation timer bounds the wait.
-    _deadline = now + _settings.negotiate_timeout;
-    if (!_port.post_recv()) {
-        _state = state::closed;
+    // negotiate messages use no credits); the negotiation timer bounds the wait. start()
+    // does both, as for the listener's receive of the request.
+    if (!start(now)) {
         return false;
     }
-    ++_posted_receives;
     negotiate_request req;
     req.credits_requested = _settings.send_credit_target;
     req.preferred_send_size = _settings.max_send_size;

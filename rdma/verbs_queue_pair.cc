@@ -107,6 +107,13 @@ std::unique_ptr<verbs_queue_pair> verbs_queue_pair::create(rdma_cm_id* id, devic
         q->_free_sends.push_back(i);
     }
     q->_send_with_invalidate = device.attr.device_cap_flags & IBV_DEVICE_MEM_MGT_EXTENSIONS;
+    // Soft-RoCE (rxe, vendor id 0xFFFFFF) hands user space the kernel's completion flags
+    // unchanged: its IB_WC_WITH_INVALIDATE (1 << 2) reads as IBV_WC_IP_CSUM_OK, which an
+    // RC receive never carries otherwise (seen on Debian 12's 6.1 kernel, rdma-core 44).
+    constexpr uint32_t soft_roce_vendor_id = 0xFFFFFF;
+    if (device.attr.vendor_id == soft_roce_vendor_id) {
+        q->_with_invalidate_flags |= IBV_WC_IP_CSUM_OK;
+    }
     return q;
 }
 
@@ -262,6 +269,9 @@ int verbs_queue_pair::poll(smbd_connection& engine) {
         }
         switch (kind(wc[i].wr_id >> 60)) {
         case kind::recv:
+            if (ok && (wc[i].wc_flags & _with_invalidate_flags) && on_remote_invalidate) {
+                on_remote_invalidate(wc[i].invalidated_rkey);
+            }
             if (ok) {
                 engine.on_receive(
                     byte_span(_slab.data() + v * _limits.receive_size, wc[i].byte_len));

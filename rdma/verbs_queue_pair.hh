@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -71,6 +72,11 @@ public:
     int channel_fd() const { return _channel ? _channel->fd : -1; }
     rdma_cm_id* id() const { return _id; }
 
+    // A client's hook: a received SEND with Invalidate (IBV_WC_WITH_INV) invalidated
+    // this rkey of ours (MS-SMBD 3.1.4.2, SMB2_CHANNEL_RDMA_V1_INVALIDATE). Called from
+    // poll(), before the engine sees the message.
+    std::function<void(uint32_t rkey)> on_remote_invalidate;
+
 private:
     enum class kind : uint64_t { recv = 1, send = 2, rdma = 3 };
     static uint64_t tag(kind k, uint64_t v) { return (uint64_t(k) << 60) | v; }
@@ -91,6 +97,7 @@ private:
     uint32_t _rdma_in_flight = 0;
     bool _disconnected = false;
     bool _send_with_invalidate = false;
+    unsigned _with_invalidate_flags = IBV_WC_WITH_INV; // a receive's wc_flags meaning it
     int _unacked_events = 0;
 };
 

@@ -26,6 +26,9 @@ const char* usage_text =
     "                     READs and WRITEs above --rdma-threshold then move their data\n"
     "                     by RDMA to and from buffers registered once per connection\n"
     "  --rdma-threshold SIZE  largest READ/WRITE sent inline over SMB Direct (default 4k)\n"
+    "  --rdma-channel v1|v1-invalidate   SMB2_CHANNEL_RDMA_V1 (default: the buffers'\n"
+    "                     registration key) or _V1_INVALIDATE (a memory window bound per\n"
+    "                     request, invalidated by the server's reply)\n"
     "  --seed N           --verify pattern seed\n"
     "  --json             machine-readable summary on stdout\n"
     "  --verify           write a pattern of (offset, seed), check every byte read\n"
@@ -256,6 +259,12 @@ options parse_options(const std::vector<std::string>& args) {
                 } else {
                     throw std::invalid_argument("--transport: expected tcp or rdma");
                 }
+            } else if (a == "--rdma-channel") {
+                std::string c = value();
+                if (c != "v1" && c != "v1-invalidate") {
+                    throw std::invalid_argument("--rdma-channel: expected v1 or v1-invalidate");
+                }
+                o.client.rdma_invalidate = c == "v1-invalidate";
             } else if (a == "--rdma-threshold") {
                 auto n = parse_size(value());
                 if (!n || *n > UINT32_MAX) {

@@ -47,6 +47,11 @@ constexpr uint16_t credit_ask = 64;
 // READ/WRITE Channel (MS-SMB2 2.2.19, 2.2.21).
 constexpr uint32_t channel_none = 0;
 constexpr uint32_t channel_rdma_v1 = 1;
+constexpr uint32_t channel_rdma_v1_invalidate = 2;
+
+uint32_t channel_for(const rdma_buffer& b) {
+    return b.invalidate ? channel_rdma_v1_invalidate : channel_rdma_v1;
+}
 
 } // namespace
 
@@ -203,6 +208,7 @@ void smb2_client::connect(const client_config& cfg) {
         smbd_client_settings st;
         st.slots = cfg.rdma_buffers;
         st.slot_size = cfg.rdma_buffer_size;
+        st.invalidate = cfg.rdma_invalidate;
         // Inline messages (setup, small I/O, and any I/O while every buffer is lent
         // out) are reassembled up to this size (MS-SMBD MaxFragmentedSize).
         st.connection.max_fragmented_recv_size =
@@ -503,7 +509,7 @@ uint64_t smb2_client::send_read(const file_id& fid, uint64_t offset, uint32_t le
     auto lent = rdma_for(length);
     if (lent) {
         // 2.2.19: Channel, RemainingBytes 0, the descriptor in the Buffer field.
-        w.u32(channel_rdma_v1);
+        w.u32(channel_for(*lent));
         w.u32(0);
         w.u16(uint16_t(smb2::header_size + 48));
         w.u16(uint16_t(rdma::buffer_descriptor_v1_size));
@@ -526,8 +532,9 @@ uint64_t smb2_client::send_read(const file_id& fid, uint64_t offset, uint32_t le
 std::optional<rdma_buffer> smb2_client::rdma_for(size_t length) {
     // Encrypted sessions keep their data in the (encrypted) messages: data moved by RDMA
     // would bypass the encryption. SMB Direct only, above the threshold, within
-    // MaxReadWriteSize.
-    if (_encrypt || length <= _cfg.rdma_threshold || length > _transport->max_read_write_size()) {
+    // MaxReadWriteSize; _V1_INVALIDATE needs 3.0.2 (MS-SMB2 2.2.19).
+    if (_encrypt || length <= _cfg.rdma_threshold || length > _transport->max_read_write_size() ||
+        (_cfg.rdma_invalidate && _dialect < smb2::dialect_302)) {
         return std::nullopt;
     }
     return _transport->lend(length);
@@ -550,7 +557,7 @@ uint64_t smb2_client::send_write(const file_id& fid, uint64_t offset, byte_span 
     w.u64(offset);
     w.put(fid);
     if (lent) {
-        w.u32(channel_rdma_v1);
+        w.u32(channel_for(*lent));
         w.u32(uint32_t(data.size()));
         w.u16(uint16_t(smb2::header_size + 48));
         w.u16(uint16_t(rdma::buffer_descriptor_v1_size));

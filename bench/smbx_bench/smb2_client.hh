@@ -37,6 +37,9 @@ struct client_config {
     uint32_t rdma_threshold = 4096;
     uint32_t rdma_buffers = 4;
     uint32_t rdma_buffer_size = 1u << 20;
+    // SMB2_CHANNEL_RDMA_V1_INVALIDATE (3.0.2 and later) with a memory window per request
+    // instead of SMB2_CHANNEL_RDMA_V1 with the registration's key.
+    bool rdma_invalidate = false;
     std::string share;
     std::string user;
     std::string domain = "WORKGROUP";
@@ -53,8 +56,8 @@ struct response {
     uint64_t message_id = 0;
     smb2::command cmd = smb2::command::negotiate;
     uint32_t status = 0;
-    bytes data;         // READ: the data read (also when it came by RDMA)
-    uint32_t count = 0; // WRITE: bytes written
+    bytes data;           // READ: the data read (also when it came by RDMA)
+    uint32_t count = 0;   // WRITE: bytes written
     bool by_rdma = false; // READ or WRITE data moved by RDMA, not in the messages
 };
 

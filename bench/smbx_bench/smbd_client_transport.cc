@@ -30,8 +30,7 @@ constexpr int spin_polls = 200;
 smbd_client_transport::smbd_client_transport(const std::string& host, uint16_t port,
                                              const smbd_client_settings& settings)
     : _peer(host + ":" + std::to_string(port)), _settings(settings) {
-    const auto give_up =
-        smbd_clock::now() + std::chrono::milliseconds(settings.connect_timeout_ms);
+    const auto give_up = smbd_clock::now() + std::chrono::milliseconds(settings.connect_timeout_ms);
     auto fail = [&](const std::string& what) -> smb_error {
         return smb_error("SMB Direct to " + _peer + ": " + what);
     };
@@ -57,15 +56,13 @@ smbd_client_transport::smbd_client_transport(const std::string& host, uint16_t p
     if (rc != 0) {
         throw fail(std::string("rdma_resolve_addr: ") + strerror(errno));
     }
-    if (auto ev = next_cm_event(settings.connect_timeout_ms);
-        ev != RDMA_CM_EVENT_ADDR_RESOLVED) {
+    if (auto ev = next_cm_event(settings.connect_timeout_ms); ev != RDMA_CM_EVENT_ADDR_RESOLVED) {
         throw fail(std::string("address not resolved to an RDMA device: ") + rdma_event_str(ev));
     }
     if (rdma_resolve_route(_id, settings.connect_timeout_ms) != 0) {
         throw fail(std::string("rdma_resolve_route: ") + strerror(errno));
     }
-    if (auto ev = next_cm_event(settings.connect_timeout_ms);
-        ev != RDMA_CM_EVENT_ROUTE_RESOLVED) {
+    if (auto ev = next_cm_event(settings.connect_timeout_ms); ev != RDMA_CM_EVENT_ROUTE_RESOLVED) {
         throw fail(std::string("no route: ") + rdma_event_str(ev));
     }
 
@@ -78,9 +75,10 @@ smbd_client_transport::smbd_client_transport(const std::string& host, uint16_t p
         throw fail("cannot allocate the I/O buffers");
     }
     std::memset(_area, 0, _area_size);
-    _device = rdma::open_device_memory(
-        _id->verbs, _area, _area_size,
-        IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE);
+    _device = rdma::open_device_memory(_id->verbs, _area, _area_size,
+                                       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ |
+                                           IBV_ACCESS_REMOTE_WRITE |
+                                           (settings.invalidate ? IBV_ACCESS_MW_BIND : 0));
     if (!_device) {
         throw fail("cannot register the I/O buffers with " +
                    std::string(ibv_get_device_name(_id->verbs->device)));
@@ -88,15 +86,37 @@ smbd_client_transport::smbd_client_transport(const std::string& host, uint16_t p
     for (uint32_t i = settings.slots; i-- > 0;) {
         _free_slots.push_back(i);
     }
+    if (settings.invalidate) {
+        if (!(_device->attr.device_cap_flags &
+              (IBV_DEVICE_MEM_WINDOW_TYPE_2A | IBV_DEVICE_MEM_WINDOW_TYPE_2B))) {
+            throw fail("--rdma-channel v1-invalidate: the device has no type 2 memory windows");
+        }
+        _windows.resize(settings.slots);
+        for (auto& w : _windows) {
+            w.mw = ibv_alloc_mw(_device->pd, IBV_MW_TYPE_2);
+            if (!w.mw) {
+                throw fail(std::string("ibv_alloc_mw: ") + strerror(errno));
+            }
+        }
+    }
     rdma::queue_pair_limits limits;
     limits.receive_slots = settings.connection.receive_credit_max + 8u;
     limits.receive_size = settings.connection.max_receive_size;
     limits.send_size = settings.connection.max_send_size;
-    limits.rdma_slots = 1; // the client posts no RDMA work requests
+    // The client posts no RDMA READ/WRITE; the room is for window binds and local
+    // invalidations (two per buffer at most, unsignaled).
+    limits.rdma_slots = 2 * settings.slots + 1;
     _qp = rdma::verbs_queue_pair::create(_id, *_device, limits);
     if (!_qp) {
         throw fail("cannot create the queue pair");
     }
+    _qp->on_remote_invalidate = [this](uint32_t rkey) {
+        for (auto& w : _windows) {
+            if (w.bound && w.mw->rkey == rkey) {
+                w.bound = false;
+            }
+        }
+    };
     rdma::smbd_connection_events& events = *this;
     _engine = std::make_unique<rdma::smbd_connection>(*_qp, events, settings.connection, _peer);
 
@@ -144,6 +164,11 @@ smbd_client_transport::~smbd_client_transport() {
     }
     _engine.reset();
     _qp.reset(); // the QP, its CQ and its send/receive buffers
+    for (auto& w : _windows) {
+        if (w.mw) {
+            ibv_dealloc_mw(w.mw);
+        }
+    }
     _device.reset(); // the I/O buffers' registration and the protection domain
     if (_id) {
         rdma_destroy_id(_id);
@@ -186,8 +211,8 @@ int smbd_client_transport::progress() {
         case RDMA_CM_EVENT_CONNECT_ERROR:
         case RDMA_CM_EVENT_UNREACHABLE:
             if (_close_reason.empty()) {
-                _close_reason = std::string("the server disconnected (") +
-                                rdma_event_str(ev->event) + ")";
+                _close_reason =
+                    std::string("the server disconnected (") + rdma_event_str(ev->event) + ")";
             }
             if (!_closed) {
                 _engine->on_peer_disconnected();
@@ -260,7 +285,7 @@ bool smbd_client_transport::ready() {
     progress();
     if (_messages.empty() && !_closed) {
         _qp->drain_notifications(); // else the channel fd stays readable
-        _qp->arm(); // the completion channel fd then polls readable on the next one
+        _qp->arm();                 // the completion channel fd then polls readable on the next one
         progress();
     }
     return !_messages.empty() || _closed;
@@ -282,7 +307,44 @@ std::optional<rdma_buffer> smbd_client_transport::lend(size_t n) {
     b.descriptor.offset = uint64_t(reinterpret_cast<uintptr_t>(b.memory.data()));
     b.descriptor.token = _device->pool_mr->rkey;
     b.descriptor.length = uint32_t(n);
+    if (!_windows.empty()) {
+        bind_window(slot, b.memory);
+        b.descriptor.token = _windows[slot].mw->rkey;
+        b.invalidate = true;
+    }
     return b;
+}
+
+void smbd_client_transport::bind_window(uint32_t slot, std::span<uint8_t> memory) {
+    // Posted ahead of the request's SEND on the same send queue, so the window is bound
+    // before the server can see its token. Unsignaled: a failure puts the queue pair in
+    // error and the connection down.
+    window& w = _windows[slot];
+    ibv_send_wr wr[2]{};
+    int n = 0;
+    if (w.bound) { // the server did not invalidate it (e.g. a failed request)
+        wr[n].opcode = IBV_WR_LOCAL_INV;
+        wr[n].invalidate_rkey = w.mw->rkey;
+        ++n;
+    }
+    const uint32_t rkey = ibv_inc_rkey(w.mw->rkey);
+    wr[n].opcode = IBV_WR_BIND_MW;
+    wr[n].bind_mw.mw = w.mw;
+    wr[n].bind_mw.rkey = rkey;
+    wr[n].bind_mw.bind_info.mr = _device->pool_mr;
+    wr[n].bind_mw.bind_info.addr = uint64_t(reinterpret_cast<uintptr_t>(memory.data()));
+    wr[n].bind_mw.bind_info.length = memory.size();
+    wr[n].bind_mw.bind_info.mw_access_flags = IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE;
+    ++n;
+    if (n == 2) {
+        wr[0].next = &wr[1];
+    }
+    ibv_send_wr* bad = nullptr;
+    if (int rc = ibv_post_send(_qp->id()->qp, wr, &bad); rc != 0) {
+        throw smb_error(std::string("binding a memory window: ibv_post_send: ") + strerror(rc));
+    }
+    w.mw->rkey = rkey; // type 2: the new key is ours to track
+    w.bound = true;
 }
 
 void smbd_client_transport::give_back(uint32_t slot) {

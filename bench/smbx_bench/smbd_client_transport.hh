@@ -26,14 +26,18 @@
 namespace smbx::bench {
 
 struct smbd_client_settings {
-    uint32_t slots = 4;              // registered I/O buffers
-    uint32_t slot_size = 1u << 20;   // bytes each
-    rdma::smbd_settings connection;  // MS-SMBD limits to offer
-    int connect_timeout_ms = 10000;  // address and route resolution, connect, negotiate
+    // SMB2_CHANNEL_RDMA_V1_INVALIDATE: each lent buffer is a type 2 memory window over
+    // the one registration, bound per request and invalidated by the server's reply
+    // (SEND with Invalidate); the server can reach a buffer only while it serves that
+    // request. false: SMB2_CHANNEL_RDMA_V1, the registration's own rkey.
+    bool invalidate = false;
+    uint32_t slots = 4;             // registered I/O buffers
+    uint32_t slot_size = 1u << 20;  // bytes each
+    rdma::smbd_settings connection; // MS-SMBD limits to offer
+    int connect_timeout_ms = 10000; // address and route resolution, connect, negotiate
 };
 
-class smbd_client_transport final : public message_transport,
-                                    private rdma::smbd_connection_events {
+class smbd_client_transport final : public message_transport, private rdma::smbd_connection_events {
 public:
     // Connects and negotiates SMB Direct; throws smb_error.
     smbd_client_transport(const std::string& host, uint16_t port,
@@ -76,6 +80,14 @@ private:
     std::unique_ptr<rdma::verbs_queue_pair> _qp;
     std::unique_ptr<rdma::smbd_connection> _engine;
     std::vector<uint32_t> _free_slots;
+    // invalidate: each slot's memory window and whether it is still bound (the server
+    // did not invalidate it: unbind it locally before binding it again).
+    struct window {
+        ibv_mw* mw = nullptr;
+        bool bound = false;
+    };
+    std::vector<window> _windows;
+    void bind_window(uint32_t slot, std::span<uint8_t> memory);
     std::deque<bytes> _messages;
     bool _established = false;
     bool _closed = false;

@@ -87,7 +87,8 @@ std::string format_human(const run_summary& s) {
              us(l.percentile(99.9)).c_str(), us(l.max()).c_str(), s.cpu_user, s.cpu_system);
     std::string out = buf;
     if (s.smb_direct) {
-        snprintf(buf, sizeof(buf), "  SMB Direct: %llu READ/WRITE requests moved their data by RDMA\n",
+        snprintf(buf, sizeof(buf),
+                 "  SMB Direct: %llu READ/WRITE requests moved their data by RDMA\n",
                  (unsigned long long)s.rdma_ios);
         out += buf;
     }

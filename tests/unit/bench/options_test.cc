@@ -153,8 +153,8 @@ TEST(smb2_client, credit_charge_is_one_per_64k) {
 }
 
 TEST(options, transport_rdma_defaults_to_port_5445_and_sizes_its_buffers) {
-    auto o = parse_options({"//srv/s", "-U", "u", "--transport", "rdma", "--bs", "2m",
-                            "--iodepth", "16"});
+    auto o = parse_options(
+        {"//srv/s", "-U", "u", "--transport", "rdma", "--bs", "2m", "--iodepth", "16"});
     EXPECT_EQ(o.client.transport, transport_kind::rdma);
     EXPECT_EQ(o.client.port, 5445); // MS-SMBD's RDMA CM port, not 445
     EXPECT_EQ(o.client.rdma_threshold, 4096u);
@@ -168,10 +168,16 @@ TEST(options, transport_rdma_defaults_to_port_5445_and_sizes_its_buffers) {
     EXPECT_EQ(f.client.rdma_buffers, 4u);
     EXPECT_EQ(f.client.rdma_buffer_size, 1u << 20);
     // A sweep sizes them for its largest point.
-    auto s = parse_options({"//srv/s", "-U", "u", "--transport", "rdma", "--size", "8m",
-                            "--sweep", "bs=4k,4m", "qd=1,32"});
+    auto s = parse_options({"//srv/s", "-U", "u", "--transport", "rdma", "--size", "8m", "--sweep",
+                            "bs=4k,4m", "qd=1,32"});
     EXPECT_EQ(s.client.rdma_buffers, 32u);
     EXPECT_EQ(s.client.rdma_buffer_size, 4u << 20);
+    EXPECT_FALSE(f.client.rdma_invalidate);
+    EXPECT_TRUE(parse_options({"//srv/s", "-U", "u", "--transport", "rdma", "--rdma-channel",
+                               "v1-invalidate"})
+                    .client.rdma_invalidate);
+    EXPECT_THROW(parse_options({"//srv/s", "-U", "u", "--rdma-channel", "v2"}),
+                 std::invalid_argument);
     EXPECT_EQ(parse_options({"//srv/s", "-U", "u"}).client.transport, transport_kind::tcp);
     EXPECT_THROW(parse_options({"//srv/s", "-U", "u", "--transport", "quic"}),
                  std::invalid_argument);

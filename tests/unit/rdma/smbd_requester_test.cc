@@ -15,9 +15,8 @@ using state = smbd_connection::state;
 namespace {
 
 bytes negotiate_response_bytes(uint16_t granted = 10, uint16_t requested = 10,
-                               uint32_t status = status::success,
-                               uint32_t max_receive = 1364, uint32_t max_fragmented = 1048576,
-                               uint32_t max_read_write = 1048576,
+                               uint32_t status = status::success, uint32_t max_receive = 1364,
+                               uint32_t max_fragmented = 1048576, uint32_t max_read_write = 1048576,
                                uint16_t version = smbd_version_1) {
     negotiate_response r;
     r.negotiated_version = version;
@@ -83,8 +82,8 @@ TEST(smbd_requester, a_response_settles_sizes_and_credits) {
     r.start();
     r.port.complete_sends(*r.conn);
     // The server receives 1024 at most, grants 7 credits, wants 200, moves 8 MiB.
-    r.port.deliver(*r.conn, negotiate_response_bytes(7, 200, status::success, 1024, 262144,
-                                                     8 << 20));
+    r.port.deliver(*r.conn,
+                   negotiate_response_bytes(7, 200, status::success, 1024, 262144, 8 << 20));
     EXPECT_EQ(r.established, 1);
     EXPECT_EQ(r.conn->current_state(), state::established);
     EXPECT_EQ(r.conn->send_credits(), 7);
