@@ -136,10 +136,11 @@ int main(int argc, char** argv) {
         }
     }
 
-    // SMB Direct: one RDMA CM listener per address x port can exist, so the first worker
-    // owns the transport and its connections; the pool is registered with each device
-    // once, when its first client comes in.
-    std::unique_ptr<smbx::rdma::smbd_transport> smbdirect;
+    // SMB Direct: one transport per worker. The first worker's listens (one RDMA CM
+    // listener per address x port can exist) and deals the connections out to all of
+    // them, as the TCP transport does; the pool is registered with each device once,
+    // when its first client comes in.
+    std::vector<std::unique_ptr<smbx::rdma::smbd_transport>> smbdirect;
     if (settings.rdma_address_count && settings.rdma_port_count && !devices.empty()) {
         smbx::rdma::smbd_transport_settings rs;
         rs.addresses.clear();
@@ -152,13 +153,19 @@ int main(int argc, char** argv) {
                         settings.rdma_ports + std::min<uint32_t>(settings.rdma_port_count, 4));
         rs.pool_region = pool.region();
         rs.pool_size = pool.region_size();
-        smbdirect =
-            std::make_unique<smbx::rdma::smbd_transport>(rs, server, pool_workers.front().get());
-        if (smbdirect->listen()) {
-            pool_workers.front()->add_poller(smbdirect.get());
+        for (auto& w : pool_workers) {
+            smbdirect.push_back(std::make_unique<smbx::rdma::smbd_transport>(rs, server, w.get()));
+        }
+        if (smbdirect.front()->listen()) {
+            std::vector<smbx::rdma::smbd_transport*> group;
+            for (size_t i = 0; i < smbdirect.size(); ++i) {
+                group.push_back(smbdirect[i].get());
+                pool_workers[i]->add_poller(smbdirect[i].get());
+            }
+            smbdirect.front()->set_group(group);
         } else {
             LOG_NOTICE("SMB Direct: no listener could be set up; serving TCP only");
-            smbdirect.reset();
+            smbdirect.clear();
         }
     } else if (settings.rdma_address_count && settings.rdma_port_count) {
         LOG_INFO("SMB Direct: no RDMA device visible; serving TCP only");
@@ -179,7 +186,9 @@ int main(int argc, char** argv) {
         tcp_addresses.push_back(htonl(settings.dpdk_address));
     }
     smbx::smb2::set_network_interfaces(smbx::smb2::describe_addresses(
-        tcp_addresses, smbdirect ? smbdirect->listening_addresses() : std::vector<uint32_t>{}));
+        tcp_addresses,
+        smbdirect.empty() ? std::vector<uint32_t>{} : smbdirect.front()->listening_addresses(),
+        workers > 1));
 
     g_stop_fd = eventfd(0, EFD_CLOEXEC);
     struct sigaction sa {};
@@ -206,7 +215,10 @@ int main(int argc, char** argv) {
     }
     executor.stop();
     control.stop();
-    smbdirect.reset();
+    // Followers first: their queue pairs live in the listener's protection domains.
+    while (!smbdirect.empty()) {
+        smbdirect.pop_back();
+    }
     transports.clear();
     dpdk.reset();
     return 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.hh"
+#include "dataplane/runtime/worker.hh"
 
 namespace smbx::rdma {
 
@@ -67,7 +68,10 @@ void smbd_transport::watch(int fd, bool add) {
     epoll_ctl(_epoll_fd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
 }
 
-bool smbd_transport::listen() {
+bool smbd_transport::open_channel() {
+    if (_channel) {
+        return true;
+    }
     _channel = rdma_create_event_channel();
     if (!_channel) {
         LOG_ERROR("rdma: rdma_create_event_channel: %s", strerror(errno));
@@ -75,6 +79,55 @@ bool smbd_transport::listen() {
     }
     fcntl(_channel->fd, F_SETFL, fcntl(_channel->fd, F_GETFL) | O_NONBLOCK);
     watch(_channel->fd, true);
+    return true;
+}
+
+void smbd_transport::set_group(std::vector<smbd_transport*> group) {
+    _group.clear();
+    for (smbd_transport* t : group) {
+        // A member without an event channel could not receive its connections' events.
+        if (t == this || t->open_channel()) {
+            t->_registrar = this;
+            _group.push_back(t);
+        }
+    }
+}
+
+void smbd_transport::deal(rdma_cm_id* id) {
+    if (_group.size() < 2) {
+        return;
+    }
+    smbd_transport* to = _group[_next_member++ % _group.size()];
+    if (to == this) {
+        return;
+    }
+    auto it = _connections.find(id);
+    if (it == _connections.end()) {
+        return;
+    }
+    // The kernel moves the id's pending events along (rdma_migrate_id(3)); from now on
+    // its DISCONNECTED arrives on the new worker's channel.
+    if (rdma_migrate_id(id, to->_channel) != 0) {
+        LOG_NOTICE("rdma: rdma_migrate_id: %s; the connection stays on this worker",
+                   strerror(errno));
+        return;
+    }
+    auto c = std::move(it->second);
+    _connections.erase(it);
+    watch(c->_qp->channel_fd(), false);
+    c->_owner = to;
+    LOG_INFO("rdma: SMB Direct connection %llu from %s goes to worker %u",
+             static_cast<unsigned long long>(c->_id), c->_peer.c_str(),
+             to->_worker ? to->_worker->index() : 0u);
+    posted p(posted::adopt, c->_id);
+    p.connection = std::move(c);
+    to->post(std::move(p));
+}
+
+bool smbd_transport::listen() {
+    if (!open_channel()) {
+        return false;
+    }
     for (const auto& address : _settings.addresses) {
         for (uint16_t port : _settings.ports) {
             sockaddr_in sin{};
@@ -119,6 +172,10 @@ std::vector<uint32_t> smbd_transport::listening_addresses() const {
 }
 
 device_memory* smbd_transport::device_for(ibv_context* context) {
+    if (_registrar != this) {
+        return _registrar->device_for(context);
+    }
+    std::lock_guard lock(_devices_mutex);
     auto it = _devices.find(context);
     if (it != _devices.end()) {
         return it->second.get();
@@ -221,6 +278,8 @@ unsigned smbd_transport::poll() {
             rdma_ack_cm_event(ev);
             if (!ok) {
                 rdma_destroy_id(id); // its queue pair went with the connection object
+            } else {
+                deal(id);
             }
             continue;
         }

@@ -1,8 +1,11 @@
 // The `smbdirect` transport: a librdmacm listener on the configured addresses and ports
 // (RDMA CM port 5445 for iWARP-style clients such as Linux cifs' first try, 445 for
 // RoCE/InfiniBand), one RC queue pair and smbd_connection per client, presented to the
-// SMB2 engine as transport_connections. Everything runs in poll(), on the worker that
-// owns the transport: RDMA CM events, each connection's completion queue and its timers.
+// SMB2 engine as transport_connections. One transport per worker: the first worker's
+// listens, accepts, and deals the connections out to all of them in turn (moving each
+// connection's CM id to its new worker's event channel); everything else runs in
+// poll(), on the worker that owns the connection: its CM events, its completion queue
+// and its timers.
 // No thread of its own, no interrupts on the data path; an idle worker sleeps on
 // wait_fd() (an epoll set of the CM channel, the completion channels and a 1 s timer).
 #pragma once
@@ -79,7 +82,7 @@ private:
     void on_message(bytes message) override;
     void on_closed() override;
 
-    smbd_transport& _owner;
+    smbd_transport* _owner; // changes once, when the listener hands it to its worker
     const uint64_t _id;
     rdma_cm_id* _cm_id;
     std::string _peer;
@@ -104,6 +107,9 @@ public:
 
     // Binds and listens on every address x port; false when none could be bound.
     bool listen();
+    // The listener's transport deals accepted connections to these (itself among them)
+    // in turn; they share its device registrations (one per device for the server).
+    void set_group(std::vector<smbd_transport*> group);
 
     const char* name() const override { return "smbdirect"; }
     unsigned poll() override;
@@ -118,7 +124,7 @@ public:
 private:
     friend class smbd_transport_connection;
     struct posted {
-        enum kind : uint8_t { send, close, rdma_read, rdma_write };
+        enum kind : uint8_t { send, close, rdma_read, rdma_write, adopt };
         posted(kind k, uint64_t i) : what(k), id(i) {}
         kind what;
         uint64_t id = 0;
@@ -127,6 +133,7 @@ private:
         std::vector<buffer_descriptor_v1> remote;
         pool_buffer buffer;
         smbd_transport_connection::rdma_done done;
+        std::shared_ptr<smbd_transport_connection> connection; // adopt
     };
 
     void post(posted p);
@@ -134,6 +141,9 @@ private:
     void run_posted(posted& p);
     void handle_cm_event(rdma_cm_event& ev);
     bool accept(rdma_cm_id* id, const rdma_conn_param& theirs);
+    bool open_channel();
+    // Moves a just-accepted connection to the next transport of the group.
+    void deal(rdma_cm_id* id);
     device_memory* device_for(ibv_context* context);
     void reap();
     void watch(int fd, bool add);
@@ -143,7 +153,13 @@ private:
     worker* _worker;
     rdma_event_channel* _channel = nullptr;
     std::vector<rdma_cm_id*> _listeners;
+    // The pool's registration per device, made once by the group's first transport
+    // (the queue pairs it creates use that protection domain); the others ask it.
+    smbd_transport* _registrar = this;
+    std::mutex _devices_mutex;
     std::map<ibv_context*, std::unique_ptr<device_memory>> _devices;
+    std::vector<smbd_transport*> _group;
+    size_t _next_member = 0;
     std::map<rdma_cm_id*, std::shared_ptr<smbd_transport_connection>> _connections;
     uint64_t _next_id = 1;
     int _epoll_fd = -1;

@@ -10,7 +10,7 @@ namespace smbx::rdma {
 
 smbd_transport_connection::smbd_transport_connection(smbd_transport& owner, uint64_t id,
                                                      rdma_cm_id* cm_id, std::string peer)
-    : _owner(owner), _id(id), _cm_id(cm_id), _peer(std::move(peer)) {}
+    : _owner(&owner), _id(id), _cm_id(cm_id), _peer(std::move(peer)) {}
 
 void smbd_transport_connection::send(out_message message) {
     smbd_transport::posted p(smbd_transport::posted::send, _id);
@@ -18,7 +18,7 @@ void smbd_transport_connection::send(out_message message) {
     if (uint64_t t = _invalidate_next.exchange(0); t != 0) {
         p.token = uint32_t(t);
     }
-    _owner.post(std::move(p));
+    _owner->post(std::move(p));
 }
 
 void smbd_transport_connection::invalidate_with_next_reply(uint32_t token) {
@@ -68,11 +68,11 @@ void smbd_transport_connection::send_invalidate(out_message message, uint32_t to
     smbd_transport::posted p(smbd_transport::posted::send, _id);
     p.message = std::move(message);
     p.token = token;
-    _owner.post(std::move(p));
+    _owner->post(std::move(p));
 }
 
 void smbd_transport_connection::close() {
-    _owner.post(smbd_transport::posted(smbd_transport::posted::close, _id));
+    _owner->post(smbd_transport::posted(smbd_transport::posted::close, _id));
 }
 
 void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remote,
@@ -81,7 +81,7 @@ void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remo
     p.remote = std::move(remote);
     p.buffer = std::move(into);
     p.done = std::move(done);
-    _owner.post(std::move(p));
+    _owner->post(std::move(p));
 }
 
 void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> remote,
@@ -90,24 +90,24 @@ void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> rem
     p.remote = std::move(remote);
     p.buffer = std::move(from);
     p.done = std::move(done);
-    _owner.post(std::move(p));
+    _owner->post(std::move(p));
 }
 
 void smbd_transport_connection::on_established() {
     _max_read_write_size = _engine->negotiated().max_read_write_size;
     _announced = true;
-    _owner._events.on_connect(shared_from_this());
+    _owner->_events.on_connect(shared_from_this());
 }
 
 void smbd_transport_connection::on_message(bytes message) {
     // pool_buffer adopts the reassembled vector: no copy.
-    _owner._events.on_message(shared_from_this(), pool_buffer(std::move(message)));
+    _owner->_events.on_message(shared_from_this(), pool_buffer(std::move(message)));
 }
 
 void smbd_transport_connection::on_closed() {
     _closed = true; // the transport destroys the queue pair after this call returns
     if (_announced) {
-        _owner._events.on_disconnect(shared_from_this());
+        _owner->_events.on_disconnect(shared_from_this());
     }
 }
 
@@ -144,6 +144,11 @@ void smbd_transport::run_posted(posted& p) {
     case posted::rdma_read:
     case posted::rdma_write:
         break;
+    case posted::adopt:
+        c = std::move(p.connection);
+        watch(c->_qp->channel_fd(), true);
+        _connections.emplace(c->_cm_id, std::move(c));
+        return;
     }
     // RDMA: the buffer goes down to the hardware only if it lies in the registered pool.
     auto holder = std::make_shared<pool_buffer>(std::move(p.buffer));

@@ -63,7 +63,8 @@ bytes encode_network_interfaces(std::span<const network_interface> list) {
 }
 
 std::vector<network_interface> describe_addresses(const std::vector<uint32_t>& addresses,
-                                                  const std::vector<uint32_t>& rdma_addresses) {
+                                                  const std::vector<uint32_t>& rdma_addresses,
+                                                  bool rss_capable) {
     std::vector<network_interface> out;
     ifaddrs* all = nullptr;
     if (getifaddrs(&all) != 0) {
@@ -85,6 +86,7 @@ std::vector<network_interface> describe_addresses(const std::vector<uint32_t>& a
         n.ipv4 = a;
         n.link_speed = link_speed_of(i->ifa_name);
         n.rdma_capable = contains(rdma_addresses, a) || (rdma_any && !loopback);
+        n.rss_capable = rss_capable;
         out.push_back(n);
     }
     freeifaddrs(all);

@@ -29,8 +29,12 @@ constexpr size_t network_interface_info_size = 152;
 
 // The interfaces behind `addresses` (IPv4, network byte order; 0.0.0.0 stands for every
 // non-loopback IPv4 address), from getifaddrs and /sys/class/net/<name>/speed; those
-// in `rdma_addresses` (or all, when it holds 0.0.0.0) are RDMA_CAPABLE.
+// in `rdma_addresses` (or all, when it holds 0.0.0.0) are RDMA_CAPABLE. `rss_capable`:
+// the server spreads one interface's connections over several cores (workers > 1), so
+// a client gains from several channels on it (2.2.32.5; Linux cifs opens a second
+// channel to an interface it already uses only when it is RSS_CAPABLE).
 std::vector<network_interface> describe_addresses(const std::vector<uint32_t>& addresses,
-                                                  const std::vector<uint32_t>& rdma_addresses);
+                                                  const std::vector<uint32_t>& rdma_addresses,
+                                                  bool rss_capable = false);
 
 } // namespace smbx::smb2

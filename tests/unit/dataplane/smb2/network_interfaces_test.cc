@@ -57,5 +57,14 @@ TEST(network_interfaces, loopback_is_found_by_address_and_rdma_marks_follow_the_
     EXPECT_TRUE(describe_addresses({ipv4("203.0.113.77")}, {}).empty());
 }
 
+TEST(network_interfaces, rss_capable_follows_the_caller) {
+    auto one = describe_addresses({ipv4("127.0.0.1")}, {});
+    ASSERT_EQ(one.size(), 1u);
+    EXPECT_FALSE(one[0].rss_capable);
+    auto many = describe_addresses({ipv4("127.0.0.1")}, {}, true);
+    ASSERT_EQ(many.size(), 1u);
+    EXPECT_TRUE(many[0].rss_capable);
+}
+
 } // namespace
 } // namespace smbx::smb2
