@@ -164,9 +164,10 @@ std::unique_ptr<port> port::open(uint16_t port_id, const port_config& config, st
     }
     rte_eth_conf conf{};
     if (config.queues > 1) {
-        // RSS spreads flows over the workers' queues. Both directions of a flow must land
-        // on the same worker: the server only receives, so the client->server direction
-        // is the one that counts, and the default hash suffices.
+        // RSS spreads flows over the workers' queues. Whether or not the NIC keeps a
+        // flow on one queue (af_packet's fanout rolls frames over to another socket when
+        // one is busy), each worker hands segments it does not own to the owner
+        // (net/flow_steering.hh, dpdk_transport_peers.cc).
         conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
         conf.rx_adv_conf.rss_conf.rss_hf =
             (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;

@@ -43,6 +43,13 @@ std::unique_ptr<dpdk_setup> dpdk_setup::create(const dataplane_settings& setting
             *s->_port, uint16_t(q), sc, settings.smb_port, events, *workers[q]));
         workers[q]->add_poller(s->_transports.back().get());
     }
+    std::vector<dpdk_transport*> peers;
+    for (auto& t : s->_transports) {
+        peers.push_back(t.get());
+    }
+    for (auto& t : s->_transports) {
+        t->set_peers(peers);
+    }
     return s;
 }
 

@@ -45,8 +45,8 @@ dpdk_transport::dpdk_transport(port& p, uint16_t queue, const net::stack_config&
         _impaired = std::make_unique<net::impaired_nic>(_nic, config.impair);
         LOG_WARN("dpdk: worker %u: TEST MODE 'dpdk impair': drops %g, duplicates %g and "
                  "reorders %g of the frames each way (seed %llu); never use in production",
-                 owner.index(), config.impair.drop, config.impair.duplicate,
-                 config.impair.reorder, static_cast<unsigned long long>(config.impair.seed));
+                 owner.index(), config.impair.drop, config.impair.duplicate, config.impair.reorder,
+                 static_cast<unsigned long long>(config.impair.seed));
     }
     _stack = std::make_unique<net::stack>(
         _impaired ? static_cast<net::nic&>(*_impaired) : static_cast<net::nic&>(_nic), config);
@@ -70,6 +70,11 @@ dpdk_transport::~dpdk_transport() {
                (unsigned long long)c.tcp_timeouts, (unsigned long long)c.tcp_out_of_order,
                (unsigned long long)c.tcp_connections_accepted, _stack->connection_count(),
                (unsigned long long)c.buffers_outstanding);
+    if (_peers.size() > 1) {
+        LOG_NOTICE("dpdk: worker %u: frames steered out=%llu in=%llu, neighbours shared=%llu",
+                   _worker.index(), (unsigned long long)_frames_steered_out,
+                   (unsigned long long)_frames_steered_in, (unsigned long long)_neighbors_shared);
+    }
     if (_impaired) {
         const net::impairment_counters& i = _impaired->counters();
         LOG_NOTICE("dpdk: worker %u: impaired: tx dropped=%llu duplicated=%llu reordered=%llu, "
@@ -93,8 +98,11 @@ unsigned dpdk_transport::poll() {
         ++work;
     }
     net::time_us now = monotonic_us();
-    work += unsigned(_nic.poll_rx(
-        _impaired ? static_cast<net::frame_receiver&>(*_impaired) : *_stack, now));
+    if (_inbox.pending()) {
+        work += drain_inbox(now); // frames and neighbours from the other workers
+    }
+    work += unsigned(_nic.poll_rx(rx_target(), now));
+    send_outbox();
     // Runs the timers and sends what receive and the posted sends produced, in a burst.
     _stack->poll(now);
     if (_impaired) {
@@ -121,6 +129,7 @@ void dpdk_transport::publish_counters() {
     set("dpdk_tcp_out_of_order", c.tcp_out_of_order);
     set("dpdk_tcp_duplicate_segments", c.tcp_duplicate_segments);
     set("dpdk_tcp_connections_accepted", c.tcp_connections_accepted);
+    set("dpdk_frames_steered", _frames_steered_out);
     set("dpdk_tcp_connections_closed", c.tcp_connections_closed);
     // Open in the stack, every state (TIME-WAIT included), and open to the SMB layer.
     set("dpdk_tcp_connections", _stack->connection_count());

@@ -24,6 +24,7 @@
 
 #include "dataplane/dpdk/direct_tcp_reassembler.hh"
 #include "dataplane/dpdk/dpdk_port.hh"
+#include "dataplane/dpdk/worker_inbox.hh"
 #include "dataplane/net/impaired_nic.hh"
 #include "dataplane/net/stack.hh"
 #include "dataplane/runtime/data_path_counters.hh"
@@ -54,7 +55,9 @@ private:
     bool _closing = false;
 };
 
-class dpdk_transport final : public transport, private net::tcp_events {
+class dpdk_transport final : public transport,
+                             private net::tcp_events,
+                             private net::neighbor_observer {
 public:
     // Serves `listen_port` on queue pair `queue` of `p` (which must outlive this).
     dpdk_transport(port& p, uint16_t queue, const net::stack_config& config, uint16_t listen_port,
@@ -66,6 +69,11 @@ public:
     // poller
     unsigned poll() override;
     bool before_sleep() override { return false; }
+
+    // Several workers (dpdk_transport_peers.cc): `peers[i]` is worker i's transport, this
+    // one included. Frames of flows another worker owns go there; ARP news goes to all.
+    // Before the workers start.
+    void set_peers(std::vector<dpdk_transport*> peers);
 
     // Any thread.
     void send(net::connection_id id, out_message message);
@@ -93,6 +101,21 @@ private:
     // The stack's counters into `smbxctl status` (dpdk_*), at most every 100 ms.
     void publish_counters();
 
+    // Cross-worker steering and ARP (dpdk_transport_peers.cc).
+    class steering_receiver final : public net::frame_receiver {
+    public:
+        explicit steering_receiver(dpdk_transport& t) : _t(t) {}
+        void receive(net::packet_buffer frame, net::time_us now) override;
+
+    private:
+        dpdk_transport& _t;
+    };
+    net::frame_receiver& local_receiver();
+    net::frame_receiver& rx_target();
+    unsigned drain_inbox(net::time_us now);
+    void send_outbox();
+    void on_neighbor_learned(net::ipv4_address ip, const net::mac_address& mac) override;
+
     transport_events& _events;
     worker& _worker;
     port& _port;
@@ -109,6 +132,15 @@ private:
     std::vector<posted> _posted;
     std::atomic<bool> _has_posted{false};
     std::atomic<std::thread::id> _poll_thread{};
+
+    std::vector<dpdk_transport*> _peers;                  // by worker index; empty: alone
+    std::vector<std::vector<net::packet_buffer>> _outbox; // frames for each peer
+    worker_inbox _inbox;
+    worker_inbox::batch _taken;
+    steering_receiver _steer{*this};
+    uint64_t _frames_steered_out = 0; // received here, owned by another worker
+    uint64_t _frames_steered_in = 0;
+    uint64_t _neighbors_shared = 0; // ARP news passed to the other workers
 };
 
 } // namespace smbx::dpdk

@@ -1,5 +1,7 @@
 #include "dataplane/net/stack.hh"
 
+#include <algorithm>
+
 #include <openssl/rand.h>
 
 #include "common/log.hh"
@@ -92,17 +94,28 @@ void stack::handle_arp(byte_reader& r) {
         _arp.update(a->sender_ip, a->sender_mac, _now);
         return;
     }
-    bool known = _arp.lookup(a->sender_ip, _now).has_value();
-    _arp.insert(a->sender_ip, a->sender_mac, _now);
+    auto before = _arp.lookup(a->sender_ip, _now);
+    learn_neighbor(a->sender_ip, a->sender_mac, _now);
     if (a->op == arp_packet::request) {
         send_arp(arp_packet::reply, a->sender_mac, a->sender_ip, a->sender_mac);
         ++_counters.arp_replies_sent;
     }
-    if (!known) {
-        for (auto& [key, c] : _connections) {
-            if (next_hop(key.remote_ip) == a->sender_ip && c->state() != tcp_state::closed) {
-                c->on_route_resolved(_now);
-            }
+    // Only news goes to the other stacks: a new or moved neighbour, not each refresh.
+    if (_neighbor_observer && !(before && *before == a->sender_mac)) {
+        _neighbor_observer->on_neighbor_learned(a->sender_ip, a->sender_mac);
+    }
+}
+
+void stack::learn_neighbor(ipv4_address ip, const mac_address& mac, time_us now) {
+    _now = std::max(_now, now);
+    bool known = _arp.lookup(ip, _now).has_value();
+    _arp.insert(ip, mac, _now);
+    if (known) {
+        return;
+    }
+    for (auto& [key, c] : _connections) {
+        if (next_hop(key.remote_ip) == ip && c->state() != tcp_state::closed) {
+            c->on_route_resolved(_now);
         }
     }
 }

@@ -18,6 +18,16 @@
 
 namespace smbx::net {
 
+// Told when the stack learns a neighbour's MAC from an ARP packet addressed to it. With
+// one stack per worker, the NIC may deliver the ARP reply to any worker's queue: the
+// observer passes the mapping to the other stacks (learn_neighbor), off the per-packet
+// path (ARP packets are rare).
+class neighbor_observer {
+public:
+    virtual ~neighbor_observer() = default;
+    virtual void on_neighbor_learned(ipv4_address ip, const mac_address& mac) = 0;
+};
+
 class stack final : public frame_receiver {
 public:
     stack(nic& port, const stack_config& config);
@@ -27,6 +37,12 @@ public:
 
     void receive(packet_buffer frame, time_us now) override;
     void poll(time_us now);
+
+    // `observer` (may be null) must outlive the stack.
+    void set_neighbor_observer(neighbor_observer* observer) { _neighbor_observer = observer; }
+    // A mapping another stack learned: cached as if from an ARP packet (RFC 826 merge),
+    // and connections waiting for that next hop send. Does not notify the observer.
+    void learn_neighbor(ipv4_address ip, const mac_address& mac, time_us now);
 
     // Accept connections on `port`; `events` must outlive the stack.
     bool listen(uint16_t port, tcp_events* events);
@@ -87,6 +103,7 @@ private:
     mac_address _mac;
     stack_counters _counters;
     arp_cache _arp;
+    neighbor_observer* _neighbor_observer = nullptr;
     time_us _now = 0;
     time_us _next_timer_scan = 0;
     uint16_t _ip_id = 0;

@@ -50,11 +50,12 @@ dpdk_vdev_args() {
     echo "--no-pci --no-huge -m 512 --no-shconf --file-prefix smbx$1$$ --vdev net_af_packet0,iface=$IF_DP"
 }
 
-# dpdk_start NAME [GLOBAL_LINES]: smbx-control in $NS_DP (log $T/server.NAME.log); waits
-# for the data plane to say it serves (DPDK) or for the kernel port to accept (tcp).
+# dpdk_start NAME [GLOBAL_LINES]: smbx-control in $NS_DP (log $T/server.NAME.log) with
+# $DPDK_WORKERS workers (default 1); waits for the data plane to say it serves (DPDK) or
+# for the kernel port to accept (tcp).
 dpdk_start() {
     local name=$1 lines=${2:-}
-    smbx_config "workers = 1
+    smbx_config "workers = ${DPDK_WORKERS:-1}
 $lines"
     SERVER_LOG="$T/server.$name.log"
     : >"$SERVER_LOG"

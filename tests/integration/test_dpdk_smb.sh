@@ -5,10 +5,12 @@
 # Topology (built here, unique names, removed on exit):
 #   ns $NS_DP: veth $IF_DP (no IP: the DPDK port)  <-->  ns $NS_CL: veth $IF_CL 10.X.Y.1/24
 # smbx-control runs in $NS_DP with `transport = dpdk` and 10.X.Y.2 on each PMD of
-# SMBX_DPDK_SMB_PMDS (default "af_packet af_xdp"). From $NS_CL: ping, smbclient ls, put and get of a
-# random file (SMBX_DPDK_SMB_MIB, default 256) compared by sha256, and smbtorture
-# smb2.connect/read/rw. Then, for comparison, the same put/get with
-# `transport = tcp` on the kernel through the same veth (the IP moved to $IF_DP).
+# SMBX_DPDK_SMB_PMDS (default "af_packet af_xdp"), one worker. From $NS_CL: ping,
+# smbclient ls, put and get of a random file (SMBX_DPDK_SMB_MIB, default 256) compared
+# by sha256, and smbtorture smb2.connect/read/rw. Then two workers on two queue pairs
+# of net_af_packet with concurrent clients (run_two_workers below;
+# SMBX_DPDK_SMB_TWO_WORKERS=0 leaves it out). Then, for comparison, the same put/get
+# with `transport = tcp` on the kernel through the same veth (the IP moved to $IF_DP).
 # Needs root (namespaces); skips otherwise.
 set -uo pipefail
 LIB_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -25,8 +27,8 @@ dpdk_netns_names sm
 ID=$$
 MIB=${SMBX_DPDK_SMB_MIB:-256}
 
-# One worker: a port with one queue pair (several queues, with RSS and a stack per
-# worker, are not covered here yet). The variant's idle policy still applies.
+# The worker count is this test's to set (dpdk_start: $DPDK_WORKERS, default 1; two in
+# run_two_workers). The variant's idle policy still applies.
 SMBX_TEST_GLOBAL=$(grep -v '^ *workers' <<<"${SMBX_TEST_GLOBAL:-}")
 smbx_init
 dpdk_cleanup() {
@@ -74,6 +76,62 @@ dpdk address = ${SERVER_IP}/24"; then
     return 0
 }
 
+# Two workers on two queue pairs (net_af_packet qpairs=2: the kernel's PACKET_FANOUT
+# spreads flows over the two sockets, and each worker's stack steers segments of flows
+# the other owns to it, net/flow_steering.hh). $CLIENTS concurrent smbclients each put
+# and get their own 8 MiB file; all must come back intact, both workers must have
+# accepted connections, and the neighbour the client's ARP taught one worker must have
+# been passed to the other.
+run_two_workers() {
+    local name=af_packet_2w clients=${SMBX_DPDK_SMB_CLIENTS:-12} i
+    log "--- $name: workers = 2, 2 queue pairs, $clients concurrent clients"
+    if ! DPDK_WORKERS=2 dpdk_start "$name" "transport = dpdk
+dpdk args = --no-pci --no-huge -m 512 --no-shconf --file-prefix smbxs$ID$name --vdev net_af_packet0,iface=$IF_DP,qpairs=2
+dpdk address = ${SERVER_IP}/24"; then
+        dpdk_stop
+        fail "$name: did not start"
+        return
+    fi
+    for i in $(seq 1 50); do
+        grep -q 'dpdk: worker 1 serves' "$SERVER_LOG" && break
+        sleep 0.1
+    done
+    check "$name: ping answered" ip netns exec "$NS_CL" ping -c 3 -i 0.2 -W 2 "$SERVER_IP"
+    head -c $((8 << 20)) /dev/urandom >"$T/small"
+    local sum pids=() bad=0
+    sum=$(sha256sum <"$T/small" | cut -d' ' -f1)
+    for i in $(seq 1 "$clients"); do
+        dpdk_smbclient -c "put $T/small s$i; get s$i $T/back$i" >"$T/client$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || { bad=$((bad + 1)); tail -n 3 "$T/client$((i + 1)).out"; }
+    done
+    assert_eq "$name: $clients concurrent smbclients succeeded" 0 "$bad"
+    bad=0
+    for i in $(seq 1 "$clients"); do
+        [ "$(sha256sum <"$T/share/s$i" | cut -d' ' -f1)" = "$sum" ] || bad=$((bad + 1))
+        [ "$(sha256sum <"$T/back$i" 2>/dev/null | cut -d' ' -f1)" = "$sum" ] || bad=$((bad + 1))
+    done
+    assert_eq "$name: every file on the share and read back intact (sha256)" 0 "$bad"
+    dpdk_stop
+    local w counters shared=0 n
+    for w in 0 1; do
+        counters=$(grep -o "dpdk: worker $w: rx_frames.*" "$SERVER_LOG")
+        log "$counters"
+        log "$(grep -o "dpdk: worker $w: frames steered.*" "$SERVER_LOG")"
+        assert_match "$name: worker $w accepted connections" ' accepted=[1-9][0-9]* ' "$counters"
+        assert_match "$name: worker $w: connections closed, no buffer outstanding" \
+            'open=0 buffers_outstanding=0$' "$counters"
+        n=$(grep -o "dpdk: worker $w: frames steered.*neighbours shared=[0-9]*" "$SERVER_LOG" |
+            grep -o '[0-9]*$')
+        shared=$((shared + ${n:-0}))
+    done
+    assert_true "$name: the client's MAC learned by one worker was passed on" [ "$shared" -ge 1 ]
+    assert_match "$name: no data plane errors" '^$' \
+        "$(grep -E 'ERROR|assert|Segmentation' "$SERVER_LOG" | head -5)"
+}
+
 dpdk_netns_setup || { fail "namespace topology"; finish; }
 smbx_config
 smbx_add_user alice
@@ -90,6 +148,7 @@ for pmd in ${SMBX_DPDK_SMB_PMDS:-af_packet af_xdp}; do
     *) fail "unknown PMD $pmd in SMBX_DPDK_SMB_PMDS" ;;
     esac
 done
+[ "${SMBX_DPDK_SMB_TWO_WORKERS:-1}" = 1 ] && run_two_workers
 if [ "${SMBX_DPDK_SMB_BASELINE:-1}" = 1 ]; then
     # The same transfer on kernel TCP through the same veth, for the figures.
     ip -n "$NS_DP" addr add "${SERVER_IP}/24" dev "$IF_DP"
