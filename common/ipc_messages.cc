@@ -239,6 +239,29 @@ bytes encode(uint64_t id, const status_reply& m) {
     }
     return w.take();
 }
+bytes encode_fitting(uint64_t id, status_reply m, size_t max_size) {
+    bytes out = encode(id, m);
+    uint64_t sessions_cut = 0, opens_cut = 0;
+    // Halving steps: a few encodes even for thousands of entries; the counters (a few
+    // hundred bytes) always stay.
+    while (out.size() > max_size && !(m.opens.empty() && m.sessions.empty())) {
+        auto& list_cut = m.opens.empty() ? sessions_cut : opens_cut;
+        size_t n = m.opens.empty() ? m.sessions.size() : m.opens.size();
+        size_t keep = n / 2;
+        list_cut += n - keep;
+        if (m.opens.empty()) {
+            m.sessions.resize(keep);
+        } else {
+            m.opens.resize(keep);
+        }
+        status_reply trial = m;
+        trial.counters.emplace_back("status_sessions_not_listed", sessions_cut);
+        trial.counters.emplace_back("status_opens_not_listed", opens_cut);
+        out = encode(id, trial);
+    }
+    return out;
+}
+
 std::optional<status_reply> decode_status_reply(byte_span m) {
     auto r = body_of(m, msg_type::status_reply);
     if (!r) {

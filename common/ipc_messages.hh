@@ -115,6 +115,11 @@ bytes encode_share_enum_request(uint64_t id);
 bytes encode(uint64_t id, const share_enum_reply& m);
 bytes encode_status_request(uint64_t id);
 bytes encode(uint64_t id, const status_reply& m);
+// The status reply encoded in at most `max_size` bytes (one ring slot): with many
+// clients the lists are cut, opens first, then sessions; how many were left out goes
+// into the counters as status_sessions_not_listed / status_opens_not_listed, which
+// format_status adds back to the totals it prints.
+bytes encode_fitting(uint64_t id, status_reply m, size_t max_size);
 bytes encode_hello(uint64_t id, uint32_t pid);
 
 // Decoding: peek the header, then decode the body of the expected type. A message

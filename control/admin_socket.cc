@@ -232,7 +232,21 @@ std::string dialect_name(uint16_t d) {
 }
 
 std::string format_status(const ipc::status_reply& s) {
-    std::string out = "sessions: " + std::to_string(s.sessions.size()) + "\n";
+    // Entries the data plane could not fit into its reply (ipc::encode_fitting).
+    uint64_t sessions_cut = 0, opens_cut = 0;
+    for (const auto& [name, value] : s.counters) {
+        if (name == "status_sessions_not_listed") {
+            sessions_cut = value;
+        } else if (name == "status_opens_not_listed") {
+            opens_cut = value;
+        }
+    }
+    auto not_listed = [](uint64_t n) {
+        return n ? " (" + std::to_string(n) + " not listed: the reply's size limit)"
+                 : std::string();
+    };
+    std::string out = "sessions: " + std::to_string(s.sessions.size() + sessions_cut) +
+                      not_listed(sessions_cut) + "\n";
     if (!s.sessions.empty()) {
         std::vector<std::vector<std::string>> rows{
             {"SESSION", "USER", "CLIENT", "DIALECT", "SIGNING", "ENCRYPTION"}};
@@ -243,7 +257,8 @@ std::string format_status(const ipc::status_reply& s) {
         }
         out += table(rows);
     }
-    out += "open files: " + std::to_string(s.opens.size()) + "\n";
+    out +=
+        "open files: " + std::to_string(s.opens.size() + opens_cut) + not_listed(opens_cut) + "\n";
     if (!s.opens.empty()) {
         std::vector<std::vector<std::string>> rows{{"SESSION", "SHARE", "PATH"}};
         for (const auto& o : s.opens) {
@@ -254,6 +269,9 @@ std::string format_status(const ipc::status_reply& s) {
     if (!s.counters.empty()) {
         out += "data path:\n";
         for (const auto& [name, value] : s.counters) {
+            if (name == "status_sessions_not_listed" || name == "status_opens_not_listed") {
+                continue; // folded into the totals above
+            }
             out += "  " + name + " " + std::to_string(value) + "\n";
         }
     }

@@ -99,7 +99,10 @@ void control_client::receive_loop() {
                 // Answered on a thread of its own: gathering status takes connection
                 // locks that a request waiting on this very loop may hold.
                 if (_status) {
-                    std::thread([this, id = h->id] { send(ipc::encode(id, _status())); }).detach();
+                    std::thread([this, id = h->id] {
+                        send(ipc::encode_fitting(id, _status(),
+                                                 _channel.to_control().max_message()));
+                    }).detach();
                 }
                 continue;
             }

@@ -6,7 +6,8 @@
 # threads, each logged in with its own file, and runs verified random 16 KiB reads and
 # writes on all of them for SMBX_DPDK_MANY_SECONDS (default 15) seconds. Every
 # connection must complete (no error, no mismatch, ops on all), the server must have
-# had them all open at once (sampled from `smbxctl status`), and afterwards the stack's
+# had them all open and logged in at once (sampled from `smbxctl status`, which must
+# answer every time with 200 sessions listed), and afterwards the stack's
 # counters must come back to 0 connections (SMB and TCP, every state), no buffer held
 # and the mbuf pool's use back to where it was before. Needs root; skips otherwise.
 set -uo pipefail
@@ -45,10 +46,14 @@ dpdk_no_kernel_listener "no kernel socket listens on the SMB port"
 check "the published counters are there" dpdk_wait_counter dpdk_connections 0 5
 MBUFS_BEFORE=$(dpdk_counter dpdk_mbufs_in_use)
 
-# Samples the server's open connections every 0.5 s while the load runs.
+# Samples the server's sessions and open connections every 0.5 s while the load runs
+# ("-" when smbxctl status got no answer).
 (
     while :; do
-        echo "$(dpdk_counter dpdk_connections) $(dpdk_counter dpdk_tcp_connections)"
+        st=$(smbxctl status 2>/dev/null)
+        sessions=$(sed -n 's/^sessions: \([0-9]*\).*/\1/p' <<<"$st")
+        conns=$(awk '$1 == "dpdk_connections" { print $2 }' <<<"$st")
+        echo "${conns:--} ${sessions:--}"
         sleep 0.5
     done
 ) >"$T/samples" 2>/dev/null &
@@ -72,9 +77,13 @@ assert_match "no request failed, no byte mismatched" '"errors":0,"mismatches":0,
 ops=$(sed -n 's/.*"ops":\([0-9]*\),.*/\1/p' <<<"$json")
 assert_true "at least one verified op per connection (ops=${ops:-none})" \
     test "${ops:-0}" -ge "$CONNECTIONS"
-peak=$(awk '$1 > max { max = $1 } END { print max + 0 }' "$T/samples")
-log "peak open connections sampled on the server: $peak"
-assert_eq "the server had all $CONNECTIONS open at once" "$CONNECTIONS" "$peak"
+peak=$(awk '$1 != "-" && $1 > max { max = $1 } END { print max + 0 }' "$T/samples")
+peak_sessions=$(awk '$2 != "-" && $2 > max { max = $2 } END { print max + 0 }' "$T/samples")
+log "sampled on the server ($(wc -l <"$T/samples") samples): peak $peak connections," \
+    "$peak_sessions sessions"
+assert_eq "the server had all $CONNECTIONS connections open at once" "$CONNECTIONS" "$peak"
+assert_eq "... and all $CONNECTIONS sessions" "$CONNECTIONS" "$peak_sessions"
+assert_eq "smbxctl status answered every sample under load" "" "$(grep -- - "$T/samples")"
 
 check "afterwards: 0 SMB connections on the transport" \
     dpdk_wait_counter dpdk_connections 0 30
