@@ -98,8 +98,9 @@ dpdk address = ${SERVER_IP}/24"; then
     done
     check "$name: ping answered" ip netns exec "$NS_CL" ping -c 3 -i 0.2 -W 2 "$SERVER_IP"
     head -c $((8 << 20)) /dev/urandom >"$T/small"
-    local sum pids=() bad=0
+    local sum pids=() bad=0 t0 t1
     sum=$(sha256sum <"$T/small" | cut -d' ' -f1)
+    t0=$(date +%s.%N)
     for i in $(seq 1 "$clients"); do
         dpdk_smbclient -c "put $T/small s$i; get s$i $T/back$i" >"$T/client$i.out" 2>&1 &
         pids+=($!)
@@ -107,7 +108,10 @@ dpdk address = ${SERVER_IP}/24"; then
     for i in "${!pids[@]}"; do
         wait "${pids[$i]}" || { bad=$((bad + 1)); tail -n 3 "$T/client$((i + 1)).out"; }
     done
+    t1=$(date +%s.%N)
     assert_eq "$name: $clients concurrent smbclients succeeded" 0 "$bad"
+    log "$name: $((clients * 16)) MiB moved (put + get) in $(echo "scale=1; ($t1 - $t0) / 1" | bc) s," \
+        "$(echo "scale=1; $clients * 16 / ($t1 - $t0)" | bc) MiB/s (smbclient starts included)"
     bad=0
     for i in $(seq 1 "$clients"); do
         [ "$(sha256sum <"$T/share/s$i" | cut -d' ' -f1)" = "$sum" ] || bad=$((bad + 1))
