@@ -20,9 +20,8 @@ void handle_close(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::find_request_open(req, id);
+    auto h = vfs::open_or_fail(req, resp, id);
     if (!h) {
-        resp.fail(status::file_closed);
         return;
     }
     std::optional<vfs::file_info> info;

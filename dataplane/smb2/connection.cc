@@ -14,7 +14,9 @@ connection::~connection() {
     }
     while (!sessions.empty()) {
         auto& s = *sessions.begin()->second.sess;
-        if (s.auth_id) {
+        // Only the session's last channel may drop a half-way re-authentication: on
+        // another channel it belongs to a connection that lives on.
+        if (s.auth_id && s.channels.load() == 1) {
             control.abandon(s.auth_id);
             s.auth_id = 0;
         }

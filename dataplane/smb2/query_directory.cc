@@ -108,9 +108,8 @@ void handle_query_directory(request& req, response& resp) {
         return;
     }
     byte_span pattern_utf16 = *pattern_field;
-    auto h = vfs::find_request_open(req, id);
+    auto h = vfs::open_or_fail(req, resp, id);
     if (!h) {
-        resp.fail(status::file_closed);
         return;
     }
     auto dir = vfs::as_file_open(h);

@@ -23,10 +23,6 @@ namespace smbx::smb2 {
 
 namespace {
 
-constexpr uint8_t info_file = 1;
-constexpr uint8_t info_filesystem = 2;
-constexpr uint8_t info_security = 3;
-constexpr uint8_t info_quota = 4;
 
 // Minimum buffer sizes: the C structure with one name character, aligned, as Windows
 // checks them (smbtorture smb2.getinfo.qfile_buffercheck / qfs_buffercheck).
@@ -393,9 +389,8 @@ void handle_query_info(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::find_request_open(req, id);
+    auto h = vfs::open_or_fail(req, resp, id);
     if (!h) {
-        resp.fail(status::file_closed);
         return;
     }
     auto f = vfs::as_file_open(h);

@@ -151,9 +151,8 @@ void handle_read(request& req, response& resp) {
         rdma_to = std::move(*list);
         invalidate_after(req, channel, rdma_to); // whatever the reply's status
     }
-    auto h = vfs::find_request_open(req, id);
+    auto h = vfs::open_or_fail(req, resp, id);
     if (!h) {
-        resp.fail(status::file_closed);
         return;
     }
     if (!(h->granted_access & (vfs::file_read_data | vfs::file_execute))) {
@@ -360,9 +359,8 @@ void handle_write(request& req, response& resp) {
         }
         data = *data_field;
     }
-    auto h = vfs::find_request_open(req, id);
+    auto h = vfs::open_or_fail(req, resp, id);
     if (!h) {
-        resp.fail(status::file_closed);
         return;
     }
     if (!(h->granted_access & (vfs::file_write_data | vfs::file_append_data))) {

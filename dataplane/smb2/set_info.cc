@@ -14,10 +14,6 @@ namespace smbx::smb2 {
 
 namespace {
 
-constexpr uint8_t info_file = 1;
-constexpr uint8_t info_filesystem = 2;
-constexpr uint8_t info_security = 3;
-constexpr uint8_t info_quota = 4;
 constexpr size_t set_info_fixed_end = header_size + 32;
 
 // FileDispositionInformationEx flags (MS-FSCC 2.4.13)
@@ -181,9 +177,8 @@ void handle_set_info(request& req, response& resp) {
         return;
     }
     byte_span buf = *buf_field;
-    auto h = vfs::find_request_open(req, id);
+    auto h = vfs::open_or_fail(req, resp, id);
     if (!h) {
-        resp.fail(status::file_closed);
         return;
     }
     auto f = vfs::as_file_open(h);

@@ -101,6 +101,12 @@ constexpr uint8_t share_type_pipe = 0x02;
 constexpr uint32_t shareflag_encrypt_data = 0x00008000;
 constexpr uint32_t shareflag_no_caching = 0x00000030;
 
+// QUERY_INFO / SET_INFO InfoType (2.2.37, 2.2.39: SMB2_0_INFO_*)
+constexpr uint8_t info_file = 1;
+constexpr uint8_t info_filesystem = 2;
+constexpr uint8_t info_security = 3;
+constexpr uint8_t info_quota = 4;
+
 struct header {
     uint16_t credit_charge = 0;
     uint32_t status = 0; // ChannelSequence/Reserved in requests of 3.x

@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "common/ntstatus.hh"
+
 #include "dataplane/smb2/request.hh"
 #include "dataplane/vfs/file_open.hh"
 
@@ -21,6 +23,17 @@ inline std::shared_ptr<smb2::open_handle> find_request_open(const smb2::request&
     if (!h || !req.sess || !req.tree || h->session_id != req.sess->id ||
         h->tree_id != req.tree->id) {
         return nullptr;
+    }
+    return h;
+}
+
+// The open a request names, or nullptr after failing the request with FILE_CLOSED: the
+// first step of every handler that takes a FileId.
+inline std::shared_ptr<smb2::open_handle>
+open_or_fail(const smb2::request& req, smb2::response& resp, const smb2::file_id& id) {
+    auto h = find_request_open(req, id);
+    if (!h) {
+        resp.fail(status::file_closed);
     }
     return h;
 }
