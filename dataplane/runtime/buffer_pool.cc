@@ -36,11 +36,28 @@ pool_buffer::pool_buffer(bytes&& owned) : _owned(std::move(owned)) {
     _size = _capacity = _owned.size();
 }
 
+pool_buffer pool_buffer::lent(uint8_t* data, size_t size, bool in_pool, buffer_lender& lender,
+                              uint32_t token) {
+    pool_buffer b;
+    b._data = b._base = data;
+    b._size = b._capacity = size;
+    b._lent_in_pool = in_pool;
+    b._lender = &lender;
+    b._lender_token = token;
+    return b;
+}
+
 pool_buffer& pool_buffer::operator=(pool_buffer&& o) noexcept {
     if (this != &o) {
         reset();
         _owned = std::move(o._owned);
-        _data = o._pool ? o._data : _owned.data();
+        _data = o._pool || o._lender ? o._data : _owned.data();
+        _reserved = o._reserved;
+        _lent_in_pool = o._lent_in_pool;
+        _lender = o._lender;
+        _lender_token = o._lender_token;
+        o._lender = nullptr;
+        o._lent_in_pool = false;
         _base = o._base;
         _size = o._size;
         _capacity = o._capacity;
@@ -55,10 +72,15 @@ pool_buffer& pool_buffer::operator=(pool_buffer&& o) noexcept {
 
 void pool_buffer::reset() {
     if (_pool) {
-        _pool->put(_class, _base);
+        _pool->put(_class, _base, _reserved);
+    }
+    if (_lender) {
+        _lender->give_back(_lender_token);
     }
     _owned = bytes();
     _pool = nullptr;
+    _lender = nullptr;
+    _lent_in_pool = _reserved = false;
     _data = _base = nullptr;
     _size = _capacity = 0;
 }
@@ -137,8 +159,32 @@ pool_buffer buffer_pool::get(size_t n, size_t aligned_at) {
     return pool_buffer(bytes(n));
 }
 
-void buffer_pool::put(uint8_t cls, uint8_t* p) {
-    _in_use.fetch_sub(1, std::memory_order_relaxed);
+pool_buffer buffer_pool::reserve(size_t n) {
+    for (size_t i = 0; i < class_count; ++i) {
+        auto& c = _classes[i];
+        if (n > c.size) {
+            continue;
+        }
+        std::lock_guard lock(c.mutex);
+        if (c.free.empty()) {
+            continue;
+        }
+        pool_buffer b;
+        b._base = b._data = c.free.back();
+        c.free.pop_back();
+        b._size = n;
+        b._capacity = c.size;
+        b._pool = this;
+        b._class = static_cast<uint8_t>(i);
+        b._reserved = true;
+        _reserved.fetch_add(1, std::memory_order_relaxed);
+        return b;
+    }
+    return {};
+}
+
+void buffer_pool::put(uint8_t cls, uint8_t* p, bool reserved) {
+    (reserved ? _reserved : _in_use).fetch_sub(1, std::memory_order_relaxed);
     auto& c = _classes[cls];
     std::lock_guard lock(c.mutex);
     c.free.push_back(p);
@@ -149,6 +195,7 @@ buffer_pool::stats_snapshot buffer_pool::stats() const {
     s.gets = _gets.load(std::memory_order_relaxed);
     s.heap_fallbacks = _fallbacks.load(std::memory_order_relaxed);
     s.in_use = _in_use.load(std::memory_order_relaxed);
+    s.reserved = _reserved.load(std::memory_order_relaxed);
     s.region_bytes = _region_bytes;
     s.hugepages = _hugepages;
     return s;

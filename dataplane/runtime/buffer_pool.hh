@@ -24,6 +24,17 @@ namespace smbx {
 
 class buffer_pool;
 
+// Another owner of pool memory that lends pieces of it out as pool_buffers (a TCP
+// transport's provided-buffer ring): when such a buffer is destroyed, on whatever
+// thread, the lender is told through give_back(token) instead of the pool.
+class buffer_lender {
+public:
+    virtual void give_back(uint32_t token) noexcept = 0;
+
+protected:
+    ~buffer_lender() = default;
+};
+
 // One buffer: move-only; returns to its pool (or frees its heap memory) when destroyed.
 // `size` is how many bytes are in use, at most `capacity`.
 class pool_buffer {
@@ -31,6 +42,10 @@ public:
     pool_buffer() = default;
     // Adopts a vector's storage (no copy): for messages built outside the pool.
     explicit pool_buffer(bytes&& owned);
+    // `size` bytes at `data` that belong to `lender`; `in_pool`: they lie in the pool's
+    // region (registered: fixed-buffer I/O can use them).
+    static pool_buffer lent(uint8_t* data, size_t size, bool in_pool, buffer_lender& lender,
+                            uint32_t token);
     pool_buffer(pool_buffer&& o) noexcept { *this = std::move(o); }
     pool_buffer& operator=(pool_buffer&& o) noexcept;
     pool_buffer(const pool_buffer&) = delete;
@@ -46,10 +61,10 @@ public:
     std::span<uint8_t> span() { return {_data, _size}; }
     byte_span view() const { return {_data, _size}; }
     // True when the buffer is inside the pool's region (fixed-buffer I/O can use it).
-    bool in_pool() const { return _pool != nullptr; }
+    bool in_pool() const { return _pool != nullptr || _lent_in_pool; }
     // Index of the registered io_uring buffer covering this buffer (always 0: the
     // region is one registration), or -1 for heap buffers.
-    int fixed_index() const { return _pool ? 0 : -1; }
+    int fixed_index() const { return in_pool() ? 0 : -1; }
     void reset();
 
 private:
@@ -60,6 +75,10 @@ private:
     size_t _capacity = 0;
     buffer_pool* _pool = nullptr; // null: heap or adopted
     uint8_t _class = 0;
+    bool _reserved = false; // from buffer_pool::reserve()
+    bool _lent_in_pool = false;
+    buffer_lender* _lender = nullptr; // set: lent (_pool is null)
+    uint32_t _lender_token = 0;
     bytes _owned; // heap storage when not from the pool
 };
 
@@ -69,6 +88,7 @@ public:
         uint64_t gets = 0;           // buffers handed out from the region
         uint64_t heap_fallbacks = 0; // requests the region could not serve
         uint64_t in_use = 0;         // region buffers not yet returned
+        uint64_t reserved = 0;       // region buffers held by long-lived owners (reserve())
         size_t region_bytes = 0;
         bool hugepages = false;
     };
@@ -84,6 +104,11 @@ public:
     // `aligned_at`, byte `aligned_at` of the buffer falls on a page boundary: a received
     // WRITE placed so that its data (after the headers) can go to an O_DIRECT file.
     pool_buffer get(size_t n, size_t aligned_at = 0);
+    // A buffer of at least `n` bytes taken out for the life of a long-lived owner (the
+    // TCP transport carves its provided-buffer ring from it): counted in
+    // stats().reserved, not in in_use, and never from the heap: empty when no class
+    // has one free.
+    pool_buffer reserve(size_t n);
 
     uint8_t* region() const { return _region; }
     size_t region_size() const { return _region_bytes; }
@@ -110,7 +135,7 @@ private:
     };
     static constexpr size_t class_count = 4;
 
-    void put(uint8_t cls, uint8_t* p);
+    void put(uint8_t cls, uint8_t* p, bool reserved);
 
     uint8_t* _region = nullptr;
     size_t _region_bytes = 0;
@@ -119,6 +144,7 @@ private:
     std::atomic<uint64_t> _gets{0};
     std::atomic<uint64_t> _fallbacks{0};
     std::atomic<uint64_t> _in_use{0};
+    std::atomic<uint64_t> _reserved{0};
     static inline buffer_pool* _global = nullptr;
 };
 

@@ -59,6 +59,13 @@ std::vector<std::pair<std::string, uint64_t>> snapshot() {
         {"payload_copied_bytes", get(d.payload_copied_bytes)},
         {"direct_io_bytes", get(d.direct_io_bytes)},
         {"direct_io_unaligned", get(d.direct_io_unaligned)},
+        {"tcp_recv_provided_buffers", get(d.tcp_recv_provided_buffers)},
+        {"tcp_recv_provided_bytes", get(d.tcp_recv_provided_bytes)},
+        {"tcp_recv_lent_messages", get(d.tcp_recv_lent_messages)},
+        {"tcp_recv_assembled_bytes", get(d.tcp_recv_assembled_bytes)},
+        {"tcp_recv_direct_bytes", get(d.tcp_recv_direct_bytes)},
+        {"tcp_recv_multishot_rearms", get(d.tcp_recv_multishot_rearms)},
+        {"tcp_recv_no_buffers", get(d.tcp_recv_no_buffers)},
     };
     if (auto* pool = buffer_pool::global()) {
         auto s = pool->stats();
@@ -67,6 +74,7 @@ std::vector<std::pair<std::string, uint64_t>> snapshot() {
         out.emplace_back("pool_gets", s.gets);
         out.emplace_back("pool_in_use", s.in_use);
         out.emplace_back("pool_heap_fallbacks", s.heap_fallbacks);
+        out.emplace_back("pool_reserved", s.reserved);
     }
     auto& p = published();
     std::lock_guard lock(p.mutex);

@@ -22,7 +22,7 @@ void tcp_connection::close() {
 }
 
 tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner,
-                             zero_copy zc)
+                             zero_copy zc, provided_buffer_ring::config recv_ring)
     : _listen_fds(std::move(listen_fds)), _events(events), _zero_copy(zc), _worker(owner) {
     // Completions are run when this thread enters the kernel (COOP_TASKRUN), never by
     // interrupting it; TASKRUN_FLAG tells the polling loop when that is needed.
@@ -41,6 +41,13 @@ tcp_transport::tcp_transport(std::vector<int> listen_fds, transport_events& even
     _ring_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     io_uring_register_eventfd(&_ring, _ring_event_fd);
     io_uring_cq_eventfd_toggle(&_ring, false);
+    try {
+        _recv_ring = std::make_unique<provided_buffer_ring>(_ring, 0, recv_ring, _worker);
+    } catch (...) {
+        io_uring_queue_exit(&_ring);
+        ::close(_ring_event_fd);
+        throw;
+    }
 }
 
 tcp_transport::~tcp_transport() {
@@ -52,6 +59,12 @@ tcp_transport::~tcp_transport() {
             ::close(p.fd);
         }
     }
+    // A message the engine still holds may lie in a ring buffer: it gives the buffer
+    // back to the ring object later, so that object must stay (only at shutdown).
+    if (_recv_ring && _recv_ring->lent_out() > 0) {
+        (void)_recv_ring.release();
+    }
+    _recv_ring.reset();
     io_uring_queue_exit(&_ring);
     ::close(_ring_event_fd);
 }
@@ -69,25 +82,6 @@ void tcp_transport::arm_accept(size_t listener) {
     io_uring_sqe* s = sqe();
     io_uring_prep_multishot_accept(s, _listen_fds[listener], nullptr, nullptr, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(s, tag(op::accept, listener));
-}
-
-void tcp_transport::arm_recv(tcp_connection& c) {
-    uint8_t* target;
-    size_t len;
-    size_t need = c._in_message ? c._message.size() - c._message_filled : 0;
-    if (c._in_message && c._staged == 0 && need >= c._staging.size()) {
-        // Large message body: receive straight into its pool buffer.
-        target = c._message.data() + c._message_filled;
-        len = need;
-    } else {
-        target = c._staging.data() + c._staged;
-        len = c._staging.size() - c._staged;
-    }
-    c._recv_target = target;
-    io_uring_sqe* s = sqe();
-    io_uring_prep_recv(s, c._fd, target, len, 0);
-    io_uring_sqe_set_data64(s, tag(op::recv, c._id));
-    ++c._ops_in_flight;
 }
 
 void tcp_transport::arm_send(tcp_connection& c) {
@@ -163,6 +157,7 @@ unsigned tcp_transport::poll() {
         on_completion(io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags);
     }
     io_uring_cq_advance(&_ring, seen);
+    work += after_completions();
     return work + seen;
 }
 
@@ -171,7 +166,7 @@ bool tcp_transport::before_sleep() {
     io_uring_cq_eventfd_toggle(&_ring, true);
     unsigned sq_flags = IO_URING_READ_ONCE(*_ring.sq.kflags);
     return !io_uring_cq_ready(&_ring) && !(sq_flags & IORING_SQ_TASKRUN) &&
-           !_has_posted.load(std::memory_order_seq_cst);
+           !_has_posted.load(std::memory_order_seq_cst) && !_recv_ring->has_returns();
 }
 
 void tcp_transport::after_sleep() {
@@ -192,15 +187,28 @@ void tcp_transport::on_completion(uint64_t data, int res, uint32_t flags) {
         on_send_zc(id, res, flags);
         return;
     }
+    if (o == op::cancel) {
+        return; // what was cancelled completes on its own
+    }
     auto it = _connections.find(id);
     if (it == _connections.end()) {
+        // Only a multishot completion can outlive its connection's bookkeeping (never
+        // in practice: the connection waits for its final one); its buffer goes back.
+        if (o == op::recv_multishot && (flags & IORING_CQE_F_BUFFER)) {
+            auto buffer = uint16_t(flags >> IORING_CQE_BUFFER_SHIFT);
+            _recv_ring->take(buffer);
+            _recv_ring->release(buffer);
+        }
         return;
     }
     auto conn = it->second; // keep alive through the callbacks
-    --conn->_ops_in_flight;
-    if (o == op::recv) {
-        on_recv(*conn, res);
+    if (o == op::recv_multishot) {
+        on_recv_multishot(*conn, res, flags); // in flight until its last completion
+    } else if (o == op::recv_direct) {
+        --conn->_ops_in_flight;
+        on_recv_direct(*conn, res);
     } else {
+        --conn->_ops_in_flight;
         on_send(*conn, res);
     }
     maybe_finish_close(*conn);
@@ -313,87 +321,7 @@ void tcp_transport::adopt(int fd) {
     LOG_INFO("connection %llu from %s on worker %u", static_cast<unsigned long long>(id), addr,
              _worker.index());
     _events.on_connect(conn);
-    arm_recv(*conn);
-}
-
-void tcp_transport::deliver(tcp_connection& c) {
-    c._in_message = false;
-    _events.on_message(c.shared_from_this(), std::move(c._message));
-    c._message = pool_buffer();
-}
-
-// Hands every complete message in the staging buffer to the engine. False when the
-// peer broke the framing (the connection is then closed).
-bool tcp_transport::deliver_staged(tcp_connection& c) {
-    size_t pos = 0;
-    while (true) {
-        if (c._in_message) {
-            size_t need = c._message.size() - c._message_filled;
-            size_t n = std::min(need, c._staged - pos);
-            std::memcpy(c._message.data() + c._message_filled, c._staging.data() + pos, n);
-            c._message_filled += n;
-            pos += n;
-            if (c._message_filled < c._message.size()) {
-                break;
-            }
-            deliver(c);
-            continue;
-        }
-        if (c._staged - pos < 4) {
-            break;
-        }
-        const uint8_t* h = c._staging.data() + pos;
-        size_t len = (size_t(h[1]) << 16) | (size_t(h[2]) << 8) | h[3];
-        if (h[0] != 0 || len > max_message_size || len < 4) {
-            LOG_WARN("%s: bad Direct TCP frame (type %u, length %zu); closing", c._peer.c_str(),
-                     h[0], len);
-            return false;
-        }
-        pos += 4;
-        // A large message is most likely a WRITE: place it so that its data, after the
-        // SMB2 header and WRITE request (and the TRANSFORM_HEADER, if it has one), starts
-        // on a page boundary, as O_DIRECT wants it (runtime/buffer_pool.hh).
-        size_t aligned_at = 0;
-        if (len >= 64 * 1024) {
-            constexpr size_t write_data_offset = 64 + 48; // MS-SMB2 2.2.21
-            bool sealed = c._staged - pos >= 1 && c._staging[pos] == 0xFD;
-            aligned_at = write_data_offset + (sealed ? 52 : 0);
-        }
-        c._message = pool_get(len, aligned_at);
-        c._message_filled = 0;
-        c._in_message = true;
-    }
-    std::memmove(c._staging.data(), c._staging.data() + pos, c._staged - pos);
-    c._staged -= pos;
-    return true;
-}
-
-void tcp_transport::on_recv(tcp_connection& c, int res) {
-    if (c._closing) {
-        return;
-    }
-    if (res <= 0) {
-        if (res < 0 && res != -ECONNRESET) {
-            LOG_DEBUG("%s: recv: %s", c._peer.c_str(), strerror(-res));
-        }
-        begin_close(c);
-        return;
-    }
-    if (c._recv_target == c._staging.data() + c._staged) {
-        c._staged += size_t(res);
-        if (!deliver_staged(c)) {
-            begin_close(c);
-            return;
-        }
-    } else {
-        c._message_filled += size_t(res);
-        if (c._message_filled == c._message.size()) {
-            deliver(c);
-        }
-    }
-    if (!c._closing) {
-        arm_recv(c);
-    }
+    arm_multishot(*conn);
 }
 
 void tcp_transport::on_send(tcp_connection& c, int res) {

@@ -1,8 +1,9 @@
 // Kernel TCP driven by io_uring, one instance per worker, each with its own ring.
 // The first worker's instance accepts (multishot) on the listening sockets that
 // smbx-control handed us and deals the connections out to the workers in turn; from
-// then on a connection lives on its worker: one receive and at most one send in flight,
-// both on that worker's ring. Other threads queue sends and closes through a posted
+// then on a connection lives on its worker: one receive (multishot, into the worker's
+// provided-buffer ring; tcp_receive.cc) and at most one send in flight, both on that
+// worker's ring. Other threads queue sends and closes through a posted
 // queue and wake the worker only if it sleeps. Framing is the Direct TCP transport of
 // MS-SMB2 2.1: a zero byte and a 24-bit big-endian length before each message.
 #pragma once
@@ -21,6 +22,7 @@
 #include <liburing.h>
 
 #include "dataplane/runtime/worker.hh"
+#include "dataplane/tcp/provided_buffer_ring.hh"
 #include "dataplane/transport.hh"
 
 namespace smbx {
@@ -49,14 +51,19 @@ private:
     bool _zero_copy = false; // large payloads go with SENDMSG_ZC
     int _ops_in_flight = 0;
 
-    // Receive side: a staging buffer for headers and small messages, and the message
-    // being assembled in a pool buffer (large bodies are received straight into it).
-    std::vector<uint8_t> _staging = std::vector<uint8_t>(64 * 1024);
-    size_t _staged = 0;
+    // Receive side (tcp_receive.cc): no buffer of its own while idle. Messages come out
+    // of the worker's provided buffers; one that does not lie in one buffer is
+    // assembled in `_message` (a pool buffer), and the rest of a large one is received
+    // straight into it.
+    uint8_t _frame_header[4]{};
+    size_t _header_filled = 0;
     pool_buffer _message;
     size_t _message_filled = 0;
     bool _in_message = false;
-    uint8_t* _recv_target = nullptr; // where the in-flight recv writes
+    bool _multishot_armed = false;     // the multishot receive is in flight
+    bool _direct_armed = false;        // a plain receive into _message is in flight
+    bool _cancel_sent = false;         // the multishot is being cancelled for a large body
+    bool _waiting_for_buffers = false; // the multishot ended with ENOBUFS
 
     // Send side: queued messages; the head is in flight.
     std::deque<out_message> _send_queue;
@@ -87,9 +94,12 @@ public:
     // `listen_fds` empty: this instance only serves connections other instances accept.
     // `zero_copy_send`: send large READ payloads with IORING_OP_SENDMSG_ZC; `auto`
     // uses it except towards loopback peers (where the kernel copies anyway).
+    // From this size on a message is received straight into its own pool buffer,
+    // placed so that a WRITE's data is page aligned (runtime/buffer_pool.hh).
+    static constexpr size_t large_message = 64 * 1024;
     enum class zero_copy { no, yes, automatic };
     tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner,
-                  zero_copy zc = zero_copy::automatic);
+                  zero_copy zc = zero_copy::automatic, provided_buffer_ring::config recv_ring = {});
     ~tcp_transport() override;
 
     const char* name() const override { return "tcp"; }
@@ -113,7 +123,14 @@ public:
     size_t connection_count() const { return _connection_count.load(std::memory_order_relaxed); }
 
 private:
-    enum class op : uint8_t { accept = 1, recv = 2, send = 3, send_zc = 4 };
+    enum class op : uint8_t {
+        accept = 1,
+        recv_multishot = 2,
+        send = 3,
+        send_zc = 4,
+        recv_direct = 5,
+        cancel = 6,
+    };
     // What a zero-copy send's completions refer to (their user data is a send number).
     struct zc_send {
         uint64_t connection;
@@ -133,12 +150,18 @@ private:
     io_uring_sqe* sqe();
     void post(posted p);
     void arm_accept(size_t listener);
-    void arm_recv(tcp_connection& c);
     void arm_send(tcp_connection& c);
     void on_completion(uint64_t data, int res, uint32_t flags);
     void on_accept(size_t listener, int res, uint32_t flags);
     void adopt(int fd);
-    void on_recv(tcp_connection& c, int res);
+    // Receive side (tcp_receive.cc).
+    void arm_multishot(tcp_connection& c);
+    void arm_direct(tcp_connection& c);
+    void continue_receiving(tcp_connection& c);
+    void on_recv_multishot(tcp_connection& c, int res, uint32_t flags);
+    void on_recv_direct(tcp_connection& c, int res);
+    bool frame(tcp_connection& c, uint16_t buffer_id, size_t length);
+    unsigned after_completions();
     void on_send(tcp_connection& c, int res);
     void on_send_zc(uint64_t send_id, int res, uint32_t flags);
     void release_zc(tcp_connection& c, uint64_t message_seq);
@@ -146,7 +169,6 @@ private:
     void drain_posted();
     void begin_close(tcp_connection& c);
     void maybe_finish_close(tcp_connection& c);
-    bool deliver_staged(tcp_connection& c);
 
     std::vector<int> _listen_fds;
     transport_events& _events;
@@ -158,6 +180,12 @@ private:
     size_t _next_in_group = 0;
     io_uring _ring{};
     int _ring_event_fd = -1;
+    std::unique_ptr<provided_buffer_ring> _recv_ring;
+    // Connections whose large message should continue with a plain receive (their
+    // multishot is cancelled after this batch of completions), and those waiting for
+    // ring buffers.
+    std::vector<uint64_t> _to_cancel;
+    std::vector<uint64_t> _waiting_for_buffers;
     bool _accepts_armed = false;
     uint64_t _next_id = 1;
     std::map<uint64_t, std::shared_ptr<tcp_connection>> _connections;

@@ -1,6 +1,7 @@
 // The io_uring TCP transport over real loopback sockets: Direct TCP framing (MS-SMB2
 // 2.1), large messages, bad frames, and sends from other threads.
 #include "dataplane/tcp/tcp_transport.hh"
+#include "tests/unit/dataplane/tcp/loopback_helpers.hh"
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 using namespace smbx;
+using namespace smbx::test;
 
 namespace {
 
@@ -29,72 +31,6 @@ struct echo_events : transport_events {
     }
     void on_disconnect(const std::shared_ptr<transport_connection>&) override { ++disconnects; }
 };
-
-int listen_on_loopback(uint16_t& port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd, 16);
-    socklen_t l = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &l);
-    port = ntohs(a.sin_port);
-    return fd;
-}
-
-int connect_to(uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return fd;
-}
-
-bool write_all(int fd, const uint8_t* p, size_t n) {
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r <= 0) {
-            return false;
-        }
-        p += r;
-        n -= size_t(r);
-    }
-    return true;
-}
-
-bool read_all(int fd, uint8_t* p, size_t n) {
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r <= 0) {
-            return false;
-        }
-        p += r;
-        n -= size_t(r);
-    }
-    return true;
-}
-
-// The server closed the connection: EOF, or a reset if it dropped unread bytes; a
-// timeout (EAGAIN) means it did not.
-bool closed_by_peer(int fd) {
-    uint8_t b;
-    ssize_t r = read(fd, &b, 1);
-    return r == 0 || (r < 0 && errno == ECONNRESET);
-}
-
-bytes frame(const bytes& m) {
-    byte_writer w;
-    w.u8(0);
-    w.u8(uint8_t(m.size() >> 16));
-    w.u16be(uint16_t(m.size()));
-    w.put(m);
-    return w.take();
-}
 
 struct transport_fixture : ::testing::Test {
     echo_events events;
