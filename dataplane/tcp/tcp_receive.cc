@@ -7,11 +7,15 @@
 // - one that spans buffers is assembled into a pool buffer;
 // - a large one (>= large_message: a WRITE body, mostly) gets its own pool buffer placed
 //   so that the WRITE data is page aligned, and its remaining bytes are received
-//   straight into it with a plain receive. For that the multishot receive is
-//   cancelled, and armed again when the message is complete. Cancelling is the only way
-//   to stop a multishot receive from taking the following bytes into ring buffers; it
-//   costs one extra submission per large message, which its size pays for many times
-//   over, while small messages never pay it.
+//   straight into it with a plain receive, with the multishot receive stopped until
+//   the message is complete. Stopping it early matters: the kernel receives everything
+//   the socket holds into ring buffers as soon as it runs the receive, which would be
+//   most of a 1 MiB WRITE before we see its header. So each multishot receive takes at
+//   most large_message bytes and then ends (its total limit, sqe->optlen, Linux 6.17;
+//   older kernels refuse it with EINVAL, and then it is armed without the limit), and
+//   one still armed when a large header is seen is cancelled. At most about
+//   large_message bytes of a large body are copied out of ring buffers; small messages
+//   pay one re-arm per large_message bytes.
 // Buffers go back to the ring as soon as the framing is done with them (or, when lent,
 // once the engine drops the message). A multishot receive the kernel ends (ENOBUFS when
 // the ring is empty, or for any other reason: no IORING_CQE_F_MORE) is armed again;
@@ -41,6 +45,8 @@ void tcp_transport::arm_multishot(tcp_connection& c) {
     io_uring_prep_recv_multishot(s, c._fd, nullptr, 0, 0);
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = _recv_ring->group();
+    // The total limit (sqe->optlen in newer headers shares this field).
+    s->file_index = _multishot_limit ? unsigned(large_message) : 0;
     io_uring_sqe_set_data64(s, tag(op::recv_multishot, c._id));
     c._multishot_armed = true;
     c._cancel_sent = false;
@@ -94,6 +100,13 @@ void tcp_transport::on_recv_multishot(tcp_connection& c, int res, uint32_t flags
     }
     if (res == 0) {
         begin_close(c); // the peer closed, possibly in the middle of a message
+        return;
+    }
+    if (res == -EINVAL && _multishot_limit && !more) {
+        LOG_NOTICE("io_uring: multishot receive without a total limit (needs Linux 6.17): "
+                   "more of a large WRITE is copied out of ring buffers");
+        _multishot_limit = false;
+        continue_receiving(c);
         return;
     }
     if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {

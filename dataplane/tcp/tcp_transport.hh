@@ -181,6 +181,7 @@ private:
     io_uring _ring{};
     int _ring_event_fd = -1;
     std::unique_ptr<provided_buffer_ring> _recv_ring;
+    bool _multishot_limit = true; // the kernel takes a total limit (tcp_receive.cc)
     // Connections whose large message should continue with a plain receive (their
     // multishot is cancelled after this batch of completions), and those waiting for
     // ring buffers.

@@ -8,6 +8,10 @@
 # it was received into (fixed-buffer writes). With `zero copy send = yes` (auto leaves
 # loopback peers out), the kernel sends READ data from the pool buffers themselves
 # (IORING_OP_SENDMSG_ZC) and the buffers come back only after its notifications.
+# Receive: requests come in through each worker's provided-buffer ring (multishot
+# receive): small WRITEs are handed to the engine in the ring buffer they arrived in
+# (lent, inside the registered pool), 1 MiB WRITE bodies are received straight into
+# their own pool buffer; no heap fallback either way.
 source "$(dirname "$0")/lib.sh"
 
 BENCH=$SMBX_BUILD_DIR/bench/smbx-bench
@@ -27,7 +31,9 @@ counter() {
 declare -A before
 snap() {
     for n in file_read_fixed_bytes file_write_fixed_bytes payload_sent_from_pool_bytes \
-             payload_copied_bytes pool_heap_fallbacks payload_sent_zero_copy_bytes; do
+             payload_copied_bytes pool_heap_fallbacks payload_sent_zero_copy_bytes \
+             tcp_recv_provided_buffers tcp_recv_provided_bytes tcp_recv_lent_messages \
+             tcp_recv_direct_bytes tcp_recv_assembled_bytes tcp_recv_multishot_rearms; do
         before[$n]=$(counter "$n")
     done
 }
@@ -68,6 +74,28 @@ snap
 check "write 64 MiB more" bench --rw write --bs 1m --size 64m --seed 4 --verify
 assert_true "WRITE data went to the file from the fixed pool buffers" \
     test "$(delta file_write_fixed_bytes)" -ge $((64 * MiB))
+direct=$(delta tcp_recv_direct_bytes)
+provided=$(delta tcp_recv_provided_bytes)
+assert_true "[receive] 1 MiB WRITE bodies: mostly straight into their pool buffers ($direct direct, $provided through the ring)" \
+    test "$direct" -ge $((48 * MiB))
+assert_true "[receive] the WRITE headers came through the provided-buffer ring ($provided)" \
+    test "$provided" -gt 0
+assert_true "[receive] the multishot receive was armed again after the large bodies" \
+    test "$(delta tcp_recv_multishot_rearms)" -gt 0
+assert_eq "[receive] no heap fallback (1 MiB WRITEs)" 0 "$(delta pool_heap_fallbacks)"
+
+snap
+check "4 KiB random writes at QD 32, verified" bench --rw randwrite --bs 4k --iodepth 32 \
+    --size 16m --seed 4 --verify
+provided=$(delta tcp_recv_provided_bytes)
+lent=$(delta tcp_recv_lent_messages)
+assert_true "[receive] 4 KiB WRITEs came in through the provided-buffer ring ($provided bytes)" \
+    test "$provided" -ge $((16 * MiB))
+assert_true "[receive] most were handed on in their ring buffer, not copied ($lent lent, $(delta tcp_recv_assembled_bytes) bytes assembled)" \
+    test "$lent" -ge 2048
+assert_eq "[receive] no heap fallback (4 KiB WRITEs)" 0 "$(delta pool_heap_fallbacks)"
+assert_true "[receive] 4 KiB WRITE data went to the file from the registered pool" \
+    test "$(delta file_write_fixed_bytes)" -ge $((16 * MiB))
 
 # Zero-copy sends: restart with them forced on for loopback.
 smbx_stop

@@ -41,6 +41,9 @@ inline int connect_to(uint16_t port) {
 inline bool write_all(int fd, const uint8_t* p, size_t n) {
     while (n) {
         ssize_t r = write(fd, p, n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
         if (r <= 0) {
             return false;
         }
@@ -53,6 +56,9 @@ inline bool write_all(int fd, const uint8_t* p, size_t n) {
 inline bool read_all(int fd, uint8_t* p, size_t n) {
     while (n) {
         ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR) {
+            continue; // see closed_by_peer()
+        }
         if (r <= 0) {
             return false;
         }
@@ -64,9 +70,15 @@ inline bool read_all(int fd, uint8_t* p, size_t n) {
 
 // The server closed the connection: EOF, or a reset if it dropped unread bytes; a
 // timeout (EAGAIN) means it did not.
+// The thread that created a transport's io_uring (the test's) sees EINTR on reads
+// with a timeout (SO_RCVTIMEO) while the transport has multishot receives armed: the
+// kernel's task-work notification (TIF_NOTIFY_SIGNAL) interrupts them; read again.
 inline bool closed_by_peer(int fd) {
     uint8_t b;
-    ssize_t r = read(fd, &b, 1);
+    ssize_t r;
+    do {
+        r = read(fd, &b, 1);
+    } while (r < 0 && errno == EINTR);
     return r == 0 || (r < 0 && errno == ECONNRESET);
 }
 

@@ -196,7 +196,9 @@ TEST_F(receive_fixture, large_write_sized_message_lands_page_aligned_then_multis
         ASSERT_TRUE(read_message(fd, got));
         EXPECT_EQ(got, small);
     }
-    EXPECT_GT(counter(d.tcp_recv_direct_bytes) - direct, 0u);
+    // Each multishot receive takes at most large_message bytes (Linux 6.17), so most
+    // of every body goes straight into its pool buffer.
+    EXPECT_GE(counter(d.tcp_recv_direct_bytes) - direct, 4 * large.size() * 3 / 4);
     EXPECT_GE(counter(d.tcp_recv_multishot_rearms) - rearms, 1u);
     std::lock_guard lock(events.mutex);
     for (size_t i = 0; i < events.messages.size(); ++i) {
