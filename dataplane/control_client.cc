@@ -14,9 +14,11 @@ control_client::~control_client() {
     stop();
 }
 
-void control_client::start(status_provider status) {
+void control_client::start(status_provider status, bool own_thread) {
     _status = std::move(status);
-    _receiver = std::thread([this] { receive_loop(); });
+    if (own_thread) {
+        _receiver = std::thread([this] { receive_loop(); });
+    }
     send(ipc::encode_hello(0, static_cast<uint32_t>(getpid())));
 }
 
@@ -84,36 +86,50 @@ void control_client::receive_loop() {
         pollfd p{_wake_dataplane_fd, POLLIN, 0};
         // A timeout as well as the eventfd: a control plane that died between pushing a
         // message and writing the eventfd must not strand the reply.
-        if (poll(&p, 1, 200) > 0) {
-            uint64_t v;
-            ssize_t r = read(_wake_dataplane_fd, &v, sizeof v);
-            (void)r;
+        if (::poll(&p, 1, 200) > 0) {
+            after_sleep();
         }
-        while (auto msg = _channel.to_dataplane().pop()) {
-            auto h = ipc::decode_header(*msg);
-            if (!h) {
-                LOG_WARN("malformed message from control plane dropped");
-                continue;
+        drain();
+    }
+}
+
+unsigned control_client::poll() {
+    return drain();
+}
+
+void control_client::after_sleep() {
+    uint64_t v;
+    ssize_t r = read(_wake_dataplane_fd, &v, sizeof v);
+    (void)r;
+}
+
+unsigned control_client::drain() {
+    unsigned n = 0;
+    while (auto msg = _channel.to_dataplane().pop()) {
+        ++n;
+        auto h = ipc::decode_header(*msg);
+        if (!h) {
+            LOG_WARN("malformed message from control plane dropped");
+            continue;
+        }
+        if (h->type == ipc::msg_type::status_request) {
+            // Answered on a thread of its own: gathering status takes connection
+            // locks that a request waiting for a reply may hold.
+            if (_status) {
+                std::thread([this, id = h->id] {
+                    send(ipc::encode_fitting(id, _status(), _channel.to_control().max_message()));
+                }).detach();
             }
-            if (h->type == ipc::msg_type::status_request) {
-                // Answered on a thread of its own: gathering status takes connection
-                // locks that a request waiting on this very loop may hold.
-                if (_status) {
-                    std::thread([this, id = h->id] {
-                        send(ipc::encode_fitting(id, _status(),
-                                                 _channel.to_control().max_message()));
-                    }).detach();
-                }
-                continue;
-            }
-            std::lock_guard lock(_mutex);
-            auto it = _pending.find(h->id);
-            if (it != _pending.end()) {
-                it->second = std::move(*msg);
-                _cv.notify_all();
-            }
+            continue;
+        }
+        std::lock_guard lock(_mutex);
+        auto it = _pending.find(h->id);
+        if (it != _pending.end()) {
+            it->second = std::move(*msg);
+            _cv.notify_all();
         }
     }
+    return n;
 }
 
 std::optional<ipc::auth_reply> control_client::authenticate(const ipc::auth_request& req) {

@@ -1,6 +1,8 @@
 // The data plane's side of the control channel: sends requests to smbx-control and
 // waits for the matching reply. Calls block the calling thread, so they are made from
-// the request executor's threads, never from a network worker thread.
+// the request executor's threads, never from a network worker thread. Replies are
+// collected by a poller: the first worker polls the ring with its network (the data
+// plane), or a thread of its own does (start(..., true): tests, tools).
 #pragma once
 
 #include <chrono>
@@ -14,17 +16,19 @@
 
 #include "common/control_channel.hh"
 #include "common/ipc_messages.hh"
+#include "dataplane/runtime/worker.hh"
 
 namespace smbx {
 
-class control_client {
+class control_client final : public poller {
 public:
     using status_provider = std::function<ipc::status_reply()>;
 
     control_client(control_channel& channel, int wake_control_fd, int wake_dataplane_fd);
     ~control_client();
 
-    void start(status_provider status);
+    // own_thread = false: the caller adds this to a worker's pollers.
+    void start(status_provider status, bool own_thread = true);
     // How long a call waits for its reply (tests and fuzzers shorten it).
     void set_timeout(std::chrono::milliseconds t) { _timeout = t; }
     void stop();
@@ -32,12 +36,18 @@ public:
     std::optional<ipc::auth_reply> authenticate(const ipc::auth_request& req);
     void abandon(uint64_t auth_id);
     std::optional<ipc::tree_connect_reply> tree_connect(const ipc::tree_connect_request& req);
+
+    // poller: delivers the replies waiting in the ring to their callers.
+    unsigned poll() override;
+    int wait_fd() override { return _wake_dataplane_fd; }
+    void after_sleep() override;
     std::optional<ipc::share_enum_reply> enum_shares();
 
 private:
     std::optional<bytes> call(uint64_t id, const bytes& message);
     bool send(const bytes& message);
     void receive_loop();
+    unsigned drain(); // the ring's messages to their callers; how many
 
     control_channel& _channel;
     int _wake_control_fd;

@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
     unsigned threads = std::max(4u, workers * 2);
     smbx::request_executor executor(threads);
     smbx::smb_server server(settings, control, executor);
-    control.start([&server] { return server.status(); });
+    // The first worker polls the control ring along with its network (below).
+    control.start([&server] { return server.status(); }, false);
 
     // One worker per core, each with its own TCP transport; the first one accepts and
     // deals connections out to all of them. With `transport = dpdk`, each worker gets
@@ -114,6 +115,9 @@ int main(int argc, char** argv) {
     for (unsigned i = 0; i < workers; ++i) {
         int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
         pool_workers.push_back(std::make_unique<smbx::worker>(i, cpu, settings.idle));
+        if (i == 0) {
+            pool_workers.back()->add_poller(&control);
+        }
         if (settings.transport == smbx::transport_kind::dpdk) {
             continue;
         }
@@ -213,8 +217,9 @@ int main(int argc, char** argv) {
     for (auto& w : pool_workers) {
         w->join();
     }
-    executor.stop();
+    // Nobody polls the control ring now: calls still waiting return at once.
     control.stop();
+    executor.stop();
     // Followers first: their queue pairs live in the listener's protection domains.
     while (!smbdirect.empty()) {
         smbdirect.pop_back();
