@@ -45,9 +45,10 @@ dpdk_require_tools() {
 
 # The smbx side (after lib.sh's smbx_init and a namespace topology):
 #
-# dpdk_vdev_args TAG: `dpdk args` for net_af_packet on $IF_DP (EAL files named by TAG).
+# dpdk_vdev_args TAG: `dpdk args` for net_af_packet on $IF_DP (EAL files named by TAG),
+# one queue pair per worker ($DPDK_WORKERS).
 dpdk_vdev_args() {
-    echo "--no-pci --no-huge -m 512 --no-shconf --file-prefix smbx$1$$ --vdev net_af_packet0,iface=$IF_DP"
+    echo "--no-pci --no-huge -m 512 --no-shconf --file-prefix smbx$1$$ --vdev net_af_packet0,iface=$IF_DP,qpairs=${DPDK_WORKERS:-1}"
 }
 
 # dpdk_start NAME [GLOBAL_LINES]: smbx-control in $NS_DP (log $T/server.NAME.log) with
