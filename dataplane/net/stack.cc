@@ -100,8 +100,11 @@ void stack::handle_arp(byte_reader& r) {
         send_arp(arp_packet::reply, a->sender_mac, a->sender_ip, a->sender_mac);
         ++_counters.arp_replies_sent;
     }
-    // Only news goes to the other stacks: a new or moved neighbour, not each refresh.
-    if (_neighbor_observer && !(before && *before == a->sender_mac)) {
+    // To the other stacks: news (a new or moved neighbour), and every reply: it answers
+    // a request, which another stack may have sent because its own entry expired while
+    // ours was kept fresh by traffic. Repeated requests with nothing new are not passed.
+    bool news = !before || !(*before == a->sender_mac);
+    if (_neighbor_observer && (news || a->op == arp_packet::reply)) {
         _neighbor_observer->on_neighbor_learned(a->sender_ip, a->sender_mac);
     }
 }

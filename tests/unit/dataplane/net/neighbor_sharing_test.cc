@@ -103,6 +103,30 @@ TEST_F(neighbor_sharing_test, only_news_is_shared) {
     EXPECT_TRUE(from_b.seen.empty());
 }
 
+TEST_F(neighbor_sharing_test, a_reply_is_shared_even_when_the_receiver_knew_the_neighbour) {
+    deliver(*a, peer.arp_request(), now); // both learn the peer
+    ASSERT_EQ(from_a.seen.size(), 1u);
+    // Traffic keeps a's entry fresh (RFC 1122 2.3.2.1); b's, unused, expires. (A frame
+    // from the peer would refresh b's too: b opens a connection without one.)
+    now += cfg.arp_lifetime - 1'000;
+    deliver(*a, peer.tcp(tcp_flag::rst, 1, 0), now);
+    now += 2'000;
+    card_b.sent.clear();
+    ASSERT_NE(b->connect(peer.ip, peer.port, 33000, &app, now), 0u);
+    b->poll(now);
+    ASSERT_EQ(card_b.sent.size(), 1u); // b asks again
+    EXPECT_EQ(b->counters().arp_requests_sent, 1u);
+    card_b.sent.clear();
+    // The reply lands on a, for which it is nothing new; b still has to hear of it.
+    deliver(*a, arp_reply(), now + 10);
+    ASSERT_EQ(from_a.seen.size(), 2u);
+    b->poll(now + 10);
+    ASSERT_EQ(card_b.sent.size(), 1u);
+    auto seg = parse_segment(card_b.sent[0]);
+    ASSERT_TRUE(seg);
+    EXPECT_EQ(seg->tcp.flags, tcp_flag::syn);
+}
+
 TEST_F(neighbor_sharing_test, a_shared_entry_serves_the_other_worker_without_asking) {
     deliver(*a, peer.arp_request(), now);
     card_a.sent.clear();
