@@ -114,6 +114,7 @@ buffer_pool::buffer_pool(size_t region_bytes) {
         size_t count = std::max<size_t>(share / c.size, 1);
         for (size_t k = 0; k < count && cursor + c.size <= end; ++k, cursor += c.size) {
             c.free.push_back(cursor);
+            ++c.total;
         }
     }
 }
@@ -166,9 +167,10 @@ pool_buffer buffer_pool::reserve(size_t n) {
             continue;
         }
         std::lock_guard lock(c.mutex);
-        if (c.free.empty()) {
+        if (c.free.empty() || (c.reserved + 1) * 4 > c.total) {
             continue;
         }
+        ++c.reserved;
         pool_buffer b;
         b._base = b._data = c.free.back();
         c.free.pop_back();
@@ -188,6 +190,9 @@ void buffer_pool::put(uint8_t cls, uint8_t* p, bool reserved) {
     auto& c = _classes[cls];
     std::lock_guard lock(c.mutex);
     c.free.push_back(p);
+    if (reserved) {
+        --c.reserved;
+    }
 }
 
 buffer_pool::stats_snapshot buffer_pool::stats() const {

@@ -107,7 +107,8 @@ public:
     // A buffer of at least `n` bytes taken out for the life of a long-lived owner (the
     // TCP transport carves its provided-buffer ring from it): counted in
     // stats().reserved, not in in_use, and never from the heap: empty when no class
-    // has one free.
+    // has one free. Takes at most a quarter of any class, so that requests keep the
+    // rest (many workers each carving a ring would otherwise drain the 1 MiB class).
     pool_buffer reserve(size_t n);
 
     uint8_t* region() const { return _region; }
@@ -132,6 +133,8 @@ private:
         size_t size = 0;
         std::mutex mutex;
         std::vector<uint8_t*> free;
+        size_t total = 0;    // buffers the class was cut into
+        size_t reserved = 0; // of those, taken by reserve()
     };
     static constexpr size_t class_count = 4;
 

@@ -38,17 +38,25 @@ provided_buffer_ring::provided_buffer_ring(io_uring& ring, uint16_t group, confi
     }
 
     // The buffers: chunks of about 1 MiB from the pool (its 1 MiB class), each cut into
-    // buffers; from the heap when the pool has none to spare (or there is no pool).
+    // buffers; smaller chunks when the pool will not give that much (reserve() leaves
+    // three quarters of each class to requests); the heap when it gives none (or there
+    // is no pool).
     constexpr size_t chunk_target = 1024 * 1024;
     size_t per_chunk = std::max<size_t>(1, chunk_target / _cfg.buffer_size);
     auto* pool = buffer_pool::global();
     size_t heap_chunks = 0;
     while (_buffers.size() < _cfg.entries) {
         size_t count = std::min(per_chunk, _cfg.entries - _buffers.size());
-        size_t want = count * _cfg.buffer_size;
-        pool_buffer chunk = pool ? pool->reserve(want) : pool_buffer();
+        pool_buffer chunk;
+        while (pool && chunk.empty() && count > 0) {
+            chunk = pool->reserve(count * _cfg.buffer_size);
+            if (chunk.empty()) {
+                per_chunk = count = count / 2;
+            }
+        }
         if (chunk.empty()) {
-            chunk = pool_buffer(bytes(want));
+            count = _cfg.entries - _buffers.size(); // the rest, in one piece
+            chunk = pool_buffer(bytes(count * _cfg.buffer_size));
             ++heap_chunks;
         }
         for (size_t i = 0; i < count; ++i) {
