@@ -241,17 +241,20 @@ sys.exit(1 if bad else 0)
     return "$rc"
 }
 
-# The smbx-bench set both servers run (issue 4, "smbx-bench over SMB Direct"): a
-# --verify run of random READs and WRITEs (64 KiB: by RDMA; 4 KiB: inline, fragmented
-# and reassembled), then 1 MiB sequential write and read throughput.
+# The smbx-bench set both servers run (issue 4, "smbx-bench over SMB Direct"): --verify
+# runs of random READs and WRITEs (64 KiB: data by RDMA, with SMB2_CHANNEL_RDMA_V1 and
+# with _V1_INVALIDATE; 4 KiB: inline, fragmented and reassembled by SMB Direct), then
+# 1 MiB sequential write and read throughput for BENCH_SECONDS (default 5) each.
 run_smbx_bench_set() {
     local port=$1 user=$2 pass=$3 s=${BENCH_SECONDS:-5}
     run_smbx_bench verify-64k "$port" "$user" "$pass" --rw randrw --bs 64k --iodepth 4 \
-        --size 32m --duration "$s" --verify
+        --size 32m --io-size 1g --duration "$s" --verify
+    run_smbx_bench verify-64k-invalidate "$port" "$user" "$pass" --rw randrw --bs 64k \
+        --iodepth 4 --size 32m --io-size 1g --duration "$s" --verify --rdma-channel v1-invalidate
     run_smbx_bench verify-4k-inline "$port" "$user" "$pass" --rw randrw --bs 4k --iodepth 8 \
         --size 8m --duration 3 --verify
     run_smbx_bench seq-write-1m "$port" "$user" "$pass" --rw write --bs 1m --iodepth 4 \
-        --size 64m --duration "$s"
+        --size 64m --io-size 100g --duration "$s"
     run_smbx_bench seq-read-1m "$port" "$user" "$pass" --rw read --bs 1m --iodepth 4 \
-        --size 64m --duration "$s"
+        --size 64m --io-size 100g --duration "$s"
 }
