@@ -83,44 +83,62 @@ while IFS='=' read -r key _; do
     fi
 done <<<"$SMBX_RDMA_CONFIG"
 
-# The data path's buffers in use (smbxctl status, "data path:" pool_in_use).
-pool_in_use() {
+# Counters of the data path (smbxctl status, "data path:"), e.g. pool_in_use, in the
+# order asked, on one line.
+data_path_counter() {
     timeout 10 "$BUILD_DIR/smbxctl" --config "$W/smbx.conf" status 2>/dev/null |
-        awk '$1 == "pool_in_use" { print $2 }'
+        awk -v names="$*" 'BEGIN { n = split(names, want) }
+            { v[$1] = $2 } END { for (i = 1; i <= n; i++) printf "%s%s", v[want[i]], (i < n ? " " : "\n") }'
 }
 
 # Fault: smbx-bench killed (SIGKILL, no SMB2 or SMB Direct goodbye) in the middle of
-# 1 MiB WRITEs whose data smbx is fetching by RDMA READ. The kernel tears the queue pair
-# down; smbx must give back every pool buffer the connection held and serve the next
-# client.
+# 4 MiB WRITEs whose data smbx fetches by RDMA READ into its pool buffers. The kernel
+# tears the client's queue pair down; smbx must give back every pool buffer the
+# connection held (pool_in_use back to 0) and serve the next client. The kill comes as
+# soon as a buffer is seen in use, or after 10 s of transfers (each one holds its
+# buffer briefly, so a sample may miss it).
 check_bench_killed_mid_transfer() {
-    local pid in_use busy=0
+    local pid in_use=0 gets0 gets=0 deadline started= closes0
+    gets0=$(data_path_counter pool_gets)
+    closes0=$(grep -c 'closing connection' "$LOG")
     SMBX_BENCH_PASSWORD=$USER_PASS "$BUILD_DIR/bench/smbx-bench" "//$SERVER_IP/share" -U "$USER_NAME" \
-        --transport rdma --port "$RDMA_PORT" --rw write --bs 1m --iodepth 8 --size 64m \
-        --duration 60 >/dev/null 2>&1 &
+        --transport rdma --port "$RDMA_PORT" --rw write --bs 4m --iodepth 8 --size 64m \
+        --io-size 100g --duration 120 >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 100); do # until the transfers are under way (at most 20 s)
-        in_use=$(pool_in_use)
-        if [ "${in_use:-0}" -gt 0 ]; then busy=1; break; fi
-        sleep 0.2
+    deadline=$((SECONDS + 40))
+    while [ $SECONDS -lt $deadline ]; do
+        read -r gets in_use < <(data_path_counter pool_gets pool_in_use)
+        [ "${in_use:-0}" -gt 0 ] && break
+        # 10 s after the first transfer, kill anyway.
+        if [ $((${gets:-0} - ${gets0:-0})) -gt 0 ] && [ -z "$started" ]; then
+            started=$SECONDS
+        fi
+        [ -n "$started" ] && [ $((SECONDS - started)) -ge 10 ] && break
+        sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
-    if [ "$busy" -eq 1 ]; then
-        ok "smbx-bench (rdma) killed with $in_use data path buffers in use"
+    if [ $((${gets:-0} - ${gets0:-0})) -gt 0 ]; then
+        ok "smbx-bench (rdma) killed during its 4 MiB WRITEs ($((gets - gets0)) pool buffers taken so far, $in_use in use at the last sample)"
     else
-        not_ok "smbx-bench (rdma) never had data path buffers in use before the kill"
+        not_ok "smbx-bench (rdma) never got a WRITE to smbx before the kill"
     fi
     for _ in $(seq 150); do # at most 30 s
-        in_use=$(pool_in_use)
+        in_use=$(data_path_counter pool_in_use)
         [ "${in_use:-1}" -eq 0 ] && break
         sleep 0.2
     done
     if [ "${in_use:-1}" -eq 0 ]; then
-        ok "after the kill smbx's data path pool_in_use returns to 0"
+        ok "after the kill smbx's data path pool_in_use is 0"
     else
         not_ok "after the kill smbx still has pool_in_use ${in_use:-?} after 30 s"
         timeout 10 "$BUILD_DIR/smbxctl" --config "$W/smbx.conf" status 2>&1 | show 30
+    fi
+    if [ "$(grep -c 'closing connection' "$LOG")" -gt "$closes0" ]; then
+        ok "smbx closed the killed client's SMB Direct connection"
+        grep 'closing connection' "$LOG" | tail -n 1 | sed 's/^/#   /'
+    else
+        not_ok "smbx logged no closed SMB Direct connection after the kill"
     fi
     run_smbx_bench after-kill "$RDMA_PORT" "$USER_NAME" "$USER_PASS" --rw randrw --bs 256k \
         --iodepth 4 --size 16m --duration 3 --verify
