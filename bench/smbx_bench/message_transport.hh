@@ -4,6 +4,7 @@
 // server place READ data and fetch WRITE data with RDMA, MS-SMB2 2.2.19 / 2.2.21).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -38,6 +39,8 @@ public:
     // call receive()).
     virtual bool ready() = 0;
     virtual int wait_fd() const = 0;
+    // The largest message send() takes (SMB Direct: the server's MaxFragmentedSize).
+    virtual size_t max_message_size() const { return SIZE_MAX; }
 
     // Direct data placement (SMB Direct only): a registered buffer of at least n bytes,
     // or nullopt when the transport has none (TCP) or all are lent out.

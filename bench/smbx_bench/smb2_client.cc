@@ -62,6 +62,19 @@ uint16_t smb2_client::credit_charge(size_t length) {
     return uint16_t(std::max<size_t>(1, (length + 65535) / 65536));
 }
 
+uint32_t smb2_client::max_write() const {
+    // An encrypted WRITE carries its data in the message (no RDMA channel), which SMB
+    // Direct caps at the server's MaxFragmentedSize; leave 4 KiB for the SMB2 and
+    // transform headers.
+    if (_encrypt && _transport) {
+        const size_t room = _transport->max_message_size();
+        if (room < size_t(_max_write) + 4096) {
+            return uint32_t((room - 4096) & ~size_t(4095));
+        }
+    }
+    return _max_write;
+}
+
 bool smb2_client::can_send(size_t length) const {
     return _credits >= (_large_mtu ? credit_charge(length) : 1);
 }

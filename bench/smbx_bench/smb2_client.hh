@@ -87,7 +87,9 @@ public:
     bool encrypting() const { return _encrypt; }
     bool signing() const { return _sign; }
     uint32_t max_read() const { return _max_read; }
-    uint32_t max_write() const { return _max_write; }
+    // MaxWriteSize, or less where the data must go in the message and the transport
+    // caps it (encrypted WRITEs over SMB Direct).
+    uint32_t max_write() const;
     // For a thread that polls several clients: true when receive() has a response at
     // hand; otherwise wait until wait_fd() polls readable.
     bool response_ready() { return _transport->ready(); }

@@ -30,6 +30,16 @@ constexpr int spin_polls = 200;
 smbd_client_transport::smbd_client_transport(const std::string& host, uint16_t port,
                                              const smbd_client_settings& settings)
     : _peer(host + ":" + std::to_string(port)), _settings(settings) {
+    try {
+        connect(host, port);
+    } catch (...) {
+        release(); // no destructor runs for a constructor that throws
+        throw;
+    }
+}
+
+void smbd_client_transport::connect(const std::string& host, uint16_t port) {
+    const smbd_client_settings& settings = _settings;
     const auto give_up = smbd_clock::now() + std::chrono::milliseconds(settings.connect_timeout_ms);
     auto fail = [&](const std::string& what) -> smb_error {
         return smb_error("SMB Direct to " + _peer + ": " + what);
@@ -151,6 +161,10 @@ smbd_client_transport::smbd_client_transport(const std::string& host, uint16_t p
 }
 
 smbd_client_transport::~smbd_client_transport() {
+    release();
+}
+
+void smbd_client_transport::release() {
     if (_engine && !_closed) {
         // 3.1.4.3: disconnect, then wait (bounded) for the flushed work requests so that
         // nothing still points into the buffers freed below.
@@ -170,13 +184,17 @@ smbd_client_transport::~smbd_client_transport() {
         }
     }
     _device.reset(); // the I/O buffers' registration and the protection domain
+    _windows.clear();
     if (_id) {
         rdma_destroy_id(_id);
+        _id = nullptr;
     }
     if (_cm_channel) {
         rdma_destroy_event_channel(_cm_channel);
+        _cm_channel = nullptr;
     }
     std::free(_area);
+    _area = nullptr;
 }
 
 rdma_cm_event_type smbd_client_transport::next_cm_event(int timeout_ms) {

@@ -50,6 +50,7 @@ public:
     bytes receive() override;
     bool ready() override;
     int wait_fd() const override;
+    size_t max_message_size() const override { return negotiated().max_fragmented_send_size; }
 
     std::optional<rdma_buffer> lend(size_t n) override;
     void give_back(uint32_t slot) override;
@@ -63,6 +64,9 @@ private:
     void on_message(bytes message) override { _messages.push_back(std::move(message)); }
     void on_closed() override { _closed = true; }
 
+    void connect(const std::string& host, uint16_t port);
+    // Disconnects (bounded wait for the flushed work requests) and frees everything.
+    void release();
     // Runs completions, CM events and the engine's timers; returns the work done.
     int progress();
     // Waits (at most timeout_ms) for a completion or CM event, arming first.

@@ -107,7 +107,7 @@ check_bench_killed_mid_transfer() {
     pid=$!
     deadline=$((SECONDS + 40))
     while [ $SECONDS -lt $deadline ]; do
-        read -r gets in_use < <(data_path_counter pool_gets pool_in_use)
+        read -r gets in_use <<<"$(data_path_counter pool_gets pool_in_use)"
         [ "${in_use:-0}" -gt 0 ] && break
         # 10 s after the first transfer, kill anyway.
         if [ $((${gets:-0} - ${gets0:-0})) -gt 0 ] && [ -z "$started" ]; then
