@@ -136,6 +136,12 @@ void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, p
         }
         auto result = decrypted ? smb2::process_decrypted(*c->state, std::move(*box))
                                 : smb2::process_message(*c->state, std::move(*box));
+        // Large messages (WRITEs) once the connection has a session (transport.hh).
+        if (conn->max_incoming.load(std::memory_order_relaxed) <
+                transport_connection::max_message &&
+            c->state->has_valid_session()) {
+            conn->max_incoming.store(transport_connection::max_message, std::memory_order_relaxed);
+        }
         deliver(conn, result, c->closed);
     });
 }

@@ -6,6 +6,8 @@
 // io_uring (tcp/), SMB Direct (rdma/, later), DPDK (dpdk/, later).
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +47,14 @@ public:
     virtual const char* transport_name() const = 0;
     // SMB2_CHANNEL_RDMA_V1 buffers can be used only on RDMA transports (MS-SMB2 3.3.5.12).
     virtual bool supports_rdma_channel() const { return false; }
+
+    // The longest message the peer may send now (a Direct TCP frame could say 16 MiB,
+    // MS-SMB2 2.1). Small until the connection has a session, so that a client that
+    // never logs on cannot make the server hold large receive buffers; the engine
+    // raises it once a SESSION_SETUP succeeds. Transports that frame messages check it.
+    static constexpr uint32_t pre_session_max_message = 128 * 1024;
+    static constexpr uint32_t max_message = 8 * 1024 * 1024 + 64 * 1024;
+    std::atomic<uint32_t> max_incoming{pre_session_max_message};
 
     // The engine's state for this connection, set in on_connect; touched only by the
     // events, which run on the connection's worker (no lookup, no lock per message).

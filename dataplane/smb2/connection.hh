@@ -80,6 +80,14 @@ public:
         bytes signing_key;
     };
     std::map<uint64_t, channel> sessions;
+    bool has_valid_session() const {
+        for (auto& [id, ch] : sessions) {
+            if (ch.sess->st == session::state::valid) {
+                return true;
+            }
+        }
+        return false;
+    }
     session* find_session(uint64_t id) {
         auto it = sessions.find(id);
         return it == sessions.end() ? nullptr : it->second.sess.get();

@@ -192,6 +192,10 @@ bool tcp_transport::frame(tcp_connection& c, uint16_t buffer_id, size_t length) 
                      h[0], len);
             return false;
         }
+        if (len > c.max_incoming.load(std::memory_order_relaxed)) {
+            LOG_WARN("%s: a %zu-byte message before any session; closing", c._peer.c_str(), len);
+            return false;
+        }
         size_t here = length - pos;
         if (len < large_message && here >= len &&
             _recv_ring->available() >= lend_floor(*_recv_ring)) {

@@ -33,7 +33,10 @@ struct recording_events : transport_events {
     std::atomic<int> stall_ms{0}; // the next message keeps the worker busy that long
     bool echo = true;
 
-    void on_connect(const std::shared_ptr<transport_connection>&) override { ++connects; }
+    void on_connect(const std::shared_ptr<transport_connection>& c) override {
+        ++connects;
+        c->max_incoming = transport_connection::max_message; // as after a SESSION_SETUP
+    }
     void on_message(const std::shared_ptr<transport_connection>& c, pool_buffer m) override {
         if (int ms = stall_ms.exchange(0)) {
             std::this_thread::sleep_for(std::chrono::milliseconds(ms));

@@ -20,7 +20,13 @@ namespace {
 // and eventfd, the same path the engine's executor threads use.
 struct echo_events : transport_events {
     std::atomic<int> connects{0}, messages{0}, disconnects{0};
-    void on_connect(const std::shared_ptr<transport_connection>&) override { ++connects; }
+    bool as_if_logged_on = true; // what the engine allows after a SESSION_SETUP
+    void on_connect(const std::shared_ptr<transport_connection>& c) override {
+        ++connects;
+        if (as_if_logged_on) {
+            c->max_incoming = transport_connection::max_message;
+        }
+    }
     void on_message(const std::shared_ptr<transport_connection>& c, pool_buffer m) override {
         ++messages;
         // Half in the head, half as payload: the two go out as one framed message.
@@ -107,6 +113,27 @@ TEST_F(transport_fixture, oversized_frame_is_refused) {
     ASSERT_TRUE(write_all(fd, h, 4));
     EXPECT_TRUE(closed_by_peer(fd));
     close(fd);
+}
+
+TEST_F(transport_fixture, large_frame_before_a_session_is_refused) {
+    events.as_if_logged_on = false;
+    int fd = connect_to(port);
+    // One byte over what a connection without a session may send: closed at the
+    // header, before any buffer of that size is taken.
+    uint32_t len = transport_connection::pre_session_max_message + 1;
+    uint8_t h[4] = {0, uint8_t(len >> 16), uint8_t(len >> 8), uint8_t(len)};
+    ASSERT_TRUE(write_all(fd, h, 4));
+    EXPECT_TRUE(closed_by_peer(fd));
+    close(fd);
+    EXPECT_EQ(events.messages.load(), 0);
+    // At the limit it is taken.
+    int ok = connect_to(port);
+    auto f = frame(bytes(transport_connection::pre_session_max_message, 0x5A));
+    ASSERT_TRUE(write_all(ok, f.data(), f.size()));
+    bytes got(f.size());
+    ASSERT_TRUE(read_all(ok, got.data(), got.size()));
+    EXPECT_EQ(got, f);
+    close(ok);
 }
 
 TEST_F(transport_fixture, disconnect_is_reported) {
