@@ -89,7 +89,46 @@ void connection::drop_ended_sessions() {
 
 std::shared_ptr<open_handle> connection::find_open(uint64_t session_id, const file_id& id) {
     session* s = find_session(session_id);
-    return s ? s->find_open(id) : nullptr;
+    return s ? find_open(*s, id) : nullptr;
+}
+
+std::shared_ptr<open_handle> connection::find_open(session& s, const file_id& id) {
+    auto it = _seen_opens.find(id.volatile_id);
+    if (it != _seen_opens.end()) {
+        auto h = it->second.lock();
+        if (h && !h->closed.load(std::memory_order_acquire)) {
+            return h->session_id == s.id && h->id.persistent == id.persistent ? h : nullptr;
+        }
+        _seen_opens.erase(it);
+    }
+    auto h = s.find_open(id);
+    if (h) {
+        if (_seen_opens.size() >= 1024) {
+            std::erase_if(_seen_opens, [](const auto& e) { return e.second.expired(); });
+        }
+        _seen_opens[id.volatile_id] = h;
+    }
+    return h;
+}
+
+std::shared_ptr<tree_connect> connection::find_tree(session& s, uint32_t id) {
+    auto key = std::make_pair(s.id, id);
+    auto it = _seen_trees.find(key);
+    if (it != _seen_trees.end()) {
+        auto t = it->second.lock();
+        if (t && !t->disconnected.load(std::memory_order_acquire)) {
+            return t;
+        }
+        _seen_trees.erase(it);
+    }
+    auto t = s.find_tree(id);
+    if (t) {
+        if (_seen_trees.size() >= 256) {
+            std::erase_if(_seen_trees, [](const auto& e) { return e.second.expired(); });
+        }
+        _seen_trees[key] = t;
+    }
+    return t;
 }
 
 void connection::remove_open(session& s, const file_id& id) {

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -120,6 +121,11 @@ public:
         return s.add_open(std::move(h));
     }
     std::shared_ptr<open_handle> find_open(uint64_t session_id, const file_id& id);
+    // The request path's lookups, without the session's mutex once this connection has
+    // seen the open or tree: it keeps weak references to what it found, and drops
+    // those that were closed or disconnected meanwhile (on any channel).
+    std::shared_ptr<open_handle> find_open(session& s, const file_id& id);
+    std::shared_ptr<tree_connect> find_tree(session& s, uint32_t id);
     void remove_open(session& s, const file_id& id);
     void close_opens_of(session& s, uint32_t tree_id /* 0: all trees */);
 
@@ -144,6 +150,10 @@ public:
     // to the connection. Set by smb_server; empty in tests that drive the engine alone.
     using strand_task = std::function<void(connection&)>;
     std::function<void(strand_task)> run_on_strand;
+
+private:
+    std::unordered_map<uint64_t, std::weak_ptr<open_handle>> _seen_opens; // by volatile id
+    std::map<std::pair<uint64_t, uint32_t>, std::weak_ptr<tree_connect>> _seen_trees;
 };
 
 } // namespace smbx::smb2

@@ -296,7 +296,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     // Tree connect (3.3.5.2.11).
     tree_connect* tree = nullptr;
     if (!resp.error_body && sess && (entry.needs & 2)) {
-        req.tree_ref = sess->find_tree(req.hdr.tree_id);
+        req.tree_ref = conn.find_tree(*sess, req.hdr.tree_id);
         tree = req.tree_ref.get();
         if (!tree) {
             resp.fail(status::network_name_deleted);

@@ -32,7 +32,6 @@ processing_result process_decrypted(connection& conn, pool_buffer message);
 // (RWF_NOWAIT) into conn.prefetched. False: hand it to the request threads.
 bool can_process_on_worker(connection& conn, byte_span message);
 
-
 // Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`
 // (empty: an ERROR body): the final response, signed or encrypted as the interim one
 // was, goes to conn.outbox. Nothing happens if the request already ended.

@@ -4,6 +4,7 @@
 // disconnect.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -26,6 +27,9 @@ public:
     uint32_t tree_id = 0;
     uint32_t granted_access = 0; // MS-SMB2 2.2.13.1 access mask after checks
     std::string path;            // share-relative, '/'-separated, for status and logging
+    // Set when the open leaves its session's table (CLOSE, TREE_DISCONNECT, LOGOFF):
+    // a channel that still holds it from an earlier lookup sees it gone.
+    std::atomic<bool> closed{false};
 
     virtual bool is_pipe() const { return false; }
 };

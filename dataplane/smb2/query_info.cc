@@ -23,7 +23,6 @@ namespace smbx::smb2 {
 
 namespace {
 
-
 // Minimum buffer sizes: the C structure with one name character, aligned, as Windows
 // checks them (smbtorture smb2.getinfo.qfile_buffercheck / qfs_buffercheck).
 constexpr size_t name_info_fixed = 8;

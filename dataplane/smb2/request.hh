@@ -57,9 +57,9 @@ struct request {
             if (!hdr.is_related() || !chain_file_id) {
                 return nullptr;
             }
-            return sess ? sess->find_open(*chain_file_id) : nullptr;
+            return sess ? conn.find_open(*sess, *chain_file_id) : nullptr;
         }
-        auto h = sess ? sess->find_open(id) : nullptr;
+        auto h = sess ? conn.find_open(*sess, id) : nullptr;
         if (h && chain_file_id) {
             *chain_file_id = id;
         }

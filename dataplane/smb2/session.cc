@@ -26,7 +26,11 @@ std::shared_ptr<tree_connect> session::find_tree(uint32_t id) const {
 
 void session::remove_tree(uint32_t id) {
     std::lock_guard lock(_mutex);
-    _trees.erase(id);
+    auto it = _trees.find(id);
+    if (it != _trees.end()) {
+        it->second->disconnected = true;
+        _trees.erase(it);
+    }
 }
 
 std::vector<std::shared_ptr<tree_connect>> session::trees() const {
@@ -63,6 +67,7 @@ std::shared_ptr<open_handle> session::remove_open(const file_id& id) {
     }
     auto h = std::move(it->second);
     _opens.erase(it);
+    h->closed = true;
     return h;
 }
 
@@ -71,6 +76,7 @@ std::vector<std::shared_ptr<open_handle>> session::take_opens(uint32_t tree_id) 
     std::vector<std::shared_ptr<open_handle>> out;
     for (auto it = _opens.begin(); it != _opens.end();) {
         if (tree_id == 0 || it->second->tree_id == tree_id) {
+            it->second->closed = true;
             out.push_back(std::move(it->second));
             it = _opens.erase(it);
         } else {

@@ -2,7 +2,9 @@
 // every connection bound to it (multichannel, 3.3.5.5.2), which may live on different
 // workers: its identity and keys are written while it is being set up on its first
 // connection and only read once it is valid; its tree connects and opens are behind a
-// mutex held for the table operation alone, never while a request runs.
+// mutex held for the table operation alone. Requests do not take it: each connection
+// remembers what it looked up (connection::find_open / find_tree), so the mutex is
+// taken when an open or tree is created, closed, or first used on a connection.
 #pragma once
 
 #include <array>
@@ -27,6 +29,7 @@ struct tree_connect {
     bool is_ipc() const { return share.type == ipc::share_type::ipc; }
     bool encrypt_required() const { return share.encrypt_required; }
     bool read_only() const { return share.read_only; }
+    std::atomic<bool> disconnected{false}; // left its session's table (TREE_DISCONNECT)
 };
 
 struct session {

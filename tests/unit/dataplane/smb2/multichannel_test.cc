@@ -170,6 +170,41 @@ TEST_F(multichannel, a_channel_verifies_with_its_own_key_and_reaches_the_session
     EXPECT_EQ(shared->find_open(id), nullptr);
 }
 
+TEST_F(multichannel, an_open_closed_or_a_tree_disconnected_on_one_channel_is_gone_on_the_other) {
+    bytes channel_key(16, 0x55);
+    second->add_channel(shared, channel_key);
+    auto h = std::make_shared<open_handle>();
+    h->session_id = shared->id;
+    h->tree_id = 1;
+    file_id id = shared->add_open(h);
+
+    // Both connections have looked the open and the tree up (and remember them).
+    EXPECT_EQ(conn->find_open(*shared, id), h);
+    EXPECT_EQ(second->find_open(*shared, id), h);
+    ASSERT_NE(conn->find_tree(*shared, 1), nullptr);
+    // Another session's request cannot reach it through what was remembered.
+    auto other = std::make_shared<session>();
+    other->id = shared->id ^ 1;
+    EXPECT_EQ(conn->find_open(*other, id), nullptr);
+
+    // Closed on the second channel while the first still holds a reference (as a
+    // request in flight would): the first no longer finds it.
+    auto close = message(command::close, 1, close_body(id), shared->id, 1, flag_signed);
+    crypto::sign_in_place(second->signing_alg, channel_key, close);
+    ASSERT_EQ(reply_header(process_message(*second, close)).status, status::success);
+    EXPECT_TRUE(h->closed);
+    EXPECT_EQ(conn->find_open(*shared, id), nullptr);
+    h.reset();
+
+    // A tree disconnected on the second channel: the first gets NETWORK_NAME_DELETED.
+    auto tdis = message(command::tree_disconnect, 2, {4, 0, 0, 0}, shared->id, 1, flag_signed);
+    crypto::sign_in_place(second->signing_alg, channel_key, tdis);
+    ASSERT_EQ(reply_header(process_message(*second, tdis)).status, status::success);
+    EXPECT_EQ(conn->find_tree(*shared, 1), nullptr);
+    auto again = message(command::tree_disconnect, 1, {4, 0, 0, 0}, shared->id, 1);
+    EXPECT_EQ(reply_header(process_message(*conn, again)).status, status::network_name_deleted);
+}
+
 TEST_F(multichannel, logoff_on_one_channel_ends_the_session_on_all) {
     second->add_channel(shared, bytes(16, 0x55));
     auto h = std::make_shared<open_handle>();
