@@ -84,6 +84,18 @@ struct multichannel : engine_fixture {
         return b.take();
     }
 
+    // The second connection as a bound channel, with its own signing key.
+    const bytes channel_key = bytes(16, 0x55);
+    void bind_second() { second->add_channel(shared, channel_key); }
+    // An open of the shared session on tree 1, as CREATE would add it.
+    std::shared_ptr<open_handle> add_open() {
+        auto h = std::make_shared<open_handle>();
+        h->session_id = shared->id;
+        h->tree_id = 1;
+        shared->add_open(h);
+        return h;
+    }
+
     uint32_t bind_status(connection& c, uint64_t mid, uint64_t sid, const bytes& key) {
         auto r = process_message(c, binding_request(mid, sid, key, shared->signing_alg));
         return reply_header(r).status;
@@ -147,12 +159,9 @@ TEST_F(multichannel, a_refused_binding_is_answered_signed_with_the_session_key) 
 }
 
 TEST_F(multichannel, a_channel_verifies_with_its_own_key_and_reaches_the_sessions_opens) {
-    bytes channel_key(16, 0x55);
-    second->add_channel(shared, channel_key);
-    auto h = std::make_shared<open_handle>();
-    h->session_id = shared->id;
-    h->tree_id = 1;
-    file_id id = shared->add_open(h);
+    bind_second();
+    auto h = add_open();
+    file_id id = h->id;
     h.reset();
 
     // Signed with the session's key, not the channel's: refused.
@@ -171,12 +180,9 @@ TEST_F(multichannel, a_channel_verifies_with_its_own_key_and_reaches_the_session
 }
 
 TEST_F(multichannel, an_open_closed_or_a_tree_disconnected_on_one_channel_is_gone_on_the_other) {
-    bytes channel_key(16, 0x55);
-    second->add_channel(shared, channel_key);
-    auto h = std::make_shared<open_handle>();
-    h->session_id = shared->id;
-    h->tree_id = 1;
-    file_id id = shared->add_open(h);
+    bind_second();
+    auto h = add_open();
+    file_id id = h->id;
 
     // Both connections have looked the open and the tree up (and remember them).
     EXPECT_EQ(conn->find_open(*shared, id), h);
