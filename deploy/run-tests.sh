@@ -102,6 +102,7 @@ for stage in $STAGES; do
         # LeakSanitizer runs when a process exits normally (SIGTERM -> exit).
         export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=1:strict_init_order=1:check_initialization_order=1"
         export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+        export LSAN_OPTIONS="suppressions=$SRC/deploy/lsan-suppressions.txt"
         # smbtorture against an ASan server is slower: a longer per-suite limit. The
         # suite list can be cut down here (SMBX_TORTURE_SUITES_ASAN) if it ever
         # threatens CI's 90 minutes; today the whole list takes about a minute.
@@ -110,7 +111,7 @@ for stage in $STAGES; do
         run_stage asan "$ROOT-asan" "${SMBX_STAGE_TIMEOUT_asan:-2100}" \
             -DCMAKE_BUILD_TYPE=Debug -DSMBX_WERROR=ON -DSMBX_SANITIZE=address,undefined -DSMBX_FUZZ=OFF \
             -- -LE integration-variants
-        unset ASAN_OPTIONS UBSAN_OPTIONS SMBX_TORTURE_SUITES SMBX_TORTURE_TIMEOUT
+        unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS SMBX_TORTURE_SUITES SMBX_TORTURE_TIMEOUT
         ;;
     fuzz)
         run_stage fuzz "$ROOT-fuzz" "${SMBX_STAGE_TIMEOUT_fuzz:-1200}" \
