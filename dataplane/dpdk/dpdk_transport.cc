@@ -40,7 +40,8 @@ void dpdk_connection::close() {
 
 dpdk_transport::dpdk_transport(port& p, uint16_t queue, const net::stack_config& config,
                                uint16_t listen_port, transport_events& events, worker& owner)
-    : _events(events), _worker(owner), _port(p), _queue(queue), _nic(p, queue) {
+    : _events(events), _worker(owner), _port(p), _queue(queue), _nic(p, queue),
+      _lend_limit(p.pool()->size / 4) {
     if (config.impair.enabled()) {
         _impaired = std::make_unique<net::impaired_nic>(_nic, config.impair);
         LOG_WARN("dpdk: worker %u: TEST MODE 'dpdk impair': drops %g, duplicates %g and "
@@ -70,6 +71,11 @@ dpdk_transport::~dpdk_transport() {
                (unsigned long long)c.tcp_timeouts, (unsigned long long)c.tcp_out_of_order,
                (unsigned long long)c.tcp_connections_accepted, _stack->connection_count(),
                (unsigned long long)c.buffers_outstanding);
+    LOG_NOTICE("dpdk: worker %u: rx messages zero_copy=%llu assembled=%llu, "
+               "segments lent (all workers)=%llu",
+               _worker.index(), (unsigned long long)_rx_messages_lent,
+               (unsigned long long)_rx_messages_assembled,
+               (unsigned long long)direct_tcp_reassembler::segments_lent());
     if (_peers.size() > 1) {
         LOG_NOTICE("dpdk: worker %u: frames steered out=%llu in=%llu, neighbours shared=%llu",
                    _worker.index(), (unsigned long long)_frames_steered_out,
@@ -136,7 +142,13 @@ void dpdk_transport::publish_counters() {
     set("dpdk_connections", _connections.size());
     // Received frames held plus send blocks not yet acknowledged.
     set("dpdk_buffers_outstanding", c.buffers_outstanding);
+    // Messages handed to the engine inside their mbuf, and copied into a pool buffer
+    // (spanning segments, or lending over its limit).
+    set("dpdk_rx_messages_zero_copy", _rx_messages_lent);
+    set("dpdk_rx_messages_assembled", _rx_messages_assembled);
     if (_queue == 0) {
+        // Process-wide: mbufs held by messages the engine has not released yet.
+        set("dpdk_rx_segments_lent", direct_tcp_reassembler::segments_lent());
         // The port's pool is shared by its queues: counted once. Includes the mbufs a PMD
         // keeps posted in its RX ring.
         set("dpdk_mbufs_in_use", rte_mempool_in_use_count(_port.pool()));
@@ -251,9 +263,16 @@ void dpdk_transport::on_data(net::stack&, net::connection_id id, net::packet_buf
         return;
     }
     std::shared_ptr<dpdk_connection> conn = it->second; // alive through the callbacks
-    bool ok = conn->_rx.feed(payload.bytes(), [this, &conn](pool_buffer message) {
+    direct_tcp_reassembler& rx = conn->_rx;
+    const uint64_t lent = rx.messages_lent(), assembled = rx.messages_assembled();
+    // A message inside one segment goes to the engine in the mbuf (issue 5), unless too
+    // many mbufs are held by messages already: then it is copied, so the RX ring refills.
+    const bool may_lend = direct_tcp_reassembler::segments_lent() < _lend_limit;
+    bool ok = rx.feed(std::move(payload), may_lend, [this, &conn](pool_buffer message) {
         _events.on_message(conn, std::move(message));
     });
+    _rx_messages_lent += rx.messages_lent() - lent;
+    _rx_messages_assembled += rx.messages_assembled() - assembled;
     if (!ok) {
         LOG_WARN("%s: bad Direct TCP frame; closing", conn->_peer.c_str());
         begin_close(*conn);

@@ -2,9 +2,11 @@
 // stack per worker on that worker's RX/TX queue pair of the DPDK port, listening on the
 // SMB port. Framing is Direct TCP (MS-SMB2 2.1), as in tcp/tcp_transport.
 //
-// Receive: each TCP segment's payload is copied into the message's pool buffer
-// (direct_tcp_reassembler) and its mbuf freed at once. Send: the Direct TCP header, the
-// head and the payload pool buffer go to the stack as three tx blocks, without a copy;
+// Receive: a message that lies whole in one TCP segment reaches the engine as a view of
+// the segment's mbuf, which is freed when the engine drops the message (on any thread);
+// a message that spans segments is copied into a pool buffer and the mbufs are freed at
+// once (direct_tcp_reassembler). Send: the Direct TCP header, the head and the payload
+// pool buffer go to the stack as three tx blocks, without a copy;
 // the stack (and the PMD, for external buffers) hold them until the peer acknowledges
 // the bytes, and then the pool buffer returns to the pool.
 //
@@ -141,6 +143,10 @@ private:
     uint64_t _frames_steered_out = 0; // received here, owned by another worker
     uint64_t _frames_steered_in = 0;
     uint64_t _neighbors_shared = 0; // ARP news passed to the other workers
+    // Lending stops while this many mbufs (a quarter of the port's pool) are held.
+    const uint64_t _lend_limit;
+    uint64_t _rx_messages_lent = 0;
+    uint64_t _rx_messages_assembled = 0;
 };
 
 } // namespace smbx::dpdk

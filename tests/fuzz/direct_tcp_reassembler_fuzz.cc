@@ -1,8 +1,13 @@
 // Feeds an arbitrary byte stream, cut into pieces whose sizes the input chooses, into
-// the DPDK transport's Direct TCP reassembler (MS-SMB2 2.1). Input: [piece size u8]
-// then the stream; piece size 0 means 1. Invariants: no crash or sanitizer report,
-// every message delivered has the length its header announced (at least 4 bytes),
-// and the same stream fed in one piece delivers the same messages or fails the same way.
+// the DPDK transport's Direct TCP reassembler (MS-SMB2 2.1) as received segments.
+// Input: [piece size u8][lend mask u8] then the stream; piece size 0 means 1; bit
+// (i % 8) of the mask lets the reassembler lend messages from piece i (a message whole
+// inside it is delivered as a view of the segment), bit 7 also keeps every delivered
+// message alive until the end (else each is dropped at once, as the engine may).
+// Invariants: no crash or sanitizer report (a lent message must not outlive its
+// segment, nor read past it), every message has the length its header announced,
+// the stream copied in one piece delivers the same messages or fails the same way,
+// and once every message is dropped no segment is held.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
@@ -20,31 +25,65 @@ struct result {
     std::vector<std::vector<uint8_t>> messages;
 };
 
-result run(std::span<const uint8_t> stream, size_t piece) {
+void check_size(const pool_buffer& m) {
+    if (m.size() < 4 || m.size() > direct_tcp_reassembler::max_message_size) {
+        std::abort();
+    }
+}
+
+result run_segments(std::span<const uint8_t> stream, size_t piece, uint8_t mask) {
     result out;
     direct_tcp_reassembler r;
-    auto deliver = [&out](pool_buffer m) {
-        if (m.size() < 4 || m.size() > direct_tcp_reassembler::max_message_size) {
-            std::abort();
+    const bool keep = mask & 0x80;
+    std::vector<pool_buffer> kept;
+    auto deliver = [&](pool_buffer m) {
+        check_size(m);
+        if (keep) {
+            kept.push_back(std::move(m));
+        } else {
+            out.messages.emplace_back(m.data(), m.data() + m.size());
         }
-        out.messages.emplace_back(m.data(), m.data() + m.size());
     };
-    for (size_t pos = 0; pos < stream.size() && out.ok; pos += piece) {
-        out.ok = r.feed(stream.subspan(pos, std::min(piece, stream.size() - pos)), deliver);
+    size_t i = 0;
+    for (size_t pos = 0; pos < stream.size() && out.ok; pos += piece, ++i) {
+        auto segment =
+            smbx::net::make_heap_packet(stream.subspan(pos, std::min(piece, stream.size() - pos)));
+        out.ok = r.feed(std::move(segment), (mask >> (i % 8)) & 1, deliver);
     }
+    for (auto& m : kept) {
+        out.messages.emplace_back(m.data(), m.data() + m.size());
+    }
+    if (r.messages_lent() + r.messages_assembled() != out.messages.size()) {
+        std::abort();
+    }
+    kept.clear();
+    if (direct_tcp_reassembler::segments_lent() != 0) {
+        std::abort(); // a message dropped without giving its segment back
+    }
+    return out;
+}
+
+result run_copied(std::span<const uint8_t> stream) {
+    result out;
+    direct_tcp_reassembler r;
+    out.ok = r.feed(stream, [&out](pool_buffer m) {
+        check_size(m);
+        out.messages.emplace_back(m.data(), m.data() + m.size());
+    });
     return out;
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    if (size < 1) {
+    if (size < 2) {
         return 0;
     }
     size_t piece = data[0] ? data[0] : 1;
-    std::span<const uint8_t> stream(data + 1, size - 1);
-    result pieces = run(stream, piece);
-    result whole = run(stream, stream.size() ? stream.size() : 1);
+    uint8_t mask = data[1];
+    std::span<const uint8_t> stream(data + 2, size - 2);
+    result pieces = run_segments(stream, piece, mask);
+    result whole = run_copied(stream);
     if (pieces.ok != whole.ok || pieces.messages != whole.messages) {
         std::abort();
     }

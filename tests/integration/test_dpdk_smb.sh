@@ -7,7 +7,8 @@
 # smbx-control runs in $NS_DP with `transport = dpdk` and 10.X.Y.2 on each PMD of
 # SMBX_DPDK_SMB_PMDS (default "af_packet af_xdp"), one worker. From $NS_CL: ping,
 # smbclient ls, put and get of a random file (SMBX_DPDK_SMB_MIB, default 256) compared
-# by sha256, and smbtorture smb2.connect/read/rw. Then two workers on two queue pairs
+# by sha256, and smbtorture smb2.connect/read/rw; requests under the MSS must have
+# reached the engine in their mbuf and every mbuf come back. Then two workers on two queue pairs
 # of net_af_packet with concurrent clients (run_two_workers below;
 # SMBX_DPDK_SMB_TWO_WORKERS=0 leaves it out). Then, for comparison, the same put/get
 # with `transport = tcp` on the kernel through the same veth (the IP moved to $IF_DP).
@@ -49,6 +50,28 @@ torture() {
         '^[0-9]+ passed, 0 failed' "$(tail -n 1 <<<"$out")"
 }
 
+# received_in_place NAME IDLE_MBUFS: after the smbclient/smbtorture phase, requests
+# whole in one TCP segment reached the engine inside their mbuf (zero-copy) and the
+# large WRITEs were assembled; once the clients are gone no mbuf is held by a message
+# and the mbufs in use are back to what they were before the SMB traffic.
+received_in_place() {
+    local name=$1 idle=$2 zc assembled lent mbufs i
+    for i in $(seq 1 50); do
+        sleep 0.1
+        lent=$(dpdk_counter dpdk_rx_segments_lent)
+        mbufs=$(dpdk_counter dpdk_mbufs_in_use)
+        [ "$lent" = 0 ] && [ "$mbufs" = "$idle" ] && break
+    done
+    zc=$(dpdk_counter dpdk_rx_messages_zero_copy)
+    assembled=$(dpdk_counter dpdk_rx_messages_assembled)
+    log "$name: messages received zero-copy=$zc assembled=$assembled;" \
+        "mbufs held by messages=$lent, mbufs in use=$mbufs (before the SMB traffic: $idle)"
+    assert_true "$name: messages handed to the engine in their mbuf" [ "${zc:-0}" -gt 0 ]
+    assert_true "$name: messages spanning segments assembled" [ "${assembled:-0}" -gt 0 ]
+    assert_eq "$name: no mbuf held by a message once the clients are gone" 0 "$lent"
+    assert_eq "$name: mbufs in use back to their idle count" "$idle" "$mbufs"
+}
+
 run_pmd() {
     local name=$1 vdev=$2
     log "--- $name"
@@ -59,10 +82,14 @@ dpdk address = ${SERVER_IP}/24"; then
         return 2
     fi
     check "$name: ping answered" ip netns exec "$NS_CL" ping -c 3 -i 0.2 -W 2 "$SERVER_IP"
+    sleep 0.3 # counters are published every 100 ms
+    local idle_mbufs
+    idle_mbufs=$(dpdk_counter dpdk_mbufs_in_use)
     check "$name: smbclient ls" dpdk_smbclient -c ls
     dpdk_no_kernel_listener "$name: no kernel socket listens on the SMB port"
     dpdk_transfer "$name"
     torture "$name"
+    received_in_place "$name" "$idle_mbufs"
     dpdk_stop
     # The stack's counters, logged as the transport stops: every connection closed and
     # every mbuf and send block given back.
