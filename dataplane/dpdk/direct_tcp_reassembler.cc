@@ -57,11 +57,11 @@ private:
     std::atomic<uint32_t> _refs{1};
 };
 
-size_t direct_tcp_reassembler::body_length(const uint8_t* header) {
+size_t direct_tcp_reassembler::body_length(const uint8_t* header) const {
     // MS-SMB2 2.1: StreamProtocolLength is 24 bits after a zero byte; a message
     // shorter than the SMB2 protocol id cannot be one.
     size_t length = size_t(header[1]) << 16 | size_t(header[2]) << 8 | header[3];
-    if (header[0] != 0 || length < 4 || length > max_message_size) {
+    if (header[0] != 0 || length < 4 || length > _max_message) {
         return bad_framing;
     }
     return length;

@@ -33,11 +33,16 @@ public:
     // it (no copy); the segment is then released when the last such message is, on
     // whatever thread drops it, so it must not be counted in a counter of the stack's
     // (it is untracked here) and its release hook must be safe on any thread. False
-    // when the peer broke the framing (not a zero type byte, or a length out of range);
+    // when the peer broke the framing (not a zero type byte, or a length out of range or
+    // over set_max_message());
     // the stream is then unusable and the connection must be closed.
     bool feed(net::packet_buffer segment, bool may_lend, const deliver_fn& deliver);
     // The same, copying every message (fuzzing, callers without a segment to lend).
     bool feed(std::span<const uint8_t> data, const deliver_fn& deliver);
+
+    // The longest message accepted from now on (the connection's max_incoming,
+    // transport.hh: small until the connection has a session); at most max_message_size.
+    void set_max_message(size_t n) { _max_message = n < max_message_size ? n : max_message_size; }
 
     // Bytes of the message being assembled so far (tests).
     size_t pending() const { return _filled; }
@@ -55,12 +60,14 @@ private:
     // Consumes bytes at `p` (at most `n`) by copying, up to the end of the current
     // header or message; returns how many, or SIZE_MAX for bad framing.
     size_t copy_step(const uint8_t* p, size_t n, const deliver_fn& deliver);
-    // MS-SMB2 2.1 header check; the body length, or SIZE_MAX if the peer broke framing.
-    static size_t body_length(const uint8_t* header);
+    // MS-SMB2 2.1 header check; the body length, or SIZE_MAX if the peer broke framing
+    // or announced more than _max_message.
+    size_t body_length(const uint8_t* header) const;
 
     uint8_t _header[4]{};
     size_t _header_filled = 0;
     size_t _length = 0; // of the message after the header
+    size_t _max_message = max_message_size;
     bool _allocated = false;
     pool_buffer _message;
     size_t _filled = 0;

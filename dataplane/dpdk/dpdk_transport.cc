@@ -268,13 +268,15 @@ void dpdk_transport::on_data(net::stack&, net::connection_id id, net::packet_buf
     // A message inside one segment goes to the engine in the mbuf (issue 5), unless too
     // many mbufs are held by messages already: then it is copied, so the RX ring refills.
     const bool may_lend = direct_tcp_reassembler::segments_lent() < _lend_limit;
+    rx.set_max_message(conn->max_incoming.load(std::memory_order_relaxed));
     bool ok = rx.feed(std::move(payload), may_lend, [this, &conn](pool_buffer message) {
         _events.on_message(conn, std::move(message));
     });
     _rx_messages_lent += rx.messages_lent() - lent;
     _rx_messages_assembled += rx.messages_assembled() - assembled;
     if (!ok) {
-        LOG_WARN("%s: bad Direct TCP frame; closing", conn->_peer.c_str());
+        LOG_WARN("%s: bad Direct TCP frame, or a message over %u bytes; closing",
+                 conn->_peer.c_str(), conn->max_incoming.load(std::memory_order_relaxed));
         begin_close(*conn);
     }
 }

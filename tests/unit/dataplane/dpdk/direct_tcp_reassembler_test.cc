@@ -238,3 +238,27 @@ TEST(direct_tcp_reassembler, bad_frames_are_rejected) {
     EXPECT_FALSE(direct_tcp_reassembler().feed(too_long, c.fn()));
     EXPECT_TRUE(c.messages.empty());
 }
+
+TEST(direct_tcp_reassembler, message_over_the_connection_limit_is_refused_at_its_header) {
+    // transport.hh max_incoming: 128 KiB before a session; a frame announcing more is
+    // refused before any of its body is taken.
+    auto big = framed(pattern(200 * 1024, 12));
+    collector c;
+    direct_tcp_reassembler r;
+    r.set_max_message(128 * 1024);
+    EXPECT_FALSE(r.feed({big.data(), 4}, c.fn()));
+    EXPECT_EQ(r.pending(), 0u);
+    // Raised (a session exists): the same message is accepted.
+    direct_tcp_reassembler raised;
+    raised.set_max_message(128 * 1024);
+    raised.set_max_message(8 * 1024 * 1024 + 64 * 1024);
+    ASSERT_TRUE(raised.feed(big, c.fn()));
+    ASSERT_EQ(c.messages.size(), 1u);
+    EXPECT_EQ(c.messages[0].size(), 200u * 1024);
+    // Never above max_message_size.
+    direct_tcp_reassembler capped;
+    capped.set_max_message(16 * 1024 * 1024);
+    size_t over = direct_tcp_reassembler::max_message_size + 1;
+    std::vector<uint8_t> h{0, uint8_t(over >> 16), uint8_t(over >> 8), uint8_t(over)};
+    EXPECT_FALSE(capped.feed(h, c.fn()));
+}
