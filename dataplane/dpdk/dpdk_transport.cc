@@ -134,6 +134,8 @@ void dpdk_transport::publish_counters() {
     set("dpdk_tcp_timeouts", c.tcp_timeouts);
     set("dpdk_tcp_out_of_order", c.tcp_out_of_order);
     set("dpdk_tcp_duplicate_segments", c.tcp_duplicate_segments);
+    set("dpdk_tcp_paws_drops", c.tcp_paws_drops);
+    set("dpdk_tcp_challenge_acks", c.tcp_challenge_acks);
     set("dpdk_tcp_connections_accepted", c.tcp_connections_accepted);
     set("dpdk_frames_steered", _frames_steered_out);
     set("dpdk_tcp_connections_closed", c.tcp_connections_closed);
