@@ -1,10 +1,12 @@
 #include "dataplane/smb_server.hh"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "common/log.hh"
 #include "dataplane/runtime/data_path_counters.hh"
@@ -177,7 +179,18 @@ ipc::status_reply smb_server::status() {
     ipc::status_reply out;
     std::set<uint64_t> listed;
     for (auto& c : all) {
-        std::lock_guard lock(c->state_mutex);
+        // A connection busy with long requests (an RDMA transfer, a slow disk) holds its
+        // state for each of them in turn and may never let go long enough for a plain
+        // lock: try for a while, then leave it out rather than starve the status (the
+        // counters below need no lock).
+        std::unique_lock lock(c->state_mutex, std::defer_lock);
+        for (int i = 0; i < 200 && !lock.try_lock(); ++i) {
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+        }
+        if (!lock.owns_lock()) {
+            LOG_INFO("status: a busy connection is not listed");
+            continue;
+        }
         if (!c->state) {
             continue;
         }
