@@ -258,3 +258,40 @@ run_smbx_bench_set() {
     run_smbx_bench seq-read-1m "$port" "$user" "$pass" --rw read --bs 1m --iodepth 4 \
         --size 64m --io-size 100g --duration "$s"
 }
+
+# ------------------------------------------------------- smbx in the lab (smbx tests)
+
+# smbx_lab_prepare GLOBAL_LINES: the smbx server's world in the guest: the host's
+# binaries ($BUILD_DIR) checked, a tmpfs share ($SHARE_DIR), $W/smbx.conf with
+# `interfaces = $SERVER_IP`, port 445, GLOBAL_LINES, and the user $USER_NAME.
+smbx_lab_prepare() {
+    local b
+    for b in smbx-control smbx-dataplane smbxctl; do
+        [ -x "$BUILD_DIR/$b" ] || { not_ok "$BUILD_DIR/$b is not built (build smbx first, or set SMBX_BUILD_DIR)"; finish; }
+    done
+    mkdir -p "$W/private" "$SHARE_DIR"
+    mount -t tmpfs -o size=1g tmpfs "$SHARE_DIR"
+    {
+        printf '[global]\n    interfaces = %s\n    smb ports = 445\n' "$SERVER_IP"
+        printf '%s\n' "$1"
+        printf '    private dir = %s/private\n    log level = 3\n' "$W"
+        printf '[share]\n    path = %s\n    read only = no\n' "$SHARE_DIR"
+    } >"$W/smbx.conf"
+    require "smbxctl user add $USER_NAME" \
+        bash -c "printf '%s\n' '$USER_PASS' | timeout 30 '$BUILD_DIR/smbxctl' --config '$W/smbx.conf' user add $USER_NAME"
+}
+
+# smbx_lab_start / stop_server: smbx-control in the background, logging to $LOG.
+smbx_lab_start() {
+    "$BUILD_DIR/smbx-control" --config "$W/smbx.conf" >"$LOG" 2>&1 &
+    SERVER_PID=$!
+}
+
+stop_server() {
+    [ -n "${SERVER_PID:-}" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null
+    for _ in $(seq 75); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    SERVER_PID=
+}

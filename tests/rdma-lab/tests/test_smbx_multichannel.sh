@@ -24,14 +24,6 @@ LOG=$W/smbx.log
 MNT_A=/mnt/smb-a
 MNT_B=/mnt/smb-b
 
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 75); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=
-}
 cleanup() {
     umount "$MNT_A" 2>/dev/null
     umount "$MNT_B" 2>/dev/null
@@ -39,28 +31,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for b in smbx-control smbx-dataplane smbxctl; do
-    [ -x "$BUILD_DIR/$b" ] || { not_ok "$BUILD_DIR/$b is not built"; finish; }
-done
-
-mkdir -p "$W/private" "$SHARE_DIR" "$MNT_A" "$MNT_B"
-mount -t tmpfs -o size=1g tmpfs "$SHARE_DIR"
-cat >"$W/smbx.conf" <<CONF
-[global]
-    interfaces = $SERVER_IP
-    smb ports = 445
-    rdma ports = 5445
-    workers = 2
-    private dir = $W/private
-    log level = 3
-[share]
-    path = $SHARE_DIR
-    read only = no
-CONF
-require "smbxctl user add $USER_NAME" \
-    bash -c "printf '%s\n' '$USER_PASS' | timeout 30 '$BUILD_DIR/smbxctl' --config '$W/smbx.conf' user add $USER_NAME"
-"$BUILD_DIR/smbx-control" --config "$W/smbx.conf" >"$LOG" 2>&1 &
-SERVER_PID=$!
+mkdir -p "$MNT_A" "$MNT_B"
+smbx_lab_prepare "    rdma ports = 5445
+    workers = 2"
+smbx_lab_start
 if ! wait_rdma_listener 5445 30; then
     not_ok "smbx has no RDMA CM listener on port 5445 after 30 s"
     show 30 <"$LOG"
@@ -138,8 +112,7 @@ stop_server
 #    the Linux client adds a TCP channel.
 sed -i 's/^    rdma ports = 5445$/    smb direct = no/' "$W/smbx.conf"
 mv "$LOG" "$W/smbx-rdma.log"
-"$BUILD_DIR/smbx-control" --config "$W/smbx.conf" >"$LOG" 2>&1 &
-SERVER_PID=$!
+smbx_lab_start
 for _ in $(seq 150); do
     ss -Hltn "src $SERVER_IP:445" | grep -q . && break
     sleep 0.2

@@ -28,39 +28,11 @@ USER_PASS=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')Aa1
 SERVER_PID=
 LOG=$W/smbx.log
 
-stop_server() {
-    [ -n "$SERVER_PID" ] || return 0
-    kill -TERM "$SERVER_PID" 2>/dev/null
-    for _ in $(seq 75); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-    SERVER_PID=
-}
 trap stop_server EXIT
 
-for b in smbx-control smbx-dataplane smbxctl; do
-    [ -x "$BUILD_DIR/$b" ] || { not_ok "$BUILD_DIR/$b is not built (build smbx first, or set SMBX_BUILD_DIR)"; finish; }
-done
-
-mkdir -p "$W/private" "$SHARE_DIR"
-mount -t tmpfs -o size=1g tmpfs "$SHARE_DIR"
-cat >"$W/smbx.conf" <<CONF
-[global]
-    interfaces = $SERVER_IP
-    smb ports = 445
-$SMBX_RDMA_CONFIG
-    private dir = $W/private
-    server signing = disabled
-    log level = 3
-[share]
-    path = $SHARE_DIR
-    read only = no
-CONF
-require "smbxctl user add $USER_NAME" \
-    bash -c "printf '%s\n' '$USER_PASS' | timeout 30 '$BUILD_DIR/smbxctl' --config '$W/smbx.conf' user add $USER_NAME"
-
-"$BUILD_DIR/smbx-control" --config "$W/smbx.conf" >"$LOG" 2>&1 &
-SERVER_PID=$!
+smbx_lab_prepare "$SMBX_RDMA_CONFIG
+    server signing = disabled"
+smbx_lab_start
 # TCP first: it shows that the configuration was read and the server runs here.
 for _ in $(seq 150); do
     ss -Hltn "src $SERVER_IP:445" | grep -q . && break
