@@ -119,6 +119,10 @@ void handle_change_notify(request& req, response& resp) {
         if (!rel.empty()) {
             path += "/" + rel;
         }
+        {
+            std::lock_guard lock(h->notify_mutex);
+            h->notify_channels.push_back({&conn, conn.run_on_strand});
+        }
         auto runner = conn.run_on_strand;
         state->watch = vfs::change_watch::start(
             path, state->recursive, [runner, vid](std::vector<vfs::change> changes) {
@@ -208,6 +212,21 @@ void end_notifies(connection& conn, uint64_t volatile_id) {
     conn.notifies.erase(it);
     for (auto& w : st->waiting) {
         complete_async(conn, w.async_id, status::notify_cleanup, {});
+    }
+}
+
+void end_notifies(connection& conn, open_handle& h) {
+    const uint64_t vid = h.id.volatile_id;
+    end_notifies(conn, vid);
+    std::vector<open_handle::notify_channel> channels;
+    {
+        std::lock_guard lock(h.notify_mutex);
+        channels = std::exchange(h.notify_channels, {});
+    }
+    for (auto& c : channels) {
+        if (c.conn != &conn && c.run_on_strand) {
+            c.run_on_strand([vid](connection& other) { end_notifies(other, vid); });
+        }
     }
 }
 

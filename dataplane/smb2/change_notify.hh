@@ -13,8 +13,13 @@ namespace smbx::smb2 {
 // Buffers them and answers the oldest waiting CHANGE_NOTIFY.
 void notify_changes(connection& conn, uint64_t volatile_id, std::vector<vfs::change> changes);
 
-// The open `volatile_id` is closing: its waiting CHANGE_NOTIFY requests complete with
-// STATUS_NOTIFY_CLEANUP and its watch stops.
+// The open `volatile_id` is closing: its waiting CHANGE_NOTIFY requests on `conn`
+// complete with STATUS_NOTIFY_CLEANUP and its watch there stops.
 void end_notifies(connection& conn, uint64_t volatile_id);
+
+// The open `h` left its session (CLOSE, TREE_DISCONNECT or LOGOFF on `conn`): the same
+// on `conn` at once, and on every other channel with notify state for it on that
+// channel's strand (MS-SMB2 3.3.5.10: a CLOSE from any channel ends them).
+void end_notifies(connection& conn, open_handle& h);
 
 } // namespace smbx::smb2

@@ -132,13 +132,15 @@ std::shared_ptr<tree_connect> connection::find_tree(session& s, uint32_t id) {
 }
 
 void connection::remove_open(session& s, const file_id& id) {
-    end_notifies(*this, id.volatile_id);
     auto h = s.remove_open(id); // dropped here: the open's destructor releases its file
+    if (h) {
+        end_notifies(*this, *h);
+    }
 }
 
 void connection::close_opens_of(session& s, uint32_t tree_id) {
     for (auto& h : s.take_opens(tree_id)) {
-        end_notifies(*this, h->id.volatile_id);
+        end_notifies(*this, *h);
     }
 }
 

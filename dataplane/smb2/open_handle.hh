@@ -6,9 +6,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace smbx::smb2 {
+
+class connection;
 
 struct file_id {
     uint64_t persistent = 0;
@@ -30,6 +35,16 @@ public:
     // Set when the open leaves its session's table (CLOSE, TREE_DISCONNECT, LOGOFF):
     // a channel that still holds it from an earlier lookup sees it gone.
     std::atomic<bool> closed{false};
+
+    // The channels (connections) that hold CHANGE_NOTIFY state for this open, with
+    // their connection::run_on_strand: a CLOSE on any channel ends the waiting requests
+    // on all of them (MS-SMB2 3.3.5.10). Kept by change_notify.cc.
+    struct notify_channel {
+        const connection* conn;
+        std::function<void(std::function<void(connection&)>)> run_on_strand;
+    };
+    std::mutex notify_mutex;
+    std::vector<notify_channel> notify_channels;
 
     virtual bool is_pipe() const { return false; }
 };

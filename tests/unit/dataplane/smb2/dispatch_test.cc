@@ -474,6 +474,52 @@ TEST_F(open_fixture, close_ends_pending_notify_with_cleanup) {
     EXPECT_TRUE(conn->notifies.empty());
 }
 
+// Multichannel: a CLOSE on another channel of the session ends the waiting notify too
+// (3.3.5.10), on the strand of the connection that holds it.
+TEST_F(open_fixture, close_on_another_channel_ends_pending_notify_with_cleanup) {
+    open_dir(false);
+    std::mutex m; // the watcher thread posts too
+    std::vector<connection::strand_task> posted;
+    conn->run_on_strand = [&](connection::strand_task t) {
+        std::lock_guard lock(m);
+        posted.push_back(std::move(t));
+    };
+    auto pending =
+        process_message(*conn, message(command::change_notify, 1, notify_body(dir), 7, 1));
+    ASSERT_EQ(reply_header(pending).status, status::pending);
+
+    connection second(settings, *control, "second");
+    auto r = process_message(
+        second, message(command::negotiate, 0, negotiate_body({0x0202, 0x0300, 0x0311}, true)));
+    ASSERT_EQ(reply_header(r).status, status::success);
+    const bytes channel_key(16, 0x55);
+    second.add_channel(conn->sessions.at(7).sess, channel_key);
+    auto close = message(command::close, 5, close_body(dir), 7, 1, flag_signed);
+    crypto::sign_in_place(second.signing_alg, channel_key, close);
+    auto closed = process_message(second, close);
+    ASSERT_EQ(closed.replies.size(), 1u); // the CLOSE response alone: no notify is here
+    EXPECT_EQ(reply_header(closed).status, status::success);
+
+    std::vector<connection::strand_task> tasks;
+    {
+        std::lock_guard lock(m);
+        tasks = std::exchange(posted, {});
+    }
+    ASSERT_FALSE(tasks.empty());
+    for (auto& t : tasks) {
+        t(*conn);
+    }
+    auto out = conn->take_outbox();
+    ASSERT_EQ(out.size(), 1u);
+    header h;
+    ASSERT_TRUE(parse_header(out[0], h));
+    EXPECT_EQ(h.status, status::notify_cleanup);
+    EXPECT_EQ(h.message_id, 1u);
+    EXPECT_EQ(h.async_id, reply_header(pending).async_id);
+    EXPECT_TRUE(conn->notifies.empty());
+    EXPECT_EQ(conn->async_ops.size(), 0u);
+}
+
 // A change seen by the watcher thread completes the request on the connection's
 // strand; the final response is signed like the interim one and lists the change
 // (MS-FSCC 2.7.1).
