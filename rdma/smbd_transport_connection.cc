@@ -4,6 +4,7 @@
 #include <future>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "rdma/smbd_transport.hh"
 
 namespace smbx::rdma {
@@ -150,7 +151,9 @@ void smbd_transport::run_posted(posted& p) {
         _connections.emplace(c->_cm_id, std::move(c));
         return;
     }
-    // RDMA: the buffer goes down to the hardware only if it lies in the registered pool.
+    // RDMA: the hardware needs registered memory. Pool buffers are (one registration
+    // per device); a heap buffer, handed out when the pool ran dry, is registered for
+    // this transfer alone, so that a busy server slows down instead of failing I/O.
     auto holder = std::make_shared<pool_buffer>(std::move(p.buffer));
     auto done = std::move(p.done);
     if (!live) {
@@ -158,12 +161,20 @@ void smbd_transport::run_posted(posted& p) {
         return;
     }
     device_memory* dev = device_for(c->_cm_id->verbs);
+    std::shared_ptr<void> transfer_mr;
+    if (dev && !dev->lkey_for(holder->data(), holder->size())) {
+        transfer_mr = dev->register_for_transfer(holder->data(), holder->size());
+        if (transfer_mr) {
+            counters::add(counters::data().rdma_transfer_registrations, 1);
+        }
+    }
     if (!dev || !dev->lkey_for(holder->data(), holder->size())) {
-        LOG_NOTICE("smbd %s: RDMA buffer outside the registered pool", c->_peer.c_str());
+        LOG_NOTICE("smbd %s: RDMA buffer not registered", c->_peer.c_str());
         done(false, std::move(*holder));
         return;
     }
-    auto callback = [holder, done](bool ok) { done(ok, std::move(*holder)); };
+    // The callback owns the buffer and its transfer registration until the work ends.
+    auto callback = [holder, done, transfer_mr](bool ok) { done(ok, std::move(*holder)); };
     auto r = p.what == posted::rdma_read
                  ? c->_engine->rdma_read(p.remote, holder->span(), callback)
                  : c->_engine->rdma_write(p.remote, holder->view(), callback);

@@ -17,16 +17,46 @@ device_memory::~device_memory() {
     }
 }
 
-std::optional<uint32_t> device_memory::lkey_for(const void* p, size_t n) const {
-    if (!pool_mr) {
-        return std::nullopt;
-    }
+namespace {
+
+bool covers(const ibv_mr* mr, const void* p, size_t n) {
     auto* b = static_cast<const uint8_t*>(p);
-    auto* base = static_cast<const uint8_t*>(pool_mr->addr);
-    if (b < base || n > pool_mr->length || size_t(b - base) > pool_mr->length - n) {
+    auto* base = static_cast<const uint8_t*>(mr->addr);
+    return b >= base && n <= mr->length && size_t(b - base) <= mr->length - n;
+}
+
+} // namespace
+
+std::optional<uint32_t> device_memory::lkey_for(const void* p, size_t n) const {
+    if (pool_mr && covers(pool_mr, p, n)) {
+        return pool_mr->lkey;
+    }
+    std::lock_guard lock(_transfer_mutex);
+    auto it = _transfer_mrs.upper_bound(uintptr_t(p));
+    if (it == _transfer_mrs.begin() || !covers(std::prev(it)->second, p, n)) {
         return std::nullopt;
     }
-    return pool_mr->lkey;
+    return std::prev(it)->second->lkey;
+}
+
+std::shared_ptr<void> device_memory::register_for_transfer(void* p, size_t n) {
+    ibv_mr* mr = ibv_reg_mr(pd, p, n, IBV_ACCESS_LOCAL_WRITE);
+    if (!mr) {
+        LOG_NOTICE("rdma: registering a %zu-byte buffer outside the pool: %s", n, strerror(errno));
+        return nullptr;
+    }
+    {
+        std::lock_guard lock(_transfer_mutex);
+        _transfer_mrs[uintptr_t(p)] = mr;
+    }
+    return std::shared_ptr<void>(mr, [this](void* m) {
+        auto* mr = static_cast<ibv_mr*>(m);
+        {
+            std::lock_guard lock(_transfer_mutex);
+            _transfer_mrs.erase(uintptr_t(mr->addr));
+        }
+        ibv_dereg_mr(mr);
+    });
 }
 
 std::unique_ptr<device_memory> open_device_memory(ibv_context* context, void* region, size_t size,
@@ -205,8 +235,8 @@ bool verbs_queue_pair::post_rdma(ibv_wr_opcode op, uint64_t wr_id,
     }
     auto lkey = _device.lkey_for(local, n);
     if (!lkey) {
-        // The transport hands only pool buffers down; this is a bug, not client input.
-        LOG_ERROR("rdma: RDMA buffer outside the registered pool");
+        // The transport hands down only registered buffers; a bug, not client input.
+        LOG_ERROR("rdma: RDMA buffer outside any registration");
         return false;
     }
     ibv_sge sge{};

@@ -8,7 +8,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include <infiniband/verbs.h>
@@ -27,8 +30,18 @@ struct device_memory {
     ibv_mr* pool_mr = nullptr; // null when no region was handed in
     ibv_device_attr attr{};
     ~device_memory();
-    // The lkey covering [p, p + n), or nullopt when it is outside the registered region.
+    // The lkey covering [p, p + n): the region's, or a transfer registration's; nullopt
+    // when neither covers it.
     std::optional<uint32_t> lkey_for(const void* p, size_t n) const;
+    // Registers [p, p + n) for one transfer, until the returned handle goes: for a
+    // buffer the pool could not serve (it ran dry and the buffer came from the heap).
+    // Slow (a registration per transfer), but the request succeeds. Null if refused.
+    // Any thread: the workers of a group share the device.
+    std::shared_ptr<void> register_for_transfer(void* p, size_t n);
+
+private:
+    mutable std::mutex _transfer_mutex;
+    std::map<uintptr_t, ibv_mr*> _transfer_mrs; // by start address
 };
 
 // Opens (once) the device behind `context` and registers [region, region + size) with it,

@@ -42,6 +42,9 @@ struct data_path {
     std::atomic<uint64_t> tcp_recv_direct_bytes{0};
     std::atomic<uint64_t> tcp_recv_multishot_rearms{0};
     std::atomic<uint64_t> tcp_recv_no_buffers{0};
+    // SMB Direct transfers (RDMA READ/WRITE) whose buffer lay outside the registered pool
+    // (the pool ran dry) and was registered for that transfer alone.
+    std::atomic<uint64_t> rdma_transfer_registrations{0};
 };
 
 data_path& data();
