@@ -55,6 +55,8 @@ private:
     // tcp_input.cc
     void input_syn_sent(const tcp_header& h, time_us now);
     bool acceptable(const tcp_header& h, size_t len) const;
+    // How many segments the out-of-order queue holds at most.
+    size_t out_of_order_limit() const;
     bool process_ack(const tcp_header& h, size_t payload_size, time_us now);
     void process_text(uint32_t seq, packet_buffer payload, bool fin, time_us now);
     void deliver(packet_buffer payload, bool fin, time_us now);

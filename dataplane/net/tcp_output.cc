@@ -9,13 +9,12 @@
 namespace smbx::net {
 
 namespace {
-constexpr uint32_t timestamp_option_size = 12;
 constexpr uint64_t max_queued_bytes = 1u << 30; // keeps sequence arithmetic unambiguous
 } // namespace
 
 uint32_t tcp_connection::effective_mss() const {
     // RFC 9293 3.7.1: the MSS excludes options, so options shrink the payload.
-    return _snd_mss - (_ts_ok ? timestamp_option_size : 0);
+    return _snd_mss - (_ts_ok ? uint32_t(tcp_timestamp_option_size) : 0);
 }
 
 uint16_t tcp_connection::window_field(bool syn) const {

@@ -18,6 +18,8 @@ constexpr size_t ethernet_header_size = 14;
 constexpr size_t arp_packet_size = 28;
 constexpr size_t ipv4_header_size = 20; // without options (we never send any)
 constexpr size_t tcp_header_size = 20;  // without options
+// RFC 7323 3.2: the 10-byte timestamps option, padded to 12 as sent (appendix A).
+constexpr size_t tcp_timestamp_option_size = 12;
 constexpr uint8_t ip_protocol_icmp = 1;
 constexpr uint8_t ip_protocol_tcp = 6;
 
