@@ -267,13 +267,9 @@ void dpdk_transport::on_data(net::stack&, net::connection_id id, net::packet_buf
     std::shared_ptr<dpdk_connection> conn = it->second; // alive through the callbacks
     direct_tcp_reassembler& rx = conn->_rx;
     const uint64_t lent = rx.messages_lent(), assembled = rx.messages_assembled();
-    // A message inside one segment could go to the engine in the mbuf (issue 5), unless
-    // too many mbufs are held by messages already. Off for now: with it on, a 256 MiB
-    // put under `dpdk impair` stalled on a receive hole in 2 of 8 runs (0 of 8 with it
-    // off), cause not found; the reassembler's lending is built and unit-tested.
-    constexpr bool lend_whole_messages = false;
-    const bool may_lend =
-        lend_whole_messages && direct_tcp_reassembler::segments_lent() < _lend_limit;
+    // A message inside one segment goes to the engine in the mbuf (issue 5), unless too
+    // many mbufs are held by messages already: then it is copied, so the RX ring refills.
+    const bool may_lend = direct_tcp_reassembler::segments_lent() < _lend_limit;
     rx.set_max_message(conn->max_incoming.load(std::memory_order_relaxed));
     bool ok = rx.feed(std::move(payload), may_lend, [this, &conn](pool_buffer message) {
         _events.on_message(conn, std::move(message));
