@@ -1,12 +1,9 @@
 #include "dataplane/smb_server.hh"
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <set>
 #include <string>
-#include <thread>
 
 #include "common/log.hh"
 #include "dataplane/runtime/data_path_counters.hh"
@@ -169,47 +166,21 @@ void smb_server::on_disconnect(const std::shared_ptr<transport_connection>& conn
 }
 
 ipc::status_reply smb_server::status() {
-    std::vector<std::shared_ptr<client>> all;
-    {
-        std::lock_guard lock(_clients_mutex);
-        for (auto& [k, c] : _clients) {
-            all.push_back(c);
-        }
-    }
+    // From the server-wide session table, without any connection's lock: this runs on
+    // the worker that polls the control ring, and waiting there for a connection busy
+    // with RDMA transfers on that same worker would stall both (a status request then
+    // took seconds and timed out).
     ipc::status_reply out;
-    std::set<uint64_t> listed;
-    for (auto& c : all) {
-        // A connection busy with long requests (an RDMA transfer, a slow disk) holds its
-        // state for each of them in turn and may never let go long enough for a plain
-        // lock: try for a while, then leave it out rather than starve the status (the
-        // counters below need no lock).
-        std::unique_lock lock(c->state_mutex, std::defer_lock);
-        for (int i = 0; i < 200 && !lock.try_lock(); ++i) {
-            std::this_thread::sleep_for(std::chrono::microseconds(500));
-        }
-        if (!lock.owns_lock()) {
-            LOG_INFO("status: a busy connection is not listed");
+    for (auto& sp : _sessions->all()) {
+        auto& s = *sp;
+        if (s.st != smb2::session::state::valid || s.logged_off) {
             continue;
         }
-        if (!c->state) {
-            continue;
-        }
-        auto& conn = *c->state;
-        for (auto& [id, ch] : conn.sessions) {
-            auto& s = *ch.sess;
-            if (s.st != smb2::session::state::valid) {
-                continue;
-            }
-            out.sessions.push_back({id, s.user, conn.client_address, conn.dialect,
-                                    s.signing_required, s.encrypt_data});
-            // A session's opens are listed once, with its first channel seen.
-            if (!listed.insert(id).second) {
-                continue;
-            }
-            for (auto& h : s.opens()) {
-                auto t = s.find_tree(h->tree_id);
-                out.opens.push_back({h->session_id, t ? t->share.name : std::string(), h->path});
-            }
+        out.sessions.push_back(
+            {s.id, s.user, s.client_address, s.dialect, s.signing_required, s.encrypt_data});
+        for (auto& h : s.opens()) {
+            auto t = s.find_tree(h->tree_id);
+            out.opens.push_back({h->session_id, t ? t->share.name : std::string(), h->path});
         }
     }
     out.counters = counters::snapshot();

@@ -36,6 +36,7 @@ session& connection::add_new_session() {
     auto s = std::make_shared<session>();
     s->dialect = dialect;
     s->client_guid = client_guid;
+    s->client_address = client_address;
     s->cipher_id = cipher_id;
     s->signing_alg = signing_alg;
     all_sessions->add_new(s);

@@ -121,4 +121,14 @@ size_t session_table::size() const {
     return _sessions.size();
 }
 
+std::vector<std::shared_ptr<session>> session_table::all() const {
+    std::lock_guard lock(_mutex);
+    std::vector<std::shared_ptr<session>> out;
+    out.reserve(_sessions.size());
+    for (auto& [id, s] : _sessions) {
+        out.push_back(s);
+    }
+    return out;
+}
+
 } // namespace smbx::smb2

@@ -56,6 +56,7 @@ struct session {
     // What a channel binding must match (3.3.5.5: Session.Connection's values).
     uint16_t dialect = 0;
     std::array<uint8_t, 16> client_guid{};
+    std::string client_address; // of the first channel, for status
     cipher cipher_id = cipher::none;
     signing_algorithm signing_alg = signing_algorithm::hmac_sha256;
     // Connections that hold the session (3.3.1.8 ChannelList, counted): the session
@@ -96,6 +97,8 @@ public:
     std::shared_ptr<session> find(uint64_t id) const;
     void remove(uint64_t id);
     size_t size() const;
+    // Every session, for status: listed without touching any connection.
+    std::vector<std::shared_ptr<session>> all() const;
 
 private:
     mutable std::mutex _mutex;

@@ -70,7 +70,7 @@ data_path_counter() {
 # soon as a buffer is seen in use, or after 10 s of transfers (each one holds its
 # buffer briefly, so a sample may miss it).
 check_bench_killed_mid_transfer() {
-    local pid in_use=0 gets0 gets=0 deadline started= closes0 attempt
+    local pid in_use=0 gets0 gets=0 deadline started= closes0 attempt t0
     closes0=$(grep -c 'closing connection' "$LOG")
     # Once more if no WRITE was seen (one CI run under load saw none in 40 s; the
     # output of that attempt is shown).
@@ -80,21 +80,23 @@ check_bench_killed_mid_transfer() {
         --transport rdma --port "$RDMA_PORT" --rw write --bs 4m --iodepth 8 --size 64m \
         --io-size 100g --duration 120 >"$W/kill-bench.out" 2>&1 &
     pid=$!
+    t0=$SECONDS
     deadline=$((SECONDS + 40))
     while [ $SECONDS -lt $deadline ]; do
         read -r gets in_use <<<"$(data_path_counter pool_gets pool_in_use)"
-        [ "${in_use:-0}" -gt 0 ] && break
-        # 10 s after the first transfer, kill anyway.
-        if [ $((${gets:-0} - ${gets0:-0})) -gt 0 ] && [ -z "$started" ]; then
-            started=$SECONDS
+        if [ $((${gets:-0} - ${gets0:-0})) -gt 0 ]; then
+            # A buffer of this client's in use (a buffer still held by the previous
+            # client's connection does not count), or 10 s after its first transfer.
+            [ "${in_use:-0}" -gt 0 ] && break
+            [ -n "$started" ] || started=$SECONDS
+            [ $((SECONDS - started)) -ge 10 ] && break
         fi
-        [ -n "$started" ] && [ $((SECONDS - started)) -ge 10 ] && break
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     [ $((${gets:-0} - ${gets0:-0})) -gt 0 ] && break
-    diag "attempt $attempt: no WRITE reached smbx in 40 s; smbx-bench said:"
+    diag "attempt $attempt: no WRITE reached smbx in $((SECONDS - t0)) s (pool_in_use ${in_use:-?}); smbx-bench said:"
     show 10 <"$W/kill-bench.out"
     done
     if [ $((${gets:-0} - ${gets0:-0})) -gt 0 ]; then
