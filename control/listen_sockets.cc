@@ -48,7 +48,17 @@ listen_result open_listen_sockets(const config::server_config& cfg) {
             }
             if (ok) {
                 step = "bind";
-                ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+                // The listening socket of an instance that just stopped can outlive its
+                // process for a moment (io_uring releases the files of a ring's pending
+                // accept after the exit, asynchronously): a quick restart waits up to
+                // 5 s for the address instead of failing.
+                for (int waited = 0;; ++waited) {
+                    ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+                    if (ok || errno != EADDRINUSE || waited == 50) {
+                        break;
+                    }
+                    usleep(100 * 1000);
+                }
             }
             if (ok) {
                 step = "listen";

@@ -23,7 +23,8 @@ struct listen_result {
 };
 
 // One IPv4 socket per `interfaces` entry x `smb ports` entry: SO_REUSEADDR, backlog
-// 128, close-on-exec (cleared only on the fds handed to a child right before exec).
+// 128, close-on-exec (cleared only on the fds handed to a child right before exec). An
+// address in use is tried again for up to 5 s (a restart right after a stop).
 listen_result open_listen_sockets(const config::server_config& cfg);
 
 // For sockets inherited across exec: the bound address, or "?" if fd is not a socket.
