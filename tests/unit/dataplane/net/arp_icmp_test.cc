@@ -8,22 +8,10 @@ using namespace smbx::net::test;
 
 namespace {
 
-struct ip_layer_test : ::testing::Test {
-    capture_nic card{mac_of(1)};
-    stack_config cfg;
-    std::unique_ptr<stack> s;
-    recording_app app;
-    scripted_peer peer;
-    time_us now = 1'000'000;
-
+struct ip_layer_test : stack_fixture {
     void SetUp() override {
-        cfg.address = ip_of(1);
-        s = std::make_unique<stack>(card, cfg);
-        s->listen(445, &app);
-    }
-    void deliver(const std::vector<uint8_t>& f) {
-        s->receive(make_heap_packet(f), now);
-        s->poll(now);
+        now = 1'000'000;
+        start_stack();
     }
     std::vector<uint8_t> echo_request(size_t data) {
         byte_writer w;

@@ -15,8 +15,12 @@
 
 namespace smbx::net::test {
 
-inline mac_address mac_of(uint8_t last) { return {{0x02, 0, 0, 0, 0, last}}; }
-inline ipv4_address ip_of(uint8_t last) { return ipv4_address::from_octets(10, 0, 0, last); }
+inline mac_address mac_of(uint8_t last) {
+    return {{0x02, 0, 0, 0, 0, last}};
+}
+inline ipv4_address ip_of(uint8_t last) {
+    return ipv4_address::from_octets(10, 0, 0, last);
+}
 
 struct capture_nic : nic {
     explicit capture_nic(mac_address m) : address(m) {}
@@ -189,5 +193,31 @@ inline std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
     }
     return v;
 }
+
+// One stack on a recording NIC at 10.0.0.1 with `app` listening on port 445, and a
+// scripted peer at 10.0.0.2; frames go in with deliver(), time moves with advance().
+struct stack_fixture : ::testing::Test {
+    capture_nic card{mac_of(1)};
+    stack_config cfg;
+    std::unique_ptr<stack> s;
+    recording_app app;
+    scripted_peer peer;
+    time_us now = 5'000'000;
+
+    // Builds the stack from `cfg` (tests may change it first) and listens on 445.
+    void start_stack() {
+        cfg.address = ip_of(1);
+        s = std::make_unique<stack>(card, cfg);
+        ASSERT_TRUE(s->listen(445, &app));
+    }
+    void deliver(const std::vector<uint8_t>& f) {
+        s->receive(make_heap_packet(f), now);
+        s->poll(now);
+    }
+    void advance(time_us dt) {
+        now += dt;
+        s->poll(now);
+    }
+};
 
 } // namespace smbx::net::test

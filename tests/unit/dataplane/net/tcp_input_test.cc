@@ -12,21 +12,13 @@ namespace {
 constexpr uint8_t SYN = tcp_flag::syn, ACK = tcp_flag::ack;
 constexpr uint32_t mss = 1460; // what the stack offers for an MTU of 1500, no timestamps
 
-struct tcp_input_test : ::testing::Test {
-    capture_nic card{mac_of(1)};
-    stack_config cfg;
-    std::unique_ptr<stack> s;
-    recording_app app;
-    scripted_peer peer;
-    time_us now = 5'000'000;
+struct tcp_input_test : stack_fixture {
     uint32_t base = 1000;   // the peer's first data byte
     uint32_t stack_seq = 0; // the stack's next sequence number
     connection_id id = 0;
 
     void SetUp() override {
-        cfg.address = ip_of(1);
-        s = std::make_unique<stack>(card, cfg);
-        ASSERT_TRUE(s->listen(445, &app));
+        start_stack();
         deliver(peer.arp_request());
         // Window scaling on both sides: the stack's 1 MiB window is offered whole.
         tcp_options o;
@@ -45,10 +37,6 @@ struct tcp_input_test : ::testing::Test {
         ASSERT_EQ(app.established.size(), 1u);
         id = app.established[0];
         card.sent.clear();
-    }
-    void deliver(const std::vector<uint8_t>& f) {
-        s->receive(make_heap_packet(f), now);
-        s->poll(now);
     }
     // Segment `i` of a stream cut into `size`-byte segments.
     void send_segment(uint32_t i, uint32_t size = mss) {

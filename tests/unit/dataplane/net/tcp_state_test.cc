@@ -14,31 +14,15 @@ namespace {
 using F = uint8_t;
 constexpr F SYN = tcp_flag::syn, ACK = tcp_flag::ack, FIN = tcp_flag::fin, RST = tcp_flag::rst;
 
-struct tcp_state_test : ::testing::Test {
-    capture_nic card{mac_of(1)};
-    stack_config cfg;
-    std::unique_ptr<stack> s;
-    recording_app app;
-    scripted_peer peer;
-    time_us now = 5'000'000;
+struct tcp_state_test : stack_fixture {
     uint32_t peer_seq = 1000; // the next sequence number the peer sends
     uint32_t stack_seq = 0;   // the stack's next sequence number as the peer saw it
 
     void SetUp() override { start(); }
     void start() {
-        cfg.address = ip_of(1);
-        s = std::make_unique<stack>(card, cfg);
-        ASSERT_TRUE(s->listen(445, &app));
+        start_stack();
         deliver(peer.arp_request());
         card.sent.clear();
-    }
-    void deliver(const std::vector<uint8_t>& f) {
-        s->receive(make_heap_packet(f), now);
-        s->poll(now);
-    }
-    void advance(time_us dt) {
-        now += dt;
-        s->poll(now);
     }
     std::vector<segment> take() {
         std::vector<segment> out;

@@ -73,9 +73,8 @@ public:
                 ++i;
             }
         }
-        std::sort(due.begin(), due.end(), [](auto& a, auto& b) {
-            return a.at != b.at ? a.at < b.at : a.order < b.order;
-        });
+        std::sort(due.begin(), due.end(),
+                  [](auto& a, auto& b) { return a.at != b.at ? a.at < b.at : a.order < b.order; });
         for (auto& f : due) {
             stacks[f.to]->receive(make_heap_packet(f.bytes), now);
         }
@@ -228,8 +227,7 @@ TEST(tcp_transfer, two_hundred_connections_open_and_close_without_leaks) {
             t.client->connect(ip_of(1), 445, uint16_t(20000 + i), &t.client_side, t.link.now));
         ASSERT_NE(ids.back(), 0u);
     }
-    ASSERT_TRUE(
-        t.run([&] { return t.client_side.closed.size() == ids.size(); }, 600'000'000));
+    ASSERT_TRUE(t.run([&] { return t.client_side.closed.size() == ids.size(); }, 600'000'000));
     for (auto id : ids) {
         EXPECT_EQ(t.client_side.closed[id], close_reason::normal);
         EXPECT_TRUE(t.client_side.received[id] == t.client_side.sent[id]);
