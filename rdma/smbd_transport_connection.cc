@@ -162,13 +162,15 @@ void smbd_transport::run_posted(posted& p) {
     }
     device_memory* dev = device_for(c->_cm_id->verbs);
     std::shared_ptr<void> transfer_mr;
-    if (dev && !dev->lkey_for(holder->data(), holder->size())) {
+    bool registered = dev && dev->lkey_for(holder->data(), holder->size());
+    if (dev && !registered) {
         transfer_mr = dev->register_for_transfer(holder->data(), holder->size());
-        if (transfer_mr) {
+        registered = transfer_mr != nullptr;
+        if (registered) {
             counters::add(counters::data().rdma_transfer_registrations, 1);
         }
     }
-    if (!dev || !dev->lkey_for(holder->data(), holder->size())) {
+    if (!registered) {
         LOG_NOTICE("smbd %s: RDMA buffer not registered", c->_peer.c_str());
         done(false, std::move(*holder));
         return;
