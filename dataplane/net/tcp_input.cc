@@ -37,7 +37,7 @@ tcp_connection::~tcp_connection() {
 
 void tcp_connection::take_syn_options(const tcp_header& syn) {
     const auto& cfg = _stack.config();
-    uint16_t our_mss = uint16_t(cfg.mtu - ipv4_header_size - tcp_header_size);
+    uint16_t our_mss = tcp_mss_for_mtu(cfg.mtu);
     _snd_mss = std::min<uint16_t>(syn.options.mss.value_or(536), our_mss);
     _snd_mss = std::max<uint16_t>(_snd_mss, 64); // a peer's MSS of 0 must not stall us
     // RFC 7323 2.2: scaling only if both SYNs carry the option.
@@ -148,8 +148,7 @@ size_t tcp_connection::out_of_order_limit() const {
     // a bound below the window (512 segments against 725 in 1 MiB) collapsed a put to a
     // crawl (test_dpdk_loss). So the whole window fits, in segments of the MSS we offered
     // (RFC 9293 3.7.1) less the timestamps option when it is on.
-    size_t mss = _stack.config().mtu - ipv4_header_size - tcp_header_size -
-                 (_ts_ok ? tcp_timestamp_option_size : 0);
+    size_t mss = tcp_mss_for_mtu(_stack.config().mtu) - (_ts_ok ? tcp_timestamp_option_size : 0);
     return std::max(min_out_of_order_segments, (size_t(_rcv_wnd) + mss - 1) / mss);
 }
 

@@ -129,7 +129,7 @@ void tcp_connection::send_syn(time_us now) {
     h.flags = tcp_flag::syn | (ack ? tcp_flag::ack : 0);
     h.window = window_field(true);
     tcp_options o;
-    o.mss = uint16_t(cfg.mtu - ipv4_header_size - tcp_header_size);
+    o.mss = tcp_mss_for_mtu(cfg.mtu);
     if (_active_open || _wscale_ok) {
         o.window_scale = _rcv_wscale;
     }

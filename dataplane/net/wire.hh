@@ -20,6 +20,11 @@ constexpr size_t ipv4_header_size = 20; // without options (we never send any)
 constexpr size_t tcp_header_size = 20;  // without options
 // RFC 7323 3.2: the 10-byte timestamps option, padded to 12 as sent (appendix A).
 constexpr size_t tcp_timestamp_option_size = 12;
+// The MSS we offer on a link of `mtu` (RFC 9293 3.7.1): the MTU less the IPv4 and TCP
+// headers without options.
+constexpr uint16_t tcp_mss_for_mtu(uint32_t mtu) {
+    return uint16_t(mtu - ipv4_header_size - tcp_header_size);
+}
 constexpr uint8_t ip_protocol_icmp = 1;
 constexpr uint8_t ip_protocol_tcp = 6;
 
