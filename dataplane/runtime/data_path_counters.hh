@@ -28,19 +28,19 @@ struct data_path {
     // not block aligned and went through the page cache instead.
     std::atomic<uint64_t> direct_io_bytes{0};
     std::atomic<uint64_t> direct_io_unaligned{0};
-    // TCP receive (tcp/tcp_receive.cc): completions of the multishot receive, each with
-    // one buffer of the worker's provided-buffer ring, and their bytes; messages handed
-    // to the engine in the provided buffer they arrived in (no copy); bytes copied from
+    // TCP receive (tcp/tcp_receive.cc): receives that brought data, each in one buffer
+    // of the worker's provided-buffer ring, and their bytes; messages handed to the
+    // engine in the provided buffer they arrived in (no copy); bytes copied from
     // provided buffers into a message's pool buffer (a message spanning buffers, or the
     // start of a large one); bytes received straight into a large message's pool buffer;
-    // multishot receives armed again (after ENOBUFS, a large body, or the kernel ending
-    // one), and the times the ring was empty (ENOBUFS).
+    // receives armed on the ring (lent messages per receive is the batching), and the
+    // times the ring was empty (ENOBUFS).
     std::atomic<uint64_t> tcp_recv_provided_buffers{0};
     std::atomic<uint64_t> tcp_recv_provided_bytes{0};
     std::atomic<uint64_t> tcp_recv_lent_messages{0};
     std::atomic<uint64_t> tcp_recv_assembled_bytes{0};
     std::atomic<uint64_t> tcp_recv_direct_bytes{0};
-    std::atomic<uint64_t> tcp_recv_multishot_rearms{0};
+    std::atomic<uint64_t> tcp_recv_ring_receives{0};
     std::atomic<uint64_t> tcp_recv_no_buffers{0};
     // SMB Direct transfers (RDMA READ/WRITE) whose buffer lay outside the registered pool
     // (the pool ran dry) and was registered for that transfer alone.

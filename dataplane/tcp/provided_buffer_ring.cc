@@ -32,7 +32,7 @@ provided_buffer_ring::provided_buffer_ring(io_uring& ring, uint16_t group, confi
     if (r < 0) {
         munmap(_br, _br_bytes);
         LOG_ERROR("io_uring: cannot register a provided-buffer ring (%s); the TCP transport "
-                  "needs Linux 6.0 or later",
+                  "needs Linux 5.19 or later",
                   strerror(-r));
         throw std::runtime_error("provided-buffer ring unavailable");
     }

@@ -1,5 +1,5 @@
 // A worker's provided-buffer ring (IORING_REGISTER_PBUF_RING): the buffers its
-// connections' multishot receives land in. The kernel picks a free buffer for each
+// connections' receives land in. The kernel picks a free buffer for each
 // receive completion (IOSQE_BUFFER_SELECT) and names it in the completion's flags; the
 // worker frames messages out of it and puts it back on the ring as soon as nothing
 // refers to it any more. The buffers are carved from the data plane's buffer pool, so
@@ -34,8 +34,8 @@ public:
     };
 
     // Registers the ring as buffer group `group` of `ring`; throws std::runtime_error
-    // when the kernel refuses (provided-buffer rings need Linux 5.19, multishot
-    // receive 6.0). `waker` is woken when buffers come back while a connection waits.
+    // when the kernel refuses (provided-buffer rings need Linux 5.19). `waker` is woken when
+    // buffers come back while a connection waits.
     provided_buffer_ring(io_uring& ring, uint16_t group, config cfg, worker& waker);
     ~provided_buffer_ring();
     provided_buffer_ring(const provided_buffer_ring&) = delete;

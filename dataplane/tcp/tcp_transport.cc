@@ -187,14 +187,11 @@ void tcp_transport::on_completion(uint64_t data, int res, uint32_t flags) {
         on_send_zc(id, res, flags);
         return;
     }
-    if (o == op::cancel) {
-        return; // what was cancelled completes on its own
-    }
     auto it = _connections.find(id);
     if (it == _connections.end()) {
-        // Only a multishot completion can outlive its connection's bookkeeping (never
-        // in practice: the connection waits for its final one); its buffer goes back.
-        if (o == op::recv_multishot && (flags & IORING_CQE_F_BUFFER)) {
+        // Never in practice (a connection waits for its operations), but a ring
+        // buffer must not be lost.
+        if (o == op::recv_ring && (flags & IORING_CQE_F_BUFFER)) {
             auto buffer = uint16_t(flags >> IORING_CQE_BUFFER_SHIFT);
             _recv_ring->take(buffer);
             _recv_ring->release(buffer);
@@ -202,8 +199,9 @@ void tcp_transport::on_completion(uint64_t data, int res, uint32_t flags) {
         return;
     }
     auto conn = it->second; // keep alive through the callbacks
-    if (o == op::recv_multishot) {
-        on_recv_multishot(*conn, res, flags); // in flight until its last completion
+    if (o == op::recv_ring) {
+        --conn->_ops_in_flight;
+        on_recv_ring(*conn, res, flags);
     } else if (o == op::recv_direct) {
         --conn->_ops_in_flight;
         on_recv_direct(*conn, res);
@@ -321,7 +319,7 @@ void tcp_transport::adopt(int fd) {
     LOG_INFO("connection %llu from %s on worker %u", static_cast<unsigned long long>(id), addr,
              _worker.index());
     _events.on_connect(conn);
-    arm_multishot(*conn);
+    arm_ring_receive(*conn);
 }
 
 void tcp_transport::on_send(tcp_connection& c, int res) {

@@ -1,7 +1,7 @@
 // Kernel TCP driven by io_uring, one instance per worker, each with its own ring.
 // The first worker's instance accepts (multishot) on the listening sockets that
 // smbx-control handed us and deals the connections out to the workers in turn; from
-// then on a connection lives on its worker: one receive (multishot, into the worker's
+// then on a connection lives on its worker: one receive (into the worker's
 // provided-buffer ring; tcp_receive.cc) and at most one send in flight, both on that
 // worker's ring. Other threads queue sends and closes through a posted
 // queue and wake the worker only if it sleeps. Framing is the Direct TCP transport of
@@ -60,10 +60,9 @@ private:
     pool_buffer _message;
     size_t _message_filled = 0;
     bool _in_message = false;
-    bool _multishot_armed = false;     // the multishot receive is in flight
+    bool _ring_armed = false;          // a receive into a ring buffer is in flight
     bool _direct_armed = false;        // a plain receive into _message is in flight
-    bool _cancel_sent = false;         // the multishot is being cancelled for a large body
-    bool _waiting_for_buffers = false; // the multishot ended with ENOBUFS
+    bool _waiting_for_buffers = false; // the last ring receive ended with ENOBUFS
 
     // Send side: queued messages; the head is in flight.
     std::deque<out_message> _send_queue;
@@ -125,11 +124,10 @@ public:
 private:
     enum class op : uint8_t {
         accept = 1,
-        recv_multishot = 2,
+        recv_ring = 2,
         send = 3,
         send_zc = 4,
         recv_direct = 5,
-        cancel = 6,
     };
     // What a zero-copy send's completions refer to (their user data is a send number).
     struct zc_send {
@@ -155,10 +153,10 @@ private:
     void on_accept(size_t listener, int res, uint32_t flags);
     void adopt(int fd);
     // Receive side (tcp_receive.cc).
-    void arm_multishot(tcp_connection& c);
+    void arm_ring_receive(tcp_connection& c);
     void arm_direct(tcp_connection& c);
     void continue_receiving(tcp_connection& c);
-    void on_recv_multishot(tcp_connection& c, int res, uint32_t flags);
+    void on_recv_ring(tcp_connection& c, int res, uint32_t flags);
     void on_recv_direct(tcp_connection& c, int res);
     bool frame(tcp_connection& c, uint16_t buffer_id, size_t length);
     unsigned after_completions();
@@ -181,11 +179,7 @@ private:
     io_uring _ring{};
     int _ring_event_fd = -1;
     std::unique_ptr<provided_buffer_ring> _recv_ring;
-    bool _multishot_limit = true; // the kernel takes a total limit (tcp_receive.cc)
-    // Connections whose large message should continue with a plain receive (their
-    // multishot is cancelled after this batch of completions), and those waiting for
-    // ring buffers.
-    std::vector<uint64_t> _to_cancel;
+    // Connections whose receive waits for ring buffers.
     std::vector<uint64_t> _waiting_for_buffers;
     bool _accepts_armed = false;
     uint64_t _next_id = 1;

@@ -71,7 +71,7 @@ inline bool read_all(int fd, uint8_t* p, size_t n) {
 // The server closed the connection: EOF, or a reset if it dropped unread bytes; a
 // timeout (EAGAIN) means it did not.
 // The thread that created a transport's io_uring (the test's) sees EINTR on reads
-// with a timeout (SO_RCVTIMEO) while the transport has multishot receives armed: the
+// with a timeout (SO_RCVTIMEO) while the transport has receives armed: the
 // kernel's task-work notification (TIF_NOTIFY_SIGNAL) interrupts them; read again.
 inline bool closed_by_peer(int fd) {
     uint8_t b;
