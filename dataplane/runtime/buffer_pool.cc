@@ -47,30 +47,7 @@ pool_buffer pool_buffer::lent(uint8_t* data, size_t size, bool in_pool, buffer_l
     return b;
 }
 
-pool_buffer& pool_buffer::operator=(pool_buffer&& o) noexcept {
-    if (this != &o) {
-        reset();
-        _owned = std::move(o._owned);
-        _data = o._pool || o._lender ? o._data : _owned.data();
-        _reserved = o._reserved;
-        _lent_in_pool = o._lent_in_pool;
-        _lender = o._lender;
-        _lender_token = o._lender_token;
-        o._lender = nullptr;
-        o._lent_in_pool = false;
-        _base = o._base;
-        _size = o._size;
-        _capacity = o._capacity;
-        _pool = o._pool;
-        _class = o._class;
-        o._data = nullptr;
-        o._size = o._capacity = 0;
-        o._pool = nullptr;
-    }
-    return *this;
-}
-
-void pool_buffer::reset() {
+void pool_buffer::give_back() {
     if (_pool) {
         _pool->put(_class, _base, _reserved);
     }
@@ -78,11 +55,6 @@ void pool_buffer::reset() {
         _lender->give_back(_lender_token);
     }
     _owned = bytes();
-    _pool = nullptr;
-    _lender = nullptr;
-    _lent_in_pool = _reserved = false;
-    _data = _base = nullptr;
-    _size = _capacity = 0;
 }
 
 buffer_pool::buffer_pool(size_t region_bytes) {

@@ -46,8 +46,16 @@ public:
     // region (registered: fixed-buffer I/O can use them).
     static pool_buffer lent(uint8_t* data, size_t size, bool in_pool, buffer_lender& lender,
                             uint32_t token);
-    pool_buffer(pool_buffer&& o) noexcept { *this = std::move(o); }
-    pool_buffer& operator=(pool_buffer&& o) noexcept;
+    // A request's buffer changes hands several times on its way (transport, engine,
+    // response, send queue): moving is a handful of stores, inline.
+    pool_buffer(pool_buffer&& o) noexcept { take_from(o); }
+    pool_buffer& operator=(pool_buffer&& o) noexcept {
+        if (this != &o) {
+            reset();
+            take_from(o);
+        }
+        return *this;
+    }
     pool_buffer(const pool_buffer&) = delete;
     pool_buffer& operator=(const pool_buffer&) = delete;
     ~pool_buffer() { reset(); }
@@ -65,10 +73,38 @@ public:
     // Index of the registered io_uring buffer covering this buffer (always 0: the
     // region is one registration), or -1 for heap buffers.
     int fixed_index() const { return in_pool() ? 0 : -1; }
-    void reset();
+    // Gives the storage back (to the pool, its lender or the heap); empty afterwards.
+    void reset() {
+        if (_pool || _lender || _owned.capacity() != 0) {
+            give_back();
+        }
+        forget();
+    }
 
 private:
     friend class buffer_pool;
+    void give_back();
+    void forget() {
+        _data = _base = nullptr;
+        _size = _capacity = 0;
+        _pool = nullptr;
+        _lender = nullptr;
+        _lent_in_pool = _reserved = false;
+    }
+    void take_from(pool_buffer& o) noexcept {
+        _owned = std::move(o._owned); // keeps its storage: o._data stays valid
+        _data = o._data;
+        _base = o._base;
+        _size = o._size;
+        _capacity = o._capacity;
+        _pool = o._pool;
+        _class = o._class;
+        _reserved = o._reserved;
+        _lent_in_pool = o._lent_in_pool;
+        _lender = o._lender;
+        _lender_token = o._lender_token;
+        o.forget();
+    }
     uint8_t* _data = nullptr;
     uint8_t* _base = nullptr; // what goes back to the pool (_data may start later)
     size_t _size = 0;
