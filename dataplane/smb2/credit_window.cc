@@ -9,6 +9,10 @@ bool credit_window::consume(uint64_t first, uint16_t charge) {
     if (first < _low || first >= _granted_high || n > _granted_high - first) {
         return false;
     }
+    if (first == _low && _used.empty()) {
+        _low += n; // in order, nothing used above: the common case, no bookkeeping
+        return true;
+    }
     for (uint64_t id = first; id < first + n; ++id) {
         size_t i = id - _low;
         if (i < _used.size() && _used[i]) {

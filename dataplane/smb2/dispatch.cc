@@ -12,6 +12,10 @@ namespace smbx::smb2 {
 
 namespace {
 
+// A response body's first allocation: READ, WRITE, CLOSE, CREATE without contexts and
+// most others fit (MS-SMB2 2.2.14-2.2.22).
+constexpr size_t small_body = 128;
+
 // What the engine checks before a handler runs (MS-SMB2 3.3.5.2.9, 3.3.5.2.11).
 enum needs : uint8_t { none = 0, session_needed = 1, tree_needed = 2 | 1 };
 
@@ -166,6 +170,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
     }
 
     response resp;
+    resp.body.buffer().reserve(small_body); // most bodies fit: no growth by doubling
     request req{conn, h, message};
     req.chain_file_id = &chain.last_file_id;
     req.last_in_chain = last_in_chain;
@@ -204,6 +209,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
             rh.credits = conn.credits.grant(std::max<uint16_t>(h.credits, 1));
         }
         byte_writer w;
+        w.buffer().reserve(header_size + resp.body.size());
         write_header(w, rh);
         w.put(resp.body.buffer());
         out.message = w.take();

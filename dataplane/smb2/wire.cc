@@ -29,6 +29,7 @@ bool parse_header(byte_span message, header& h) {
 }
 
 void write_header(byte_writer& w, const header& h) {
+    w.buffer().reserve(w.size() + header_size); // one allocation, not one per doubling
     w.u32(protocol_id);
     w.u16(header_size);
     w.u16(h.credit_charge);

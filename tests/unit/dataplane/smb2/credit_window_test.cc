@@ -42,3 +42,18 @@ TEST(credit_window, never_grants_beyond_the_cap_and_never_leaves_zero) {
     EXPECT_EQ(w.available(), credit_window::max_outstanding);
     EXPECT_EQ(total, credit_window::max_outstanding);
 }
+
+TEST(credit_window, in_order_after_out_of_order_keeps_every_id_single_use) {
+    credit_window w;
+    ASSERT_TRUE(w.consume(0, 1));
+    ASSERT_EQ(w.grant(8), 8);     // ids 1..8
+    EXPECT_TRUE(w.consume(3, 2)); // 3, 4 ahead of 1 and 2
+    EXPECT_TRUE(w.consume(1, 2)); // fills the gap: 1..4 used
+    EXPECT_FALSE(w.consume(4, 1));
+    EXPECT_TRUE(w.consume(5, 1)); // in order again
+    EXPECT_FALSE(w.consume(5, 1));
+    EXPECT_TRUE(w.consume(6, 3)); // 6..8, multi-credit, in order
+    EXPECT_FALSE(w.consume(8, 1));
+    EXPECT_FALSE(w.consume(9, 1)); // never granted
+    EXPECT_EQ(w.available(), 0u);
+}
