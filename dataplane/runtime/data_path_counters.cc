@@ -64,7 +64,6 @@ std::vector<std::pair<std::string, uint64_t>> snapshot() {
         {"tcp_recv_lent_messages", get(d.tcp_recv_lent_messages)},
         {"tcp_recv_assembled_bytes", get(d.tcp_recv_assembled_bytes)},
         {"tcp_recv_direct_bytes", get(d.tcp_recv_direct_bytes)},
-        {"tcp_recv_ring_receives", get(d.tcp_recv_ring_receives)},
         {"tcp_recv_no_buffers", get(d.tcp_recv_no_buffers)},
         {"rdma_transfer_registrations", get(d.rdma_transfer_registrations)},
     };

@@ -33,14 +33,13 @@ struct data_path {
     // engine in the provided buffer they arrived in (no copy); bytes copied from
     // provided buffers into a message's pool buffer (a message spanning buffers, or the
     // start of a large one); bytes received straight into a large message's pool buffer;
-    // receives armed on the ring (lent messages per receive is the batching), and the
-    // times the ring was empty (ENOBUFS).
+    // and the times the ring was empty (ENOBUFS). Lent messages per provided buffer is
+    // the batching: how many requests one receive picked up.
     std::atomic<uint64_t> tcp_recv_provided_buffers{0};
     std::atomic<uint64_t> tcp_recv_provided_bytes{0};
     std::atomic<uint64_t> tcp_recv_lent_messages{0};
     std::atomic<uint64_t> tcp_recv_assembled_bytes{0};
     std::atomic<uint64_t> tcp_recv_direct_bytes{0};
-    std::atomic<uint64_t> tcp_recv_ring_receives{0};
     std::atomic<uint64_t> tcp_recv_no_buffers{0};
     // SMB Direct transfers (RDMA READ/WRITE) whose buffer lay outside the registered pool
     // (the pool ran dry) and was registered for that transfer alone.

@@ -126,7 +126,7 @@ void worker::run() {
             continue;
         }
         // Adaptive shares its core: while it spins, whatever else is runnable there
-        // (a client on the same machine, another worker's request thread) goes first.
+        // (a client on the same machine, a request thread) goes first.
         // Doubled smb2.bench.echo on two cores shared with the client (67k -> 123k/s).
         sched_yield();
         auto now = std::chrono::steady_clock::now();

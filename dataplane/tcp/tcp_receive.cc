@@ -11,7 +11,7 @@
 // The next receive is armed once the previous one's bytes are framed, so requests that
 // arrived meanwhile come in one completion. A multishot receive was measured against
 // this and lost: it completes once per arriving segment (381k completions for 450k
-// 4 KiB READs at QD 32, with a wakeup each), 149-163k IOPS against 175-182k here.
+// 4 KiB READs at QD 32, with a wakeup each), 149-163k IOPS against 174-187k here.
 // Buffers go back to the ring as soon as the framing is done with them (or, when lent,
 // once the engine drops the message). A receive that finds the ring empty (ENOBUFS) is
 // armed again once buffers have come back.
@@ -43,7 +43,6 @@ void tcp_transport::arm_ring_receive(tcp_connection& c) {
     io_uring_sqe_set_data64(s, tag(op::recv_ring, c._id));
     c._ring_armed = true;
     ++c._ops_in_flight;
-    counters::add(counters::data().tcp_recv_ring_receives, 1);
 }
 
 void tcp_transport::arm_direct(tcp_connection& c) {
