@@ -56,6 +56,7 @@ std::vector<std::pair<std::string, uint64_t>> snapshot() {
         {"file_write_unregistered_bytes", get(d.file_write_unregistered_bytes)},
         {"payload_sent_from_pool_bytes", get(d.payload_sent_from_pool_bytes)},
         {"payload_sent_zero_copy_bytes", get(d.payload_sent_zero_copy_bytes)},
+        {"payload_sent_over_zc_limit_bytes", get(d.payload_sent_over_zc_limit_bytes)},
         {"payload_copied_bytes", get(d.payload_copied_bytes)},
         {"direct_io_bytes", get(d.direct_io_bytes)},
         {"direct_io_unaligned", get(d.direct_io_unaligned)},

@@ -22,6 +22,10 @@ struct data_path {
     std::atomic<uint64_t> payload_sent_from_pool_bytes{0};
     // Bytes the kernel sent straight from pool buffers (IORING_OP_SENDMSG_ZC).
     std::atomic<uint64_t> payload_sent_zero_copy_bytes{0};
+    // Payloads that would have gone zero-copy but were copied by the kernel (plain
+    // sendmsg) because their connection already held its limit of buffers awaiting
+    // notifications (tcp_transport::default_zero_copy_held_limit).
+    std::atomic<uint64_t> payload_sent_over_zc_limit_bytes{0};
     // READ data copied into a response message (compounds; AES-CCM).
     std::atomic<uint64_t> payload_copied_bytes{0};
     // Bytes read/written with O_DIRECT (`direct io` shares), and the requests that were

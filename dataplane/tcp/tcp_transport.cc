@@ -111,13 +111,21 @@ void tcp_transport::arm_send(tcp_connection& c) {
     c._msg.msg_iov = c._iov;
     c._msg.msg_iovlen = size_t(n);
     io_uring_sqe* s = sqe();
-    if (c._zero_copy && m.payload.size() >= zero_copy_threshold && m.payload.in_pool()) {
-        // The kernel sends from the pool buffer itself; the message is held until the
-        // notification says the kernel is done with it (on_send_zc).
-        if (!c._head_zc_tracked) {
+    bool zc_eligible =
+        c._zero_copy && m.payload.size() >= zero_copy_threshold && m.payload.in_pool();
+    if (zc_eligible && c._send_offset == 0 && !c._head_zc_tracked) {
+        // A new head: zero-copy unless the connection already holds its limit.
+        if (c._zc_held_bytes < _zero_copy_held_limit) {
             c._head_zc_tracked = true;
             c._zc_held[c._next_message_seq] = {};
+            c._zc_held_bytes += m.payload.size();
+        } else {
+            counters::add(counters::data().payload_sent_over_zc_limit_bytes, m.payload.size());
         }
+    }
+    if (c._head_zc_tracked) {
+        // The kernel sends from the pool buffer itself; the message is held until the
+        // notification says the kernel is done with it (on_send_zc).
         uint64_t send_id = _next_zc_send++;
         _zc_sends[send_id] = {c._id, c._next_message_seq};
         io_uring_prep_sendmsg_zc(s, c._fd, &c._msg, MSG_NOSIGNAL);
@@ -399,6 +407,7 @@ void tcp_transport::on_send_zc(uint64_t send_id, int res, uint32_t flags) {
 void tcp_transport::release_zc(tcp_connection& c, uint64_t message_seq) {
     auto it = c._zc_held.find(message_seq);
     if (it != c._zc_held.end() && it->second.sent && it->second.notifications == 0) {
+        c._zc_held_bytes -= it->second.message.payload.size();
         c._zc_held.erase(it); // the pool buffer goes back
     }
 }
@@ -424,6 +433,7 @@ void tcp_transport::maybe_finish_close(tcp_connection& c) {
     c._fd = -1;
     c._send_queue.clear();
     c._zc_held.clear(); // no notification is outstanding any more (_ops_in_flight is 0)
+    c._zc_held_bytes = 0;
     c._message = pool_buffer();
     LOG_INFO("connection %llu from %s closed", static_cast<unsigned long long>(c._id),
              c._peer.c_str());

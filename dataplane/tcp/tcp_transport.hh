@@ -75,6 +75,7 @@ private:
         bool sent = false;
     };
     std::map<uint64_t, zc_held> _zc_held;
+    size_t _zc_held_bytes = 0; // payload bytes of the messages in _zc_held
     uint64_t _next_message_seq = 1;
     bool _head_zc_tracked = false; // the head message is in _zc_held
     uint8_t _send_frame[4]{};
@@ -97,6 +98,13 @@ public:
     // placed so that a WRITE's data is page aligned (runtime/buffer_pool.hh).
     static constexpr size_t large_message = 64 * 1024;
     enum class zero_copy { no, yes, automatic };
+    // Payload bytes a connection may hold for zero-copy notifications before its next
+    // large payload is copied instead. Linux (6.10 on) links the notification of a send
+    // that lands behind the previous one in the socket's queue to that one's, and the
+    // whole chain completes together, once the queue drains: a reader slower than the
+    // server would otherwise keep every buffer sent meanwhile. A copied send starts
+    // skbs of its own, which ends the chain. Two of the largest READs we negotiate.
+    static constexpr size_t default_zero_copy_held_limit = 16 * 1024 * 1024;
     tcp_transport(std::vector<int> listen_fds, transport_events& events, worker& owner,
                   zero_copy zc = zero_copy::automatic, provided_buffer_ring::config recv_ring = {});
     ~tcp_transport() override;
@@ -118,6 +126,9 @@ public:
     void post_send(uint64_t id, out_message message);
     void post_close(uint64_t id);
     void post_adopt(int fd);
+
+    // Before the worker starts (tests use a small one).
+    void set_zero_copy_held_limit(size_t bytes) { _zero_copy_held_limit = bytes; }
 
     size_t connection_count() const { return _connection_count.load(std::memory_order_relaxed); }
 
@@ -171,6 +182,7 @@ private:
     std::vector<int> _listen_fds;
     transport_events& _events;
     zero_copy _zero_copy;
+    size_t _zero_copy_held_limit = default_zero_copy_held_limit;
     std::map<uint64_t, zc_send> _zc_sends;
     uint64_t _next_zc_send = 1;
     worker& _worker;

@@ -16,6 +16,7 @@
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/tcp/tcp_transport.hh"
 #include "tests/unit/dataplane/tcp/loopback_helpers.hh"
+#include "tests/unit/dataplane/tcp/pooled_transport_fixture.hh"
 
 using namespace smbx;
 using namespace smbx::test;
@@ -80,46 +81,12 @@ uint64_t counter(std::atomic<uint64_t>& c) {
     return c.load();
 }
 
-struct receive_fixture : ::testing::Test {
+struct receive_fixture : pooled_transport_fixture {
     recording_events events;
-    uint16_t port = 0;
-    int listen_fd = -1;
-    std::unique_ptr<buffer_pool> pool;
-    std::unique_ptr<worker> runner;
-    std::unique_ptr<tcp_transport> transport;
     counters::data_path& d = counters::data();
-    uint64_t fallbacks_before = 0;
 
     void start(provided_buffer_ring::config ring) {
-        pool = std::make_unique<buffer_pool>(32 * 1024 * 1024);
-        buffer_pool::set_global(pool.get());
-        listen_fd = listen_on_loopback(port);
-        runner = std::make_unique<worker>(0, -1, idle_policy::adaptive);
-        transport = std::make_unique<tcp_transport>(std::vector<int>{listen_fd}, events, *runner,
-                                                    tcp_transport::zero_copy::no, ring);
-        runner->add_poller(transport.get());
-        runner->start();
-    }
-    void TearDown() override {
-        if (runner) {
-            runner->stop();
-            runner->join();
-        }
-        transport.reset();
-        runner.reset();
-        if (pool) {
-            EXPECT_EQ(pool->stats().heap_fallbacks, 0u);
-            EXPECT_EQ(pool->stats().in_use, 0u) << "a message buffer was not returned";
-        }
-        buffer_pool::set_global(nullptr);
-        pool.reset();
-        close(listen_fd);
-    }
-    bool wait_for(const std::function<bool()>& done) {
-        for (int i = 0; i < 500 && !done(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return done();
+        start_transport(events, 32 * 1024 * 1024, tcp_transport::zero_copy::no, ring);
     }
 };
 
