@@ -7,7 +7,7 @@ namespace smbx::dpdk {
 
 namespace {
 
-constexpr size_t bad_framing = SIZE_MAX;
+constexpr size_t bad_framing = direct_tcp::bad_frame;
 
 // Where a large message starts in its pool buffer so that a WRITE's data (after the
 // SMB2 header and WRITE request, MS-SMB2 2.2.21, and a TRANSFORM_HEADER, 2.2.41, when
@@ -57,23 +57,13 @@ private:
     std::atomic<uint32_t> _refs{1};
 };
 
-size_t direct_tcp_reassembler::body_length(const uint8_t* header) const {
-    // MS-SMB2 2.1: StreamProtocolLength is 24 bits after a zero byte; a message
-    // shorter than the SMB2 protocol id cannot be one.
-    size_t length = size_t(header[1]) << 16 | size_t(header[2]) << 8 | header[3];
-    if (header[0] != 0 || length < 4 || length > _max_message) {
-        return bad_framing;
-    }
-    return length;
-}
-
 size_t direct_tcp_reassembler::copy_step(const uint8_t* p, size_t n, const deliver_fn& deliver) {
     if (_header_filled < sizeof _header) {
         size_t k = std::min(sizeof _header - _header_filled, n);
         std::memcpy(_header + _header_filled, p, k);
         _header_filled += k;
         if (_header_filled == sizeof _header) {
-            _length = body_length(_header);
+            _length = direct_tcp::message_length(_header, _max_message);
             if (_length == bad_framing) {
                 return bad_framing;
             }
@@ -121,7 +111,7 @@ bool direct_tcp_reassembler::feed(net::packet_buffer segment, bool may_lend,
     for (size_t pos = 0; pos < size;) {
         // At a message boundary with the whole message in this segment: lend it.
         if (may_lend && _header_filled == 0 && size - pos >= sizeof _header) {
-            size_t length = body_length(data + pos);
+            size_t length = direct_tcp::message_length(data + pos, _max_message);
             if (length == bad_framing) {
                 ok = false;
                 break;

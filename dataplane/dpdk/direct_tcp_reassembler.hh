@@ -16,6 +16,7 @@
 #include <functional>
 #include <span>
 
+#include "dataplane/direct_tcp.hh"
 #include "dataplane/net/packet_buffer.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 
@@ -60,11 +61,8 @@ private:
     // Consumes bytes at `p` (at most `n`) by copying, up to the end of the current
     // header or message; returns how many, or SIZE_MAX for bad framing.
     size_t copy_step(const uint8_t* p, size_t n, const deliver_fn& deliver);
-    // MS-SMB2 2.1 header check; the body length, or SIZE_MAX if the peer broke framing
-    // or announced more than _max_message.
-    size_t body_length(const uint8_t* header) const;
 
-    uint8_t _header[4]{};
+    uint8_t _header[direct_tcp::header_size]{};
     size_t _header_filled = 0;
     size_t _length = 0; // of the message after the header
     size_t _max_message = max_message_size;

@@ -5,6 +5,7 @@
 #include <rte_mempool.h>
 
 #include "common/log.hh"
+#include "dataplane/direct_tcp.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 
 namespace smbx::dpdk {
@@ -218,13 +219,14 @@ void dpdk_transport::drain_posted() {
 void dpdk_transport::transmit(dpdk_connection& c, out_message message) {
     // MS-SMB2 2.1: a zero byte and the 24-bit length of head + payload.
     size_t len = message.size();
-    if (len > 0xffffff) {
+    if (len > direct_tcp::max_length) {
         LOG_ERROR("%s: message of %zu bytes does not fit Direct TCP framing; closing",
                   c._peer.c_str(), len);
         begin_close(c);
         return;
     }
-    bytes frame{0, uint8_t(len >> 16), uint8_t(len >> 8), uint8_t(len)};
+    bytes frame(direct_tcp::header_size);
+    direct_tcp::encode_header(frame.data(), len);
     _stack->send(c._id, net::make_tx_block(std::move(frame)));
     if (!message.head.empty()) {
         _stack->send(c._id, net::make_tx_block(std::move(message.head)));

@@ -161,10 +161,10 @@ bool tcp_transport::frame(tcp_connection& c, uint16_t buffer_id, size_t length) 
         }
         c._header_filled = 0;
         const uint8_t* h = c._frame_header;
-        size_t len = (size_t(h[1]) << 16) | (size_t(h[2]) << 8) | h[3];
-        if (h[0] != 0 || len > max_message_size || len < 4) {
-            LOG_WARN("%s: bad Direct TCP frame (type %u, length %zu); closing", c._peer.c_str(),
-                     h[0], len);
+        size_t len = direct_tcp::message_length(h, max_message_size);
+        if (len == direct_tcp::bad_frame) {
+            LOG_WARN("%s: bad Direct TCP frame header %02x %02x %02x %02x; closing",
+                     c._peer.c_str(), h[0], h[1], h[2], h[3]);
             return false;
         }
         if (len > c.max_incoming.load(std::memory_order_relaxed)) {

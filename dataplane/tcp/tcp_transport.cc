@@ -89,14 +89,11 @@ void tcp_transport::arm_send(tcp_connection& c) {
         return;
     }
     out_message& m = c._send_queue.front();
-    uint32_t len = static_cast<uint32_t>(m.size());
-    c._send_frame[0] = 0;
-    c._send_frame[1] = uint8_t(len >> 16);
-    c._send_frame[2] = uint8_t(len >> 8);
-    c._send_frame[3] = uint8_t(len);
+    direct_tcp::encode_header(c._send_frame, m.size()); // at most max_message_size
     // Frame header, head, then the payload from its own buffer: one sendmsg, no copy.
-    iovec parts[3] = {
-        {c._send_frame, 4}, {m.head.data(), m.head.size()}, {m.payload.data(), m.payload.size()}};
+    iovec parts[3] = {{c._send_frame, sizeof c._send_frame},
+                      {m.head.data(), m.head.size()},
+                      {m.payload.data(), m.payload.size()}};
     size_t skip = c._send_offset;
     int n = 0;
     for (auto& part : parts) {

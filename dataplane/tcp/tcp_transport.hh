@@ -21,6 +21,7 @@
 
 #include <liburing.h>
 
+#include "dataplane/direct_tcp.hh"
 #include "dataplane/runtime/worker.hh"
 #include "dataplane/tcp/provided_buffer_ring.hh"
 #include "dataplane/transport.hh"
@@ -55,7 +56,7 @@ private:
     // of the worker's provided buffers; one that does not lie in one buffer is
     // assembled in `_message` (a pool buffer), and the rest of a large one is received
     // straight into it.
-    uint8_t _frame_header[4]{};
+    uint8_t _frame_header[direct_tcp::header_size]{};
     size_t _header_filled = 0;
     pool_buffer _message;
     size_t _message_filled = 0;
@@ -78,7 +79,7 @@ private:
     size_t _zc_held_bytes = 0; // payload bytes of the messages in _zc_held
     uint64_t _next_message_seq = 1;
     bool _head_zc_tracked = false; // the head message is in _zc_held
-    uint8_t _send_frame[4]{};
+    uint8_t _send_frame[direct_tcp::header_size]{};
     size_t _send_offset = 0; // bytes of (frame + head + payload) already sent
     bool _send_in_flight = false;
     iovec _iov[3]{};
