@@ -10,11 +10,12 @@
 #include <cstdlib>
 #include <memory>
 
-#include "tests/unit/rdma/fake_verbs_port.hh"
+#include "tests/fuzz/smbd_fuzz_support.hh"
 
 using namespace smbx;
 using namespace smbx::rdma;
 using namespace smbx::rdma::testing;
+using namespace smbx::rdma::fuzzing;
 
 namespace {
 
@@ -24,12 +25,6 @@ struct events : smbd_connection_events {
     void on_message(bytes m) override { messages += m.empty() ? 0 : 1; }
     void on_closed() override { ++closed; }
 };
-
-void check(bool ok) {
-    if (!ok) {
-        std::abort();
-    }
-}
 
 bytes negotiate(uint16_t credits) {
     negotiate_request r{smbd_version_1, smbd_version_1, credits, 1364, 1024, 131072};
@@ -61,11 +56,11 @@ void run(const uint8_t* data, size_t size) {
     int rdma_started = 0;
     auto rdma_done = std::make_shared<int>(0);
     // The client's view of the credits: what it granted, what the server spent.
-    uint64_t granted_total = 0, data_sends = 0;
+    credit_ledger credits;
     auto client_sends = [&](byte_span msg) {
         data_transfer_message m;
         if (parse_data_transfer(msg, m) == data_transfer_error::none) {
-            granted_total += m.header.credits_granted;
+            credits.granted += m.header.credits_granted;
         }
         port.deliver(conn, msg);
     };
@@ -120,29 +115,13 @@ void run(const uint8_t* data, size_t size) {
             }
             break;
         case 7: // time passes
-            now += std::chrono::seconds(len ? arg[0] : 1);
-            conn.poll(now);
+            advance_time(conn, now, arg);
             break;
         case 8:
-            if (len && arg[0] == 0xDD) {
-                conn.on_peer_disconnected();
-            } else if (len && arg[0] == 0xDC) {
-                conn.close("fuzz");
-            }
+            end_connection(conn, arg);
             break;
         }
-        // Each data message the engine posted spent a credit the client had granted,
-        // fitted the negotiated send size, and the last credit went only with a grant.
-        for (size_t i = sends_before; i < port.sent.size(); ++i) {
-            data_transfer_message m;
-            check(parse_data_transfer(port.sent[i].data, m) == data_transfer_error::none);
-            check(port.sent[i].data.size() <= conn.negotiated().max_send_size);
-            check(granted_total > data_sends);
-            if (granted_total - data_sends == 1) {
-                check(m.header.credits_granted > 0);
-            }
-            ++data_sends;
-        }
+        credits.check_sends(port, conn, sends_before);
         check(ev.closed <= 1);
     }
     // Tear down: every buffer comes back, callbacks once, on_closed once.

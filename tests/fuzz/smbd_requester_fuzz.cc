@@ -10,11 +10,12 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "tests/unit/rdma/fake_verbs_port.hh"
+#include "tests/fuzz/smbd_fuzz_support.hh"
 
 using namespace smbx;
 using namespace smbx::rdma;
 using namespace smbx::rdma::testing;
+using namespace smbx::rdma::fuzzing;
 
 namespace {
 
@@ -25,12 +26,6 @@ struct events : smbd_connection_events {
     void on_message(bytes) override {}
     void on_closed() override { ++closed; }
 };
-
-void check(bool ok) {
-    if (!ok) {
-        std::abort();
-    }
-}
 
 void run(const uint8_t* data, size_t size) {
     if (size < 2) {
@@ -54,8 +49,8 @@ void run(const uint8_t* data, size_t size) {
     size_t pos = 2 + len;
 
     // The server's grants (negotiate response, then each message) against our sends.
-    uint64_t granted_total = ev.established ? conn.negotiated().credits_granted : 0;
-    uint64_t data_sends = 0;
+    credit_ledger credits;
+    credits.granted = ev.established ? conn.negotiated().credits_granted : 0;
     while (pos + 2 <= size) {
         uint8_t op = data[pos];
         size_t n = std::min<size_t>(data[pos + 1], size - pos - 2);
@@ -66,7 +61,7 @@ void run(const uint8_t* data, size_t size) {
         case 0: { // a message from the server, as received
             data_transfer_message m;
             if (ev.established && parse_data_transfer(arg, m) == data_transfer_error::none) {
-                granted_total += m.header.credits_granted;
+                credits.granted += m.header.credits_granted;
             }
             port.deliver(conn, arg);
             break;
@@ -78,7 +73,7 @@ void run(const uint8_t* data, size_t size) {
                                        n > 2 ? arg[2] * 64u : 0, uint32_t(n));
             w.put(arg);
             if (ev.established) {
-                granted_total += granted;
+                credits.granted += granted;
             }
             port.deliver(conn, w.buffer());
             break;
@@ -90,28 +85,14 @@ void run(const uint8_t* data, size_t size) {
             port.complete_sends(conn, !(n == 1 && arg[0] == 0xEE));
             break;
         case 4: // time passes
-            now += std::chrono::seconds(n ? arg[0] : 1);
-            conn.poll(now);
+            advance_time(conn, now, arg);
             break;
         case 5:
-            if (n && arg[0] == 0xDD) {
-                conn.on_peer_disconnected();
-            } else if (n && arg[0] == 0xDC) {
-                conn.close("fuzz");
-            }
+            end_connection(conn, arg);
             break;
         }
-        for (size_t i = sends_before; i < port.sent.size(); ++i) {
-            check(ev.established == 1);
-            data_transfer_message m;
-            check(parse_data_transfer(port.sent[i].data, m) == data_transfer_error::none);
-            check(port.sent[i].data.size() <= conn.negotiated().max_send_size);
-            check(granted_total > data_sends);
-            if (granted_total - data_sends == 1) {
-                check(m.header.credits_granted > 0);
-            }
-            ++data_sends;
-        }
+        check(port.sent.size() == sends_before || ev.established == 1);
+        credits.check_sends(port, conn, sends_before);
         check(ev.closed <= 1);
     }
     conn.close("end of input");
