@@ -43,7 +43,27 @@ dpdk_require_tools() {
     command -v ethtool >/dev/null || skip_test "no ethtool (deploy/install-deps.sh)"
 }
 
-# The smbx side (after lib.sh's smbx_init and a namespace topology):
+# dpdk_require_smbx: dpdk_require_tools, and the data plane, for the tests that run
+# smbx on DPDK. They set the worker count themselves (a DPDK worker never sleeps), so
+# the data-plane variants (SMBX_TEST_GLOBAL) skip.
+dpdk_require_smbx() {
+    [ -z "${SMBX_TEST_GLOBAL:-}" ] ||
+        skip_test "a data-plane variant: this test fixes workers = 1, and a DPDK worker never sleeps"
+    dpdk_require_tools
+    [ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
+}
+
+# dpdk_smbx_init: lib.sh's smbx_init; on exit the namespaces go too.
+dpdk_cleanup() {
+    on_exit
+    dpdk_netns_cleanup
+}
+dpdk_smbx_init() {
+    smbx_init
+    trap dpdk_cleanup EXIT
+}
+
+# The smbx side (after dpdk_smbx_init and a namespace topology):
 #
 # dpdk_vdev_args TAG: `dpdk args` for net_af_packet on $IF_DP (EAL files named by TAG),
 # one queue pair per worker ($DPDK_WORKERS).

@@ -17,22 +17,14 @@ LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
 source "$LIB_DIR/dpdk_netns.sh"
 
-[ -z "${SMBX_TEST_GLOBAL:-}" ] ||
-    skip_test "a data-plane variant: this test fixes workers = 1, and a DPDK worker never sleeps"
-dpdk_require_tools
-[ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
+dpdk_require_smbx
 command -v smbclient >/dev/null || skip_test "no smbclient"
 
 dpdk_netns_names lo
 MIB=${SMBX_DPDK_LOSS_MIB:-256}
 IMPAIR=${SMBX_DPDK_IMPAIR:-drop 0.01 dup 0.01 reorder 0.02}
 
-smbx_init
-dpdk_cleanup() {
-    on_exit
-    dpdk_netns_cleanup
-}
-trap dpdk_cleanup EXIT
+dpdk_smbx_init
 
 dpdk_netns_setup || { fail "namespace topology"; finish; }
 smbx_config

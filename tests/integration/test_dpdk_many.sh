@@ -15,10 +15,7 @@ LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
 source "$LIB_DIR/dpdk_netns.sh"
 
-[ -z "${SMBX_TEST_GLOBAL:-}" ] ||
-    skip_test "a data-plane variant: this test fixes workers = 1, and a DPDK worker never sleeps"
-dpdk_require_tools
-[ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
+dpdk_require_smbx
 BENCH=$SMBX_BUILD_DIR/bench/smbx-bench
 [ -x "$BENCH" ] || skip_test "no $BENCH (build the smbx-bench target)"
 
@@ -26,12 +23,7 @@ dpdk_netns_names mc
 CONNECTIONS=${SMBX_DPDK_MANY_CONNECTIONS:-200}
 SECONDS_RUN=${SMBX_DPDK_MANY_SECONDS:-15}
 
-smbx_init
-dpdk_cleanup() {
-    on_exit
-    dpdk_netns_cleanup
-}
-trap dpdk_cleanup EXIT
+dpdk_smbx_init
 
 dpdk_netns_setup || { fail "namespace topology"; finish; }
 smbx_config

@@ -18,10 +18,7 @@ LIB_DIR=$(cd "$(dirname "$0")" && pwd)
 source "$LIB_DIR/lib.sh"
 source "$LIB_DIR/dpdk_netns.sh"
 
-[ -z "${SMBX_TEST_GLOBAL:-}" ] ||
-    skip_test "a data-plane variant: this test fixes workers = 1, and a DPDK worker never sleeps"
-dpdk_require_tools
-[ -x "$SMBX_BUILD_DIR/smbx-dataplane" ] || skip_test "no $SMBX_BUILD_DIR/smbx-dataplane"
+dpdk_require_smbx
 command -v smbclient >/dev/null || skip_test "no smbclient"
 
 dpdk_netns_names sm
@@ -31,12 +28,7 @@ MIB=${SMBX_DPDK_SMB_MIB:-256}
 # The worker count is this test's to set (dpdk_start: $DPDK_WORKERS, default 1; two in
 # run_two_workers). The variant's idle policy still applies.
 SMBX_TEST_GLOBAL=$(grep -v '^ *workers' <<<"${SMBX_TEST_GLOBAL:-}")
-smbx_init
-dpdk_cleanup() {
-    on_exit
-    dpdk_netns_cleanup
-}
-trap dpdk_cleanup EXIT
+dpdk_smbx_init
 
 torture() {
     local name=$1
