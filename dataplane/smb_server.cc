@@ -109,6 +109,7 @@ bool smb_server::process_on_worker(client& c, const std::shared_ptr<transport_co
     if (!smb2::can_process_on_worker(*c.state, inner)) {
         return false;
     }
+    counters::add(counters::data().smb2_messages_on_worker, 1);
     auto result = decrypted ? smb2::process_decrypted(*c.state, std::move(msg))
                             : smb2::process_message(*c.state, std::move(msg));
     c.state->prefetched = {};
@@ -126,6 +127,7 @@ void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, p
     if (process_on_worker(*c, conn, msg, decrypted)) {
         return;
     }
+    counters::add(counters::data().smb2_messages_to_request_threads, 1);
     // The strand's queue holds copyable tasks; the buffer travels in a shared box.
     auto box = std::make_shared<pool_buffer>(std::move(msg));
     c->strand->post([c, conn, box, decrypted] {

@@ -67,6 +67,8 @@ std::vector<std::pair<std::string, uint64_t>> snapshot() {
         {"tcp_recv_direct_bytes", get(d.tcp_recv_direct_bytes)},
         {"tcp_recv_no_buffers", get(d.tcp_recv_no_buffers)},
         {"rdma_transfer_registrations", get(d.rdma_transfer_registrations)},
+        {"smb2_messages_on_worker", get(d.smb2_messages_on_worker)},
+        {"smb2_messages_to_request_threads", get(d.smb2_messages_to_request_threads)},
     };
     if (auto* pool = buffer_pool::global()) {
         auto s = pool->stats();

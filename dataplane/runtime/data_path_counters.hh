@@ -48,6 +48,11 @@ struct data_path {
     // SMB Direct transfers (RDMA READ/WRITE) whose buffer lay outside the registered pool
     // (the pool ran dry) and was registered for that transfer alone.
     std::atomic<uint64_t> rdma_transfer_registrations{0};
+    // SMB2 messages the network worker processed itself (smb_server::process_on_worker:
+    // ECHO, READs from the page cache, WRITEs to files in memory), and those it handed
+    // to the request threads.
+    std::atomic<uint64_t> smb2_messages_on_worker{0};
+    std::atomic<uint64_t> smb2_messages_to_request_threads{0};
 };
 
 data_path& data();

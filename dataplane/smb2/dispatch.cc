@@ -606,6 +606,8 @@ bool can_process_on_worker(connection& conn, byte_span message) {
         return true;
     case command::read:
         return prefetch_read(conn, message);
+    case command::write:
+        return worker_may_write(conn, message);
     default:
         return false;
     }

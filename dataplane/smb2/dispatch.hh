@@ -27,9 +27,9 @@ bool decrypt_in_place(connection& conn, pool_buffer& message);
 // process_message for a message that decrypt_in_place() opened.
 processing_result process_decrypted(connection& conn, pool_buffer message);
 
-// Whether a polling worker may process `message` itself, without blocking: a single,
-// unencrypted ECHO or READ, the READ's data then already read from the page cache
-// (RWF_NOWAIT) into conn.prefetched. False: hand it to the request threads.
+// Whether a polling worker may process `message` itself, without blocking: a single
+// ECHO, a READ whose data is then already read from the page cache (RWF_NOWAIT) into
+// conn.prefetched, or a WRITE to a file in memory. False: hand it to the request threads.
 bool can_process_on_worker(connection& conn, byte_span message);
 
 // Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`

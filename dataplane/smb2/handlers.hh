@@ -17,14 +17,17 @@ void handle_flush(request& req, response& resp);           // flush.cc
 void handle_read(request& req, response& resp);            // read_write.cc
 // Reads a READ request's data from the page cache without blocking, for a worker
 // (can_process_on_worker); false when that would block.
-bool prefetch_read(connection& conn, byte_span message);   // read_write.cc
-void handle_write(request& req, response& resp);           // read_write.cc
-void handle_lock(request& req, response& resp);            // lock.cc
-void handle_ioctl(request& req, response& resp);           // ioctl.cc
-void handle_echo(request& req, response& resp);            // echo.cc
-void handle_query_directory(request& req, response& resp); // query_directory.cc
-void handle_change_notify(request& req, response& resp);   // change_notify.cc
-void handle_query_info(request& req, response& resp);      // query_info.cc
-void handle_set_info(request& req, response& resp);        // set_info.cc
+bool prefetch_read(connection& conn, byte_span message); // read_write.cc
+void handle_write(request& req, response& resp);         // read_write.cc
+// Whether a worker may process a WRITE request itself: one that cannot wait for a
+// device (the file is in memory) or is answered without I/O.
+bool worker_may_write(connection& conn, byte_span message); // read_write.cc
+void handle_lock(request& req, response& resp);             // lock.cc
+void handle_ioctl(request& req, response& resp);            // ioctl.cc
+void handle_echo(request& req, response& resp);             // echo.cc
+void handle_query_directory(request& req, response& resp);  // query_directory.cc
+void handle_change_notify(request& req, response& resp);    // change_notify.cc
+void handle_query_info(request& req, response& resp);       // query_info.cc
+void handle_set_info(request& req, response& resp);         // set_info.cc
 
 } // namespace smbx::smb2

@@ -1,9 +1,10 @@
 // SMB2 READ and WRITE (MS-SMB2 2.2.19-2.2.22, 3.3.5.12, 3.3.5.13) on files and named
 // pipes. File data moves between the file and pool buffers through io_uring
-// (runtime/file_io.hh), on the request thread, never on a network worker. On an SMB
-// Direct connection a READ or WRITE may name an RDMA channel: the data then moves by
-// RDMA WRITE / RDMA READ between that same pool buffer and the client's memory, and the
-// request thread waits for the transfer.
+// (runtime/file_io.hh), on the request threads; a network worker does it itself only
+// where it cannot wait: READ data in the page cache (RWF_NOWAIT), and WRITEs to files
+// in memory (tmpfs). On an SMB Direct connection a READ or WRITE may name an RDMA
+// channel: the data then moves by RDMA WRITE / RDMA READ between that same pool buffer
+// and the client's memory, and the request thread waits for the transfer.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -310,6 +311,40 @@ bool prefetch_read(connection& conn, byte_span message) {
     data.resize(size_t(n));
     conn.prefetched = {f->fd(), offset, length, std::move(data)};
     return true;
+}
+
+bool worker_may_write(connection& conn, byte_span message) {
+    byte_reader b(message);
+    b.seek(40); // SessionId (2.2.1.2)
+    uint64_t session_id = b.u64();
+    b.seek(header_size);
+    uint16_t structure_size = b.u16();
+    b.skip(2 + 4 + 8); // DataOffset, Length, Offset (2.2.21)
+    file_id id = vfs::read_file_id(b);
+    uint32_t channel = b.u32();
+    b.skip(4 + 2 + 2); // RemainingBytes, WriteChannelInfoOffset/Length
+    uint32_t flags = b.u32();
+    if (!b.ok() || structure_size != 49) {
+        return true; // answered without I/O
+    }
+    if (channel != channel_none || (flags & writeflag_write_through)) {
+        return false; // waits for an RDMA transfer, or for the device
+    }
+    auto h = conn.find_open(session_id, id);
+    if (!h) {
+        return true; // FILE_CLOSED
+    }
+    if (h->is_pipe()) {
+        return false; // a pipe write runs the RPC: the request threads do that
+    }
+    auto f = vfs::as_file_open(h);
+    if (!f || f->is_directory()) {
+        return true; // INVALID_DEVICE_REQUEST
+    }
+    // A write to a memory file system (tmpfs) is a copy into its pages; it never waits
+    // for a device. Other file systems may, and stream data lives in xattrs.
+    return !f->is_stream() && !f->direct_io() &&
+           f->worker_reads() == vfs::file_open::nowait_read::memory_backed;
 }
 
 void handle_write(request& req, response& resp) {

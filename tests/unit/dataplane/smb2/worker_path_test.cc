@@ -1,11 +1,15 @@
 // What a polling worker may process itself (dispatch.hh can_process_on_worker): a
-// single unencrypted ECHO, or a READ whose data it could fetch from the page cache
-// without waiting; the READ handler then uses that data, the same bytes, not a second
-// read. Everything else goes to the request threads.
+// single unencrypted ECHO, a READ whose data it could fetch from the page cache
+// without waiting (the READ handler then uses that data, the same bytes, not a second
+// read), or a WRITE to a file in memory. Everything else goes to the request threads.
 #include "dataplane/smb2/dispatch.hh"
+
+#include <fstream>
+#include <iterator>
 
 #include "../vfs/smb2_harness.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/open_lookup.hh"
 
 namespace smbx::vfs {
 namespace {
@@ -80,6 +84,37 @@ TEST_F(worker_path, only_single_plain_echo_and_read_stay_on_the_worker) {
     conn->negotiated = false;
     EXPECT_FALSE(smb2::can_process_on_worker(*conn, message(smb2::command::echo, {4, 0, 0, 0})))
         << "nothing before NEGOTIATE";
+}
+
+TEST_F(worker_path, only_writes_to_files_in_memory_stay_on_the_worker) {
+    auto id = open("w.bin", rw, 2);
+    auto write = [&](file_id f, uint32_t flags = 0) {
+        bytes body = write_body(f, 0, "data");
+        body[44] = uint8_t(flags); // Flags (2.2.21), after the fixed fields before it
+        return message(smb2::command::write, body);
+    };
+    // The fixture's share is on a disk file system: a write may wait for the device.
+    EXPECT_FALSE(smb2::can_process_on_worker(*conn, write(id)));
+    // The same file as if it lived in tmpfs (create_file decides that with fstatfs).
+    auto f = as_file_open(conn->find_open(*sess, id));
+    ASSERT_TRUE(f);
+    f->set_worker_reads(file_open::nowait_read::memory_backed);
+    EXPECT_TRUE(smb2::can_process_on_worker(*conn, write(id)));
+    EXPECT_FALSE(smb2::can_process_on_worker(*conn, write(id, 1 /*WRITE_THROUGH*/)))
+        << "write-through waits for the device";
+    // What fails without I/O is answered on the worker.
+    EXPECT_TRUE(smb2::can_process_on_worker(*conn, write({1, 999})));
+    // The handler then writes as on a request thread.
+    auto msg = write(id);
+    smb2::header h;
+    ASSERT_TRUE(smb2::parse_header(msg, h));
+    smb2::request req{*conn, h, msg, sess, tree, &chain};
+    smb2::response resp;
+    smb2::handle_write(req, resp);
+    EXPECT_EQ(resp.status, status::success);
+    std::ifstream in(share.root() + "/w.bin");
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(got, "data");
 }
 
 } // namespace
