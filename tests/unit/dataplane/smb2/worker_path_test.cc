@@ -31,6 +31,15 @@ protected:
         w.put(body);
         return w.take();
     }
+    // Runs `handler` on a whole message, as process_message would after its checks.
+    smb2::response run(void (*handler)(smb2::request&, smb2::response&), const bytes& msg) {
+        smb2::header h;
+        EXPECT_TRUE(smb2::parse_header(msg, h));
+        smb2::request req{*conn, h, msg, sess, tree, &chain};
+        smb2::response resp;
+        handler(req, resp);
+        return resp;
+    }
 };
 
 TEST_F(worker_path, cached_read_is_fetched_once_and_answered_from_that_buffer) {
@@ -47,11 +56,7 @@ TEST_F(worker_path, cached_read_is_fetched_once_and_answered_from_that_buffer) {
     ASSERT_EQ(conn->prefetched.data.size(), 65536u);
     const uint8_t* fetched = conn->prefetched.data.data();
 
-    smb2::header h;
-    ASSERT_TRUE(smb2::parse_header(msg, h));
-    smb2::request req{*conn, h, msg, sess, tree, &chain};
-    smb2::response resp;
-    smb2::handle_read(req, resp);
+    smb2::response resp = run(smb2::handle_read, msg);
     ASSERT_EQ(resp.status, status::success);
     EXPECT_EQ(resp.payload.data(), fetched) << "the prefetched buffer itself is the payload";
     EXPECT_EQ(std::string(resp.payload.data(), resp.payload.data() + resp.payload.size()),
@@ -105,13 +110,7 @@ TEST_F(worker_path, only_writes_to_files_in_memory_stay_on_the_worker) {
     // What fails without I/O is answered on the worker.
     EXPECT_TRUE(smb2::can_process_on_worker(*conn, write({1, 999})));
     // The handler then writes as on a request thread.
-    auto msg = write(id);
-    smb2::header h;
-    ASSERT_TRUE(smb2::parse_header(msg, h));
-    smb2::request req{*conn, h, msg, sess, tree, &chain};
-    smb2::response resp;
-    smb2::handle_write(req, resp);
-    EXPECT_EQ(resp.status, status::success);
+    EXPECT_EQ(run(smb2::handle_write, write(id)).status, status::success);
     std::ifstream in(share.root() + "/w.bin");
     std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(got, "data");
