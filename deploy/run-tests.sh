@@ -11,7 +11,8 @@
 #   rdma     SMB Direct in a QEMU VM with Soft-RoCE (tests/rdma-lab/run-tests.sh, its
 #            README): sets the lab up, then each VM test is one test; uses build/
 # A stage whose configure or build fails counts as one failure and the next stage
-# still runs. The last line printed is `N passed, N failed` over all stages, and the
+# still runs. The last line printed is `N passed, N failed, N skipped` over all stages
+# (skipped: a test that cannot run here exits 77, ctest's SKIP_RETURN_CODE), and the
 # exit status is non-zero if anything failed.
 #
 # Knobs: SMBX_BUILD_ROOT=build (dirs are ROOT, ROOT-asan, ROOT-fuzz), SMBX_STAGES="release asan fuzz" (subset/order), SMBX_JOBS=2 (build and
@@ -30,27 +31,34 @@ read -r -a CTEST_EXTRA <<<"${SMBX_CTEST_ARGS:-}"
 
 total_pass=0
 total_fail=0
+total_skip=0
 summary=()
 t_start=$SECONDS
 
 note() { printf '\n==== %s ====\n' "$*"; }
 
-# count_ctest LOG: prints "passed failed" from ctest's output. Uses the summary line
-# ("N% tests passed, X tests failed out of Y"); if ctest was cut short and printed
-# none, counts the per-test result lines and adds one failure for the cut.
+# count_ctest LOG: prints "passed failed skipped" from ctest's output. Uses the summary
+# line ("N% tests passed, X tests failed out of Y"), where Y includes the skipped tests
+# (exit 77, SKIP_RETURN_CODE; GTEST_SKIP): those are listed as "(Skipped)" under "The
+# following tests did not run" and counted apart, never as passed. If ctest was cut
+# short and printed no summary, counts the per-test result lines and adds one failure
+# for the cut.
 count_ctest() {
-    local log=$1 line
+    local log=$1 line s
+    s=$(grep -cE '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$log" || true)
     line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
     if [ -n "$line" ]; then
-        awk '{ for (i = 1; i <= NF; i++) { if ($i == "failed") f = $(i - 2); if ($i == "of") y = $(i + 1) } }
-             END { printf "%d %d\n", y - f, f }' <<<"$line"
+        awk -v s="$s" '{ for (i = 1; i <= NF; i++) { if ($i == "failed") f = $(i - 2); if ($i == "of") y = $(i + 1) } }
+             END { printf "%d %d %d\n", y - f - s, f, s }' <<<"$line"
     elif grep -q 'No tests were found' "$log"; then
-        echo "0 0"
+        echo "0 0 0"
     else
         local p f
         p=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed ' "$log" || true)
-        f=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*|^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (Failed|Not Run) ' "$log" || true)
-        echo "$p $((f + 1))"
+        s=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped ' "$log" || true)
+        f=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*|^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (Failed|Not Run) ' "$log" |
+            grep -cv '\*\*\*Skipped ' || true)
+        echo "$p $((f + 1)) $s"
     fi
 }
 
@@ -82,11 +90,11 @@ run_stage() {
     timeout -k 30 "$budget" ctest --test-dir "$dir" --output-on-failure -j "$JOBS" \
         "${ctest_args[@]}" "${CTEST_EXTRA[@]}" 2>&1 | tee "$dir/ctest.log" || rc=$?
     [ "$rc" = 124 ] && echo "stage $name: ctest cut at its ${budget} s budget"
-    local p f
-    read -r p f <<<"$(count_ctest "$dir/ctest.log")"
-    total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-    summary+=("$name: $p passed, $f failed ($((SECONDS - t0)) s)")
-    echo "stage $name: $p passed, $f failed in $((SECONDS - t0)) s"
+    local p f k
+    read -r p f k <<<"$(count_ctest "$dir/ctest.log")"
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + k))
+    summary+=("$name: $p passed, $f failed, $k skipped ($((SECONDS - t0)) s)")
+    echo "stage $name: $p passed, $f failed, $k skipped in $((SECONDS - t0)) s"
 }
 
 for stage in $STAGES; do
@@ -133,7 +141,7 @@ for stage in $STAGES; do
             line="$(grep -c '^rdma-lab: PASS' "$ROOT-rdma/run.log" || true) passed, $(($(grep -c '^rdma-lab: FAIL' "$ROOT-rdma/run.log" || true) + 1)) failed, 0 skipped"
         fi
         read -r p _ f _ k _ <<<"${line//,/}"
-        total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+        total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + k))
         summary+=("rdma: $p passed, $f failed, $k skipped ($((SECONDS - t0)) s)")
         echo "stage rdma: $p passed, $f failed, $k skipped in $((SECONDS - t0)) s"
         ;;
@@ -146,5 +154,5 @@ done
 
 note "summary ($((SECONDS - t_start)) s)"
 for s in "${summary[@]}"; do echo "  $s"; done
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 [ "$total_fail" -eq 0 ]
