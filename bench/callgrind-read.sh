@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# bench/callgrind-read.sh [BUILD_DIR]: server instructions per 4 KiB READ, smbx and Samba.
+# bench/callgrind-read.sh [BUILD_DIR]: server instructions per 4 KiB READ (or WRITE, with
+# RW=write), smbx and Samba.
 #
 # For each server, two runs, each on a freshly started server under
 # `valgrind --tool=callgrind`: one where smbx-bench connects, opens its file and closes
 # it with no READ (--ops 0: the baseline), one where it also issues N 4 KiB random READs
-# at queue depth QD. (run - baseline) / N is the server's user-space instructions (Ir)
-# per READ: connection setup, start-up and shut-down cancel out; kernel work (TCP, page
+# (RW=write: WRITEs) at queue depth QD. (run - baseline) / N is the server's user-space
+# instructions (Ir) per READ or WRITE: connection setup, start-up and shut-down cancel out; kernel work (TCP, page
 # cache) is not counted by callgrind, on either side.
 #
 # smbx: smbx-control starts the data plane through a wrapper given with --dataplane,
@@ -18,7 +19,7 @@
 #
 # Each pair is run REPEAT times (default 3) and the median printed: Samba's figure moves
 # from run to run (its background processes and thread pool do time-driven work).
-# Knobs: SERVERS ("smbx samba"), N (default 20000), QD (default 1), SAMBA_PORT (4465), SMBX_PORT (4466),
+# Knobs: SERVERS ("smbx samba"), RW (read or write, default read), N (default 20000), QD (default 1), SAMBA_PORT (4465), SMBX_PORT (4466),
 # START_TIMEOUT (seconds for a server to listen under valgrind, default 120),
 # KEEP_WORKDIR=1 to keep the callgrind files (callgrind_annotate them).
 
@@ -30,6 +31,8 @@ SAMBA_PORT=${SAMBA_PORT:-4465}
 SMBX_PORT=${SMBX_PORT:-4466}
 N=${N:-20000}
 QD=${QD:-1}
+RW=${RW:-read}
+case $RW in read | write) ;; *) echo "callgrind-read.sh: RW is read or write" >&2; exit 2 ;; esac
 REPEAT=${REPEAT:-3}
 START_TIMEOUT=${START_TIMEOUT:-120}
 source "$HERE/servers.sh"
@@ -74,7 +77,7 @@ one_run() {
     mkdir -p "$dir"
     local vg=(valgrind --tool=callgrind "--callgrind-out-file=$dir/callgrind.out.%p")
     RUN_IR=0
-    say "[$server, $ops reads] load $(awk '{ print $1 }' /proc/loadavg)"
+    say "[$server, $ops ${RW}s] load $(awk '{ print $1 }' /proc/loadavg)"
     if [ "$server" = samba ]; then
         start_samba "${vg[@]}" --trace-children=yes
     else
@@ -85,7 +88,7 @@ one_run() {
         start_smbx "$wrapper"
     fi
     local rc=0 out
-    out=$(bench_cmd "$server" --rw randread --bs 4k --iodepth "$QD" --size 64m --io-size 1t --no-fill \
+    out=$(bench_cmd "$server" --rw "rand$RW" --bs 4k --iodepth "$QD" --size 64m --io-size 1t --no-fill \
         --ops "$ops" --duration 600 --json 2>&1) || rc=$?
     [ "$server" = samba ] && stop_samba || stop_smbx
     local done_ops
@@ -106,7 +109,7 @@ one_run() {
 declare -A PER PER_ALL
 FAILED=0
 for server in ${SERVERS:-smbx samba}; do
-    say "== $server: $N 4 KiB READs at QD $QD, and a baseline with none; $REPEAT times"
+    say "== $server: $N 4 KiB ${RW^^}s at QD $QD, and a baseline with none; $REPEAT times"
     figures=()
     for i in $(seq 1 "$REPEAT"); do
         one_run "$server" 0 "$i" || { FAILED=1; continue; }
@@ -114,7 +117,7 @@ for server in ${SERVERS:-smbx samba}; do
         one_run "$server" "$N" "$i" || { FAILED=1; continue; }
         full=$RUN_IR
         per=$(( (full - base) / N ))
-        say "    ($full - $base) / $N = $per instructions per READ"
+        say "    ($full - $base) / $N = $per instructions per ${RW^^}"
         figures+=("$per")
     done
     if [ ${#figures[@]} -gt 0 ]; then
@@ -125,7 +128,7 @@ for server in ${SERVERS:-smbx samba}; do
 done
 
 say ""
-say "== server instructions per 4 KiB READ (callgrind Ir, QD $QD, N $N, median of" \
+say "== server instructions per 4 KiB ${RW^^} (callgrind Ir, QD $QD, N $N, median of" \
     "$REPEAT; load now $(awk '{ print $1 }' /proc/loadavg))"
 printf '%-10s %14s   (runs: %s)\n' smbx "${PER[smbx]:-n/a}" "${PER_ALL[smbx]:-}" \
     samba "${PER[samba]:-n/a}" "${PER_ALL[samba]:-}"

@@ -2,7 +2,8 @@
 # bench/compare.sh [BUILD_DIR]: smbx beside Samba on this machine, over loopback.
 #
 # Starts Samba's smbd (port $SAMBA_PORT, default 4455) and smbx (port $SMBX_PORT, default
-# 4456) on private configs, each sharing a directory on tmpfs (/dev/shm) as [bench], one
+# 4456) on private configs, each sharing a directory on tmpfs (/dev/shm; BENCH_FS_DIR=DIR
+# for another file system, e.g. /var/tmp on ext4) as [bench], one
 # user for both; then runs in one go, per figure Samba then smbx: a raw loopback TCP
 # baseline (iperf3), 1 MiB sequential READ and WRITE, 4 KiB random READ and WRITE at QD 1
 # and QD 32, 1 MiB READ with AES-128-GCM, with smbx-bench; smbtorture's smb2.bench.echo;

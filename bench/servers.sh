@@ -1,7 +1,8 @@
 # bench/servers.sh: sourced by bench/compare.sh and bench/callgrind-read.sh.
 #
-# A private world for benchmarking smbx beside Samba on loopback: a work dir on tmpfs
-# (/dev/shm) with a share dir per server, Samba's smbd on its own config, ports and state
+# A private world for benchmarking smbx beside Samba on loopback: a work dir, by default
+# on tmpfs (/dev/shm; BENCH_FS_DIR=/var/tmp puts it, and so both shares, on the file
+# system there, e.g. ext4 with a disk behind it), with a share dir per server, Samba's smbd on its own config, ports and state
 # dirs (never the system smbd or port 445), smbx-control on its own config, one test
 # user known to both, every process started here stopped by pid on exit.
 #
@@ -113,7 +114,8 @@ servers_init() {
     for p in "$SAMBA_PORT" "$SMBX_PORT"; do
         port_in_use "$p" && die "port $p is in use (set SAMBA_PORT / SMBX_PORT)"
     done
-    W=$(mktemp -d /dev/shm/smbx-compare.XXXXXX)
+    W=$(mktemp -d "${BENCH_FS_DIR:-/dev/shm}/smbx-compare.XXXXXX") || die "cannot make a work dir"
+    say "work dir $W on $(stat -f -c %T "$W")"
     chmod 755 "$W"
     mkdir -p "$W/share-samba" "$W/share-smbx" "$W/private-samba" "$W/private-smbx" \
         "$W/samba/lock" "$W/samba/state" "$W/samba/cache" "$W/samba/pid" "$W/samba/ncalrpc"
