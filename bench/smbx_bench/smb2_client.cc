@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "bench/smbx_bench/smbd_client_transport.hh"
 #include "bench/smbx_bench/tcp_transport.hh"
@@ -20,6 +21,18 @@ using smb2::command;
 
 byte_span label(const char* s, size_t with_nul) {
     return byte_span(reinterpret_cast<const uint8_t*>(s), with_nul);
+}
+
+// The client has nothing to fall back on when its own crypto fails: the run stops.
+void need(bool ok, const char* what) {
+    if (!ok) {
+        throw smb_error(std::string("client crypto failed: ") + what);
+    }
+}
+
+template <typename T> T need(std::optional<T> v, const char* what) {
+    need(v.has_value(), what);
+    return std::move(*v);
 }
 
 std::string hex_status(uint32_t st) {
@@ -110,13 +123,14 @@ uint64_t smb2_client::send(command cmd, const bytes& body, size_t payload_len, b
     w.put(payload);
     bytes msg = w.take();
     if (sign) {
-        smb2::crypto::sign_in_place(_sign_alg, _signing_key, msg);
+        need(smb2::crypto::sign_in_place(_sign_alg, _signing_key, msg), "signing");
     }
     if (raw) {
         *raw = msg; // what the preauth hash covers
     }
     if (_encrypt) {
-        msg = smb2::crypto::encrypt_message(_cipher, _encryption_key, _session_id, msg);
+        msg = need(smb2::crypto::encrypt_message(_cipher, _encryption_key, _session_id, msg),
+                   "encryption");
     }
     _transport->send(msg); // framed by the transport (4-byte length over TCP)
     return h.message_id;
@@ -334,8 +348,9 @@ void smb2_client::negotiate() {
                 _sign_alg = smb2::signing_algorithm(data.u16());
             }
         }
-        smb2::crypto::preauth_update(_preauth, req);
-        smb2::crypto::preauth_update(_preauth, resp);
+        need(smb2::crypto::preauth_update(_preauth, req) &&
+                 smb2::crypto::preauth_update(_preauth, resp),
+             "preauth hash");
     }
     _sign = _cfg.sign || (_server_security_mode & smb2::signing_required);
     if (_cfg.encrypt && (_dialect < smb2::dialect_300 || _cipher == smb2::cipher::none)) {
@@ -373,7 +388,7 @@ void smb2_client::session_setup() {
         bytes req;
         response r = call(command::session_setup, w.buffer(), &req, &resp_raw);
         if (_dialect == smb2::dialect_311) {
-            smb2::crypto::preauth_update(preauth, req);
+            need(smb2::crypto::preauth_update(preauth, req), "preauth hash");
         }
         return r;
     };
@@ -384,7 +399,7 @@ void smb2_client::session_setup() {
         throw smb_error("SESSION_SETUP failed: " + status_text(r.status), r.status);
     }
     if (_dialect == smb2::dialect_311) {
-        smb2::crypto::preauth_update(preauth, raw);
+        need(smb2::crypto::preauth_update(preauth, raw), "preauth hash");
     }
     smb2::header h;
     smb2::parse_header(raw, h);
@@ -420,15 +435,22 @@ void smb2_client::session_setup() {
     } else if (_dialect == smb2::dialect_311) {
         byte_span ctx(preauth.data(), preauth.size());
         size_t klen = _cipher == smb2::cipher::none ? 16 : smb2::crypto::cipher_key_size(_cipher);
-        _signing_key = smb2::crypto::kdf(key, label("SMBSigningKey", 14), ctx, 16);
-        _encryption_key = smb2::crypto::kdf(key, label("SMBC2SCipherKey", 16), ctx, klen);
-        _decryption_key = smb2::crypto::kdf(key, label("SMBS2CCipherKey", 16), ctx, klen);
-    } else {
-        _signing_key = smb2::crypto::kdf(key, label("SMB2AESCMAC", 12), label("SmbSign", 8), 16);
+        _signing_key =
+            need(smb2::crypto::kdf(key, label("SMBSigningKey", 14), ctx, 16), "key derivation");
         _encryption_key =
-            smb2::crypto::kdf(key, label("SMB2AESCCM", 11), label("ServerIn ", 10), 16);
+            need(smb2::crypto::kdf(key, label("SMBC2SCipherKey", 16), ctx, klen), "key derivation");
         _decryption_key =
-            smb2::crypto::kdf(key, label("SMB2AESCCM", 11), label("ServerOut", 10), 16);
+            need(smb2::crypto::kdf(key, label("SMBS2CCipherKey", 16), ctx, klen), "key derivation");
+    } else {
+        _signing_key =
+            need(smb2::crypto::kdf(key, label("SMB2AESCMAC", 12), label("SmbSign", 8), 16),
+                 "key derivation");
+        _encryption_key =
+            need(smb2::crypto::kdf(key, label("SMB2AESCCM", 11), label("ServerIn ", 10), 16),
+                 "key derivation");
+        _decryption_key =
+            need(smb2::crypto::kdf(key, label("SMB2AESCCM", 11), label("ServerOut", 10), 16),
+                 "key derivation");
     }
     _encrypt = _cfg.encrypt || (session_flags & smb2::session_flag_encrypt_data);
     _check_signatures = _sign && !_encrypt;

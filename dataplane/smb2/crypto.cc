@@ -9,8 +9,8 @@
 #include <atomic>
 #include <climits>
 #include <cstring>
-#include <stdexcept>
-#include <string>
+
+#include "common/log.hh"
 
 namespace smbx::smb2::crypto {
 
@@ -31,13 +31,17 @@ constexpr size_t tag_size = 16;
 
 constexpr std::array<uint8_t, signature_size> zero_signature{};
 
-[[noreturn]] void fail(const char* what) {
-    throw std::runtime_error(std::string("smb2 crypto: ") + what);
+// Failures the peer cannot cause (our keys, our ciphers, OpenSSL itself) say why here;
+// the caller fails the request or the connection. Returns false for `return fail(...)`.
+bool fail(const char* what) {
+    LOG_ERROR("smb2 crypto: %s", what);
+    return false;
 }
 
 // Algorithms are fetched once per process: an implicit fetch on every init costs more
 // than MACing a small message (OpenSSL 3 "performance" migration notes).
 struct algorithms {
+    bool ok = false;
     EVP_MAC* hmac = nullptr;
     EVP_MAC* cmac = nullptr;
     EVP_MD* sha512 = nullptr;
@@ -47,7 +51,8 @@ struct algorithms {
     EVP_CIPHER* aes256_ccm = nullptr;
 };
 
-const algorithms& algs() {
+// nullptr when OpenSSL lacks one of them (a broken installation): every operation fails.
+const algorithms* algs() {
     static const algorithms a = [] {
         algorithms r;
         r.hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
@@ -57,13 +62,14 @@ const algorithms& algs() {
         r.aes256_gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
         r.aes128_ccm = EVP_CIPHER_fetch(nullptr, "AES-128-CCM", nullptr);
         r.aes256_ccm = EVP_CIPHER_fetch(nullptr, "AES-256-CCM", nullptr);
-        if (!r.hmac || !r.cmac || !r.sha512 || !r.aes128_gcm || !r.aes256_gcm || !r.aes128_ccm ||
-            !r.aes256_ccm) {
+        r.ok = r.hmac && r.cmac && r.sha512 && r.aes128_gcm && r.aes256_gcm && r.aes128_ccm &&
+               r.aes256_ccm;
+        if (!r.ok) {
             fail("OpenSSL lacks a required algorithm");
         }
         return r;
     }();
-    return a;
+    return a.ok ? &a : nullptr;
 }
 
 struct cipher_spec {
@@ -73,21 +79,25 @@ struct cipher_spec {
     bool ccm;
 };
 
-cipher_spec spec_of(cipher c) {
-    const auto& a = algs();
+std::optional<cipher_spec> spec_of(cipher c) {
+    const algorithms* a = algs();
+    if (!a) {
+        return std::nullopt;
+    }
     switch (c) {
     case cipher::aes128_ccm:
-        return {a.aes128_ccm, 16, ccm_nonce_size, true};
+        return cipher_spec{a->aes128_ccm, 16, ccm_nonce_size, true};
     case cipher::aes128_gcm:
-        return {a.aes128_gcm, 16, gcm_nonce_size, false};
+        return cipher_spec{a->aes128_gcm, 16, gcm_nonce_size, false};
     case cipher::aes256_ccm:
-        return {a.aes256_ccm, 32, ccm_nonce_size, true};
+        return cipher_spec{a->aes256_ccm, 32, ccm_nonce_size, true};
     case cipher::aes256_gcm:
-        return {a.aes256_gcm, 32, gcm_nonce_size, false};
+        return cipher_spec{a->aes256_gcm, 32, gcm_nonce_size, false};
     case cipher::none:
         break;
     }
-    throw std::invalid_argument("smb2 crypto: no such cipher");
+    fail("no such cipher");
+    return std::nullopt;
 }
 
 // A few OpenSSL contexts per thread, each remembering the key it was set up with, so a
@@ -96,7 +106,7 @@ cipher_spec spec_of(cipher c) {
 template <typename Ctx, void (*free_ctx)(Ctx*)> class keyed_contexts {
 public:
     struct lookup {
-        Ctx* ctx;
+        Ctx* ctx;   // nullptr: out of memory
         bool keyed; // false: the caller must install `key` before use
     };
 
@@ -123,6 +133,7 @@ public:
             s.ctx = make();
             if (!s.ctx) {
                 fail("out of memory for a context");
+                return {nullptr, false};
             }
         }
         OPENSSL_cleanse(s.key.data(), s.key.size());
@@ -191,8 +202,13 @@ size_t cipher_index(cipher c) {
 // all contend on one cache line.
 class nonce_source {
 public:
-    static std::array<uint8_t, 16> next(size_t nonce_size) {
+    // nullopt: the system gave no randomness for the prefix, so no nonce is safe.
+    static std::optional<std::array<uint8_t, 16>> next(size_t nonce_size) {
         static nonce_source shared;
+        if (!shared._ok) {
+            fail("no randomness for nonces");
+            return std::nullopt;
+        }
         thread_local uint64_t next_value = 0;
         thread_local uint64_t block_left = 0;
         if (block_left == 0) {
@@ -217,21 +233,18 @@ private:
 
     nonce_source() {
         uint64_t start = 0;
-        if (RAND_bytes(_prefix.data(), int(_prefix.size())) != 1 ||
-            RAND_bytes(reinterpret_cast<unsigned char*>(&start), sizeof(start)) != 1) {
-            fail("no randomness for nonces");
-        }
+        _ok = RAND_bytes(_prefix.data(), int(_prefix.size())) == 1 &&
+              RAND_bytes(reinterpret_cast<unsigned char*>(&start), sizeof(start)) == 1;
         _counter.store(start, std::memory_order_relaxed);
     }
 
+    bool _ok = false;
     std::array<uint8_t, 4> _prefix{};
     std::atomic<uint64_t> _counter{0};
 };
 
-void need_key_size(byte_span key, size_t size) {
-    if (key.size() != size) {
-        throw std::invalid_argument("smb2 crypto: wrong key size");
-    }
+bool key_size_is(byte_span key, size_t size) {
+    return key.size() == size || fail("wrong key size");
 }
 
 // Runs `feed` over the message with its Signature field read as zeros, then over the
@@ -247,9 +260,12 @@ template <typename Feed> bool feed_unsigned(byte_span message, byte_span payload
     return ok;
 }
 
-signature mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* params, byte_span key,
-                        byte_span message, byte_span payload) {
+std::optional<signature> mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* params,
+                                       byte_span key, byte_span message, byte_span payload) {
     auto [ctx, keyed] = cache.find(key, [mac] { return EVP_MAC_CTX_new(mac); });
+    if (!ctx) {
+        return std::nullopt;
+    }
     // A NULL key re-initialises with the key already installed.
     static const uint8_t empty = 0;
     const uint8_t* k = key.empty() ? &empty : key.data();
@@ -264,6 +280,7 @@ signature mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* par
     if (!ok || out_len < signature_size) {
         cache.forget(ctx);
         fail("MAC failed");
+        return std::nullopt;
     }
     signature sig;
     std::memcpy(sig.data(), out.data(), sig.size());
@@ -271,26 +288,33 @@ signature mac_signature(mac_contexts& cache, EVP_MAC* mac, const OSSL_PARAM* par
     return sig;
 }
 
-signature hmac_sha256_signature(byte_span key, byte_span message, byte_span payload) {
+std::optional<signature> hmac_sha256_signature(const algorithms& a, byte_span key,
+                                               byte_span message, byte_span payload) {
     static char digest[] = "SHA256";
     static const OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, sizeof(digest) - 1), OSSL_PARAM_END};
-    return mac_signature(contexts().hmac, algs().hmac, params, key, message, payload);
+    return mac_signature(contexts().hmac, a.hmac, params, key, message, payload);
 }
 
-signature cmac_signature(byte_span key, byte_span message, byte_span payload) {
-    need_key_size(key, 16);
+std::optional<signature> cmac_signature(const algorithms& a, byte_span key, byte_span message,
+                                        byte_span payload) {
+    if (!key_size_is(key, 16)) {
+        return std::nullopt;
+    }
     static char cbc[] = "AES-128-CBC";
     static const OSSL_PARAM params[] = {
         OSSL_PARAM_utf8_string(OSSL_MAC_PARAM_CIPHER, cbc, sizeof(cbc) - 1), OSSL_PARAM_END};
-    return mac_signature(contexts().cmac, algs().cmac, params, key, message, payload);
+    return mac_signature(contexts().cmac, a.cmac, params, key, message, payload);
 }
 
 // MS-SMB2 3.1.4.1: AES-GMAC is AES-128-GCM over an empty plaintext with the message as
 // associated data; the 12-byte nonce is MessageId, then a 32-bit field whose bit 0 says
 // the sender is the server (SMB2_FLAGS_SERVER_TO_REDIR) and bit 1 that it is a CANCEL.
-signature gmac_signature(byte_span key, byte_span message, byte_span payload) {
-    need_key_size(key, 16);
+std::optional<signature> gmac_signature(const algorithms& a, byte_span key, byte_span message,
+                                        byte_span payload) {
+    if (!key_size_is(key, 16)) {
+        return std::nullopt;
+    }
     byte_reader r(message);
     r.seek(12);
     auto cmd = r.u16();
@@ -308,9 +332,12 @@ signature gmac_signature(byte_span key, byte_span message, byte_span payload) {
 
     auto& cache = contexts().gmac;
     auto [ctx, keyed] = cache.find(key, [] { return EVP_CIPHER_CTX_new(); });
-    bool ok =
-        keyed ? EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1
-              : EVP_EncryptInit_ex2(ctx, algs().aes128_gcm, key.data(), nonce.data(), nullptr) == 1;
+    if (!ctx) {
+        return std::nullopt;
+    }
+    bool ok = keyed
+                  ? EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1
+                  : EVP_EncryptInit_ex2(ctx, a.aes128_gcm, key.data(), nonce.data(), nullptr) == 1;
     ok = ok && feed_unsigned(message, payload, [c = ctx](byte_span s) {
              int n = 0;
              return s.size() <= size_t(INT_MAX) &&
@@ -324,6 +351,7 @@ signature gmac_signature(byte_span key, byte_span message, byte_span payload) {
     if (!ok) {
         cache.forget(ctx);
         fail("GMAC failed");
+        return std::nullopt;
     }
     return sig;
 }
@@ -349,22 +377,28 @@ bool aead_begin(EVP_CIPHER_CTX* ctx, bool keyed, const cipher_spec& s, byte_span
 
 } // namespace
 
-bytes kdf(byte_span key, byte_span label, byte_span context, size_t out_len) {
+std::optional<bytes> kdf(byte_span key, byte_span label, byte_span context, size_t out_len) {
     // SP800-108 counter mode, PRF = HMAC-SHA256, r = 32 (MS-SMB2 3.1.4.2):
     // K(i) = PRF(Ki, [i]_2 || Label || 0x00 || Context || [L]_2).
     constexpr size_t prf_size = 32;
     if (out_len > (size_t(UINT32_MAX) / 8)) {
-        throw std::invalid_argument("smb2 crypto: KDF output too long");
+        fail("KDF output too long");
+        return std::nullopt;
     }
     bytes out;
     if (out_len == 0) {
         return out;
     }
+    const algorithms* a = algs();
+    if (!a) {
+        return std::nullopt;
+    }
     out.reserve(out_len);
 
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(algs().hmac);
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(a->hmac);
     if (!ctx) {
         fail("out of memory for KDF");
+        return std::nullopt;
     }
     static char digest[] = "SHA256";
     const OSSL_PARAM params[] = {
@@ -398,44 +432,53 @@ bytes kdf(byte_span key, byte_span label, byte_span context, size_t out_len) {
     if (!ok) {
         OPENSSL_cleanse(out.data(), out.size());
         fail("KDF failed");
+        return std::nullopt;
     }
     return out;
 }
 
-void preauth_update(preauth_hash& hash, byte_span message) {
+bool preauth_update(preauth_hash& hash, byte_span message) {
     // MS-SMB2 3.3.5.4 / 3.3.5.5: PreauthIntegrityHashValue = SHA-512(previous || message).
+    const algorithms* a = algs();
+    if (!a) {
+        return false;
+    }
     auto& t = contexts();
     if (!t.sha512) {
         t.sha512 = EVP_MD_CTX_new();
         if (!t.sha512) {
-            fail("out of memory for SHA-512");
+            return fail("out of memory for SHA-512");
         }
     }
     unsigned int n = 0;
-    bool ok = EVP_DigestInit_ex2(t.sha512, algs().sha512, nullptr) == 1 &&
+    bool ok = EVP_DigestInit_ex2(t.sha512, a->sha512, nullptr) == 1 &&
               EVP_DigestUpdate(t.sha512, hash.data(), hash.size()) == 1 &&
               EVP_DigestUpdate(t.sha512, message.data(), message.size()) == 1 &&
               EVP_DigestFinal_ex(t.sha512, hash.data(), &n) == 1 && n == hash.size();
-    if (!ok) {
-        fail("SHA-512 failed");
-    }
+    return ok || fail("SHA-512 failed");
 }
 
-signature compute_signature(signing_algorithm alg, byte_span key, byte_span message,
-                            byte_span payload) {
+std::optional<signature> compute_signature(signing_algorithm alg, byte_span key, byte_span message,
+                                           byte_span payload) {
     if (message.size() < header_size) {
-        throw std::invalid_argument("smb2 crypto: message shorter than an SMB2 header");
+        fail("message shorter than an SMB2 header");
+        return std::nullopt;
+    }
+    const algorithms* a = algs();
+    if (!a) {
+        return std::nullopt;
     }
     switch (alg) {
     case signing_algorithm::hmac_sha256:
         // MS-SMB2 3.1.4.1: 2.0.2 and 2.1 sign with HMAC-SHA256, first 16 bytes.
-        return hmac_sha256_signature(key, message, payload);
+        return hmac_sha256_signature(*a, key, message, payload);
     case signing_algorithm::aes_cmac:
-        return cmac_signature(key, message, payload);
+        return cmac_signature(*a, key, message, payload);
     case signing_algorithm::aes_gmac:
-        return gmac_signature(key, message, payload);
+        return gmac_signature(*a, key, message, payload);
     }
-    throw std::invalid_argument("smb2 crypto: no such signing algorithm");
+    fail("no such signing algorithm");
+    return std::nullopt;
 }
 
 bool verify_signature(signing_algorithm alg, byte_span key, byte_span message) {
@@ -443,32 +486,46 @@ bool verify_signature(signing_algorithm alg, byte_span key, byte_span message) {
         return false;
     }
     auto sig = compute_signature(alg, key, message);
-    return CRYPTO_memcmp(sig.data(), message.data() + signature_offset, sig.size()) == 0;
+    return sig && CRYPTO_memcmp(sig->data(), message.data() + signature_offset, sig->size()) == 0;
 }
 
-void sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message,
+bool sign_in_place(signing_algorithm alg, byte_span key, std::span<uint8_t> message,
                    byte_span payload) {
     auto sig = compute_signature(alg, key, message, payload);
-    std::memcpy(message.data() + signature_offset, sig.data(), sig.size());
+    if (!sig) {
+        return false;
+    }
+    std::memcpy(message.data() + signature_offset, sig->data(), sig->size());
+    return true;
 }
 
-transform_bytes encrypt_in_place(cipher c, byte_span key, uint64_t session_id,
-                                 std::span<uint8_t> head, std::span<uint8_t> payload) {
-    const auto s = spec_of(c);
-    need_key_size(key, s.key_size);
+std::optional<transform_bytes> encrypt_in_place(cipher c, byte_span key, uint64_t session_id,
+                                                std::span<uint8_t> head,
+                                                std::span<uint8_t> payload) {
+    const auto spec = spec_of(c);
+    if (!spec || !key_size_is(key, spec->key_size)) {
+        return std::nullopt;
+    }
+    const cipher_spec& s = *spec;
     const size_t total = head.size() + payload.size();
     if (total > size_t(INT_MAX) - transform_header_size) {
-        throw std::invalid_argument("smb2 crypto: message too large to encrypt");
+        fail("message too large to encrypt");
+        return std::nullopt;
     }
     if (s.ccm && !payload.empty()) {
         // OpenSSL's CCM takes the whole plaintext in one update.
-        throw std::invalid_argument("smb2 crypto: CCM encrypts one contiguous message");
+        fail("CCM encrypts one contiguous message");
+        return std::nullopt;
+    }
+    auto nonce = nonce_source::next(s.nonce_size);
+    if (!nonce) {
+        return std::nullopt;
     }
 
     // MS-SMB2 3.1.4.3: Flags = Encrypted, a fresh nonce, then AEAD with the header from
     // Nonce onwards as associated data; the tag goes in the Signature field.
     transform_header t;
-    t.nonce = nonce_source::next(s.nonce_size);
+    t.nonce = *nonce;
     t.original_message_size = uint32_t(total);
     t.flags = transform_flag_encrypted;
     t.session_id = session_id;
@@ -479,6 +536,9 @@ transform_bytes encrypt_in_place(cipher c, byte_span key, uint64_t session_id,
 
     auto& cache = contexts().seal[cipher_index(c)];
     auto [ctx, keyed] = cache.find(key, [] { return EVP_CIPHER_CTX_new(); });
+    if (!ctx) {
+        return std::nullopt;
+    }
     int n = 0;
     bool ok = aead_begin(ctx, keyed, s, key, t.nonce.data(), true);
     if (s.ccm) {
@@ -500,22 +560,31 @@ transform_bytes encrypt_in_place(cipher c, byte_span key, uint64_t session_id,
         OPENSSL_cleanse(head.data(), head.size());
         OPENSSL_cleanse(payload.data(), payload.size());
         fail("encryption failed");
+        return std::nullopt;
     }
     return out;
 }
 
-bytes encrypt_message(cipher c, byte_span key, uint64_t session_id, byte_span plaintext) {
+std::optional<bytes> encrypt_message(cipher c, byte_span key, uint64_t session_id,
+                                     byte_span plaintext) {
     bytes out(transform_header_size + plaintext.size());
     std::memcpy(out.data() + transform_header_size, plaintext.data(), plaintext.size());
     auto th = encrypt_in_place(c, key, session_id,
                                std::span<uint8_t>(out).subspan(transform_header_size), {});
-    std::memcpy(out.data(), th.data(), th.size());
+    if (!th) {
+        OPENSSL_cleanse(out.data(), out.size());
+        return std::nullopt;
+    }
+    std::memcpy(out.data(), th->data(), th->size());
     return out;
 }
 
 bool decrypt_in_place(cipher c, byte_span key, std::span<uint8_t> message) {
-    const auto s = spec_of(c);
-    need_key_size(key, s.key_size);
+    const auto spec = spec_of(c);
+    if (!spec || !key_size_is(key, spec->key_size)) {
+        return false;
+    }
+    const cipher_spec& s = *spec;
 
     // MS-SMB2 3.3.5.2.1: reject what is not a well-formed TRANSFORM_HEADER before
     // spending any work on it.
@@ -534,6 +603,10 @@ bool decrypt_in_place(cipher c, byte_span key, std::span<uint8_t> message) {
     uint8_t* body = message.data() + transform_header_size;
     auto& cache = contexts().open[cipher_index(c)];
     auto [ctx, keyed] = cache.find(key, [] { return EVP_CIPHER_CTX_new(); });
+    if (!ctx) {
+        OPENSSL_cleanse(body, body_size);
+        return false;
+    }
     int n = 0;
     bool ok = aead_begin(ctx, keyed, s, key, t.nonce.data(), false);
     bool authentic = false;

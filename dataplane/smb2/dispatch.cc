@@ -118,9 +118,11 @@ void flatten(bytes& message, pool_buffer& payload) {
 // A signed (or unsigned) response or chain, encrypted when `encrypting` is set: the
 // responses to encrypted requests are encrypted with the same session's key. READ data
 // is encrypted where it lies (3.1.4.3: the plaintext is header, body and data as one).
-out_message seal(connection& conn, bytes message, pool_buffer payload, session* encrypting) {
+// nullopt: encryption failed (crypto.cc logged why); the response cannot be sent.
+std::optional<out_message> seal(connection& conn, bytes message, pool_buffer payload,
+                                session* encrypting) {
     if (!encrypting) {
-        return {std::move(message), std::move(payload)};
+        return out_message{std::move(message), std::move(payload)};
     }
     if (conn.cipher_id == cipher::aes128_ccm || conn.cipher_id == cipher::aes256_ccm) {
         flatten(message, payload);
@@ -130,8 +132,12 @@ out_message seal(connection& conn, bytes message, pool_buffer payload, session* 
     auto th = crypto::encrypt_in_place(conn.cipher_id, encrypting->encryption_key, encrypting->id,
                                        std::span<uint8_t>(head).subspan(transform_header_size),
                                        payload.span());
-    std::memcpy(head.data(), th.data(), th.size());
-    return {std::move(head), std::move(payload)};
+    if (!th) {
+        LOG_ERROR("%s: cannot encrypt a response", conn.client_address.c_str());
+        return std::nullopt;
+    }
+    std::memcpy(head.data(), th->data(), th->size());
+    return out_message{std::move(head), std::move(payload)};
 }
 
 bool requires_encryption(const session* s, const tree_connect* t) {
@@ -393,25 +399,31 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain, 
         }
     }
     finish();
+    bool crypto_ok = true;
     if (h.cmd == command::session_setup && resp.status == status::more_processing_required &&
         conn.dialect == dialect_311) {
         auto binding = conn.bindings.find(rh.session_id);
         if (binding != conn.bindings.end()) {
             // The client hashes the response as it arrives: signed (3.2.5.3.3).
             bytes sent = out.message;
-            if (out.sign) {
-                crypto::sign_in_place(out.signing_alg.value_or(conn.signing_alg), out.signing_key,
-                                      sent);
-            }
-            crypto::preauth_update(binding->second.preauth, sent);
+            crypto_ok =
+                (!out.sign || crypto::sign_in_place(out.signing_alg.value_or(conn.signing_alg),
+                                                    out.signing_key, sent)) &&
+                crypto::preauth_update(binding->second.preauth, sent);
         } else if (sess) {
-            crypto::preauth_update(sess->preauth, out.message);
+            crypto_ok = crypto::preauth_update(sess->preauth, out.message);
         }
     }
     if (h.cmd == command::negotiate && resp.status == status::success &&
         conn.dialect == dialect_311) {
-        crypto::preauth_update(conn.preauth, message);
-        crypto::preauth_update(conn.preauth, out.message);
+        crypto_ok = crypto::preauth_update(conn.preauth, message) &&
+                    crypto::preauth_update(conn.preauth, out.message);
+    }
+    if (!crypto_ok) {
+        // The preauth hash or the signature would be wrong (crypto.cc logged why).
+        out.disconnect = true;
+        LOG_ERROR("%s: preauth integrity or signing failed; disconnecting",
+                  conn.client_address.c_str());
     }
     return out;
 }
@@ -536,8 +548,16 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
         result.disconnect = true;
         return result;
     }
+    // A response that cannot be signed or encrypted is not sent: the connection closes.
+    bool sealed_all = true;
+    auto send = [&](std::optional<out_message> m) {
+        sealed_all = sealed_all && m.has_value();
+        if (sealed_all) {
+            result.replies.push_back(std::move(*m));
+        }
+    };
     auto emit = [&](size_t from, size_t to) {
-        if (from == to) {
+        if (from == to || !sealed_all) {
             return;
         }
         // Every response of a compound is padded to 8 bytes, the last one too (as
@@ -546,12 +566,10 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
         if (to - from == 1 && count == 1) {
             // A single response: its READ data stays in its own buffer.
             auto& p = parts[from];
-            if (p.sign && !encrypted) {
-                crypto::sign_in_place(p.signing_alg.value_or(conn.signing_alg), p.signing_key,
-                                      p.message, p.payload.view());
-            }
-            result.replies.push_back(
-                seal(conn, std::move(p.message), std::move(p.payload), encrypting));
+            sealed_all = !p.sign || encrypted ||
+                         crypto::sign_in_place(p.signing_alg.value_or(conn.signing_alg),
+                                               p.signing_key, p.message, p.payload.view());
+            send(seal(conn, std::move(p.message), std::move(p.payload), encrypting));
             return;
         }
         bytes chain_out;
@@ -567,16 +585,22 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted)
                 uint32_t n = static_cast<uint32_t>(m.size());
                 std::memcpy(m.data() + 20, &n, 4);
             }
-            if (parts[i].sign && !encrypted) {
-                crypto::sign_in_place(parts[i].signing_alg.value_or(conn.signing_alg),
-                                      parts[i].signing_key, m);
-            }
+            sealed_all = sealed_all &&
+                         (!parts[i].sign || encrypted ||
+                          crypto::sign_in_place(parts[i].signing_alg.value_or(conn.signing_alg),
+                                                parts[i].signing_key, m));
             chain_out.insert(chain_out.end(), m.begin(), m.end());
         }
-        result.replies.push_back(seal(conn, std::move(chain_out), {}, encrypting));
+        send(sealed_all ? seal(conn, std::move(chain_out), {}, encrypting) : std::nullopt);
     };
     emit(0, split);
     emit(split, parts.size());
+    if (!sealed_all) {
+        LOG_ERROR("%s: a response could not be signed or encrypted; disconnecting",
+                  conn.client_address.c_str());
+        result.disconnect = true;
+        return result;
+    }
 
     // LOGOFF answered with the session's keys; now the session goes (3.3.5.6).
     conn.drop_ended_sessions();
@@ -647,13 +671,19 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
         w.put(body);
     }
     bytes m = w.take();
-    if (sign) {
-        crypto::sign_in_place(conn.signing_alg, signing_key, m);
-    }
     if (r.encrypt && s->encryption_key.empty()) {
         return;
     }
-    conn.outbox.push_back(seal(conn, std::move(m), {}, r.encrypt ? s : nullptr).head);
+    auto sealed = sign && !crypto::sign_in_place(conn.signing_alg, signing_key, m)
+                      ? std::nullopt
+                      : seal(conn, std::move(m), {}, r.encrypt ? s : nullptr);
+    if (!sealed) {
+        // No way to close the connection from here: the final response is dropped.
+        LOG_ERROR("%s: final response to an async request could not be signed or encrypted",
+                  conn.client_address.c_str());
+        return;
+    }
+    conn.outbox.push_back(std::move(sealed->head));
 }
 
 } // namespace smbx::smb2

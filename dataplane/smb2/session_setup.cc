@@ -19,9 +19,10 @@ byte_span label(const char* s, size_t with_nul) {
 }
 
 // The signing key of a session or channel (3.3.5.5.3, 3.1.4.2): for 3.1.1 from the
-// preauthentication hash of the exchange that produced `session_key`.
-bytes derive_signing_key(const connection& conn, const bytes& session_key,
-                         const crypto::preauth_hash& preauth) {
+// preauthentication hash of the exchange that produced `session_key`. nullopt: the KDF
+// failed (crypto.cc logged why).
+std::optional<bytes> derive_signing_key(const connection& conn, const bytes& session_key,
+                                        const crypto::preauth_hash& preauth) {
     if (conn.dialect < dialect_300) {
         return session_key; // HMAC-SHA256 over the session key (3.1.4.1)
     }
@@ -32,29 +33,38 @@ bytes derive_signing_key(const connection& conn, const bytes& session_key,
     return crypto::kdf(session_key, label("SMB2AESCMAC", 12), label("SmbSign", 8), 16);
 }
 
-// Signing, encryption and application keys (3.3.5.5.3, 3.1.4.2).
-void derive_keys(const connection& conn, session& s) {
+// Signing, encryption and application keys (3.3.5.5.3, 3.1.4.2). False: a KDF failed,
+// and the session has no usable keys.
+bool derive_keys(const connection& conn, session& s) {
     s.session_key.resize(16);
-    s.signing_key = derive_signing_key(conn, s.session_key, s.preauth);
+    auto signing = derive_signing_key(conn, s.session_key, s.preauth);
+    if (!signing) {
+        return false;
+    }
+    s.signing_key = std::move(*signing);
     if (conn.dialect < dialect_300) {
-        return;
+        return true;
     }
     size_t cipher_len =
         conn.cipher_id == cipher::none ? 16 : crypto::cipher_key_size(conn.cipher_id);
+    std::optional<bytes> app, enc, dec;
     if (conn.dialect == dialect_311) {
         byte_span ctx(s.preauth.data(), s.preauth.size());
-        s.application_key = crypto::kdf(s.session_key, label("SMBAppKey", 10), ctx, 16);
-        s.encryption_key =
-            crypto::kdf(s.session_key, label("SMBS2CCipherKey", 16), ctx, cipher_len);
-        s.decryption_key =
-            crypto::kdf(s.session_key, label("SMBC2SCipherKey", 16), ctx, cipher_len);
+        app = crypto::kdf(s.session_key, label("SMBAppKey", 10), ctx, 16);
+        enc = crypto::kdf(s.session_key, label("SMBS2CCipherKey", 16), ctx, cipher_len);
+        dec = crypto::kdf(s.session_key, label("SMBC2SCipherKey", 16), ctx, cipher_len);
     } else {
-        s.application_key = crypto::kdf(s.session_key, label("SMB2APP", 8), label("SmbRpc", 7), 16);
-        s.encryption_key =
-            crypto::kdf(s.session_key, label("SMB2AESCCM", 11), label("ServerOut", 10), 16);
-        s.decryption_key =
-            crypto::kdf(s.session_key, label("SMB2AESCCM", 11), label("ServerIn ", 10), 16);
+        app = crypto::kdf(s.session_key, label("SMB2APP", 8), label("SmbRpc", 7), 16);
+        enc = crypto::kdf(s.session_key, label("SMB2AESCCM", 11), label("ServerOut", 10), 16);
+        dec = crypto::kdf(s.session_key, label("SMB2AESCCM", 11), label("ServerIn ", 10), 16);
     }
+    if (!app || !enc || !dec) {
+        return false;
+    }
+    s.application_key = std::move(*app);
+    s.encryption_key = std::move(*enc);
+    s.decryption_key = std::move(*dec);
+    return true;
 }
 
 bool encryption_possible(const connection& conn) {
@@ -122,8 +132,10 @@ void bind_channel(request& req, response& resp, byte_span blob) {
         pending = conn.bindings.emplace(id, connection::binding{s, 0, conn.preauth}).first;
     }
     connection::binding& b = pending->second;
-    if (conn.dialect == dialect_311) {
-        crypto::preauth_update(b.preauth, req.message);
+    if (conn.dialect == dialect_311 && !crypto::preauth_update(b.preauth, req.message)) {
+        conn.bindings.erase(pending);
+        resp.fail(status::internal_error);
+        return;
     }
 
     ipc::auth_request ar;
@@ -159,7 +171,12 @@ void bind_channel(request& req, response& resp, byte_span blob) {
     }
     bytes key = reply->session_key;
     key.resize(16);
-    conn.add_channel(s, derive_signing_key(conn, key, done.preauth));
+    auto channel_key = derive_signing_key(conn, key, done.preauth);
+    if (!channel_key) {
+        resp.fail(status::internal_error);
+        return;
+    }
+    conn.add_channel(s, std::move(*channel_key));
     LOG_INFO("%s: bound to session %016llx of %s (%u channels)", conn.client_address.c_str(),
              static_cast<unsigned long long>(s->id), s->user.c_str(), s->channels.load());
     write_body(resp, 0, reply->blob);
@@ -206,8 +223,11 @@ void handle_session_setup(request& req, response& resp) {
         }
     }
     bool reauth = s->st == session::state::valid;
-    if (conn.dialect == dialect_311 && !reauth) {
-        crypto::preauth_update(s->preauth, req.message);
+    if (conn.dialect == dialect_311 && !reauth &&
+        !crypto::preauth_update(s->preauth, req.message)) {
+        conn.remove_session(s->id);
+        resp.fail(status::internal_error);
+        return;
     }
 
     ipc::auth_request ar;
@@ -264,7 +284,12 @@ void handle_session_setup(request& req, response& resp) {
     } else if (s->anonymous) {
         session_flags |= session_flag_is_null;
     } else {
-        derive_keys(conn, *s);
+        if (!derive_keys(conn, *s)) {
+            // No keys, no session: nothing could be signed or encrypted for it.
+            conn.remove_session(s->id);
+            resp.fail(status::internal_error);
+            return;
+        }
         s->signing_required = conn.settings.signing == signing_policy::mandatory ||
                               (security_mode & signing_required);
         bool want_encryption = conn.settings.encrypt == encrypt_policy::required ||

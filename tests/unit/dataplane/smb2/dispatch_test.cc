@@ -135,12 +135,12 @@ TEST_F(engine_fixture, signing_required_refuses_unsigned_and_accepts_signed) {
     EXPECT_EQ(reply_header(unsigned_req).status, status::access_denied);
 
     auto bad = message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1, flag_signed);
-    crypto::sign_in_place(conn->signing_alg, s.signing_key, bad);
+    ASSERT_TRUE(crypto::sign_in_place(conn->signing_alg, s.signing_key, bad));
     bad[66] ^= 1; // the body changes after signing
     EXPECT_EQ(reply_header(process_message(*conn, bad)).status, status::access_denied);
 
     auto good = message(command::tree_disconnect, 3, {4, 0, 0, 0}, 7, 1, flag_signed);
-    crypto::sign_in_place(conn->signing_alg, s.signing_key, good);
+    ASSERT_TRUE(crypto::sign_in_place(conn->signing_alg, s.signing_key, good));
     auto r = process_message(*conn, good);
     ASSERT_EQ(reply_header(r).status, status::success);
     EXPECT_TRUE(reply_header(r).flags & flag_signed);
@@ -174,7 +174,8 @@ TEST_F(engine_fixture, encrypted_session_refuses_clear_text_and_answers_encrypte
     auto plain = message(command::tree_disconnect, 2, {4, 0, 0, 0}, 7, 1);
     // The client encrypts with its client-to-server key: our decryption key.
     auto enc = crypto::encrypt_message(conn->cipher_id, s.decryption_key, 7, plain);
-    auto r = process_message(*conn, enc);
+    ASSERT_TRUE(enc.has_value());
+    auto r = process_message(*conn, *enc);
     ASSERT_EQ(r.replies.size(), 1u);
     auto dec = crypto::decrypt_message(conn->cipher_id, s.encryption_key, r.replies[0]);
     ASSERT_TRUE(dec.has_value());
@@ -189,7 +190,51 @@ TEST_F(engine_fixture, garbage_transform_disconnects) {
     add_session(7, false);
     auto plain = message(command::echo, 1, {4, 0, 0, 0}, 7);
     auto enc = crypto::encrypt_message(conn->cipher_id, bytes(16, 0x55), 7, plain);
-    EXPECT_TRUE(process_message(*conn, enc).disconnect);
+    ASSERT_TRUE(enc.has_value());
+    EXPECT_TRUE(process_message(*conn, *enc).disconnect);
+}
+
+// Crypto failures are return values (a throw on the data path is std::terminate): a
+// session whose keys cannot be used fails the request or closes the connection.
+TEST_F(engine_fixture, unusable_signing_key_fails_the_request_and_closes_the_connection) {
+    negotiate_311();
+    auto& s = add_session(7, true);
+    auto good_key = s.signing_key;
+    s.signing_key = bytes(5, 0x11); // AES-GMAC takes 16 bytes: no signature can be computed
+    auto req = message(command::tree_disconnect, 1, {4, 0, 0, 0}, 7, 1, flag_signed);
+    ASSERT_TRUE(crypto::sign_in_place(conn->signing_alg, good_key, req));
+    auto r = process_message(*conn, req);
+    // 3.3.5.2.4: a signature that does not verify fails the request. Its error response
+    // would be signed with the same key, which cannot be done: the connection closes.
+    EXPECT_TRUE(r.disconnect);
+    EXPECT_TRUE(r.replies.empty());
+    EXPECT_NE(s.find_tree(1), nullptr) << "the request was not carried out";
+}
+
+TEST_F(engine_fixture, response_that_cannot_be_encrypted_closes_the_connection) {
+    negotiate_311();
+    auto& s = add_session(7, false);
+    s.encrypt_data = true;
+    s.encryption_key = bytes(5, 0x22); // AES-128-GCM takes 16 bytes
+    auto plain = message(command::echo, 1, {4, 0, 0, 0}, 7);
+    auto enc = crypto::encrypt_message(conn->cipher_id, s.decryption_key, 7, plain);
+    ASSERT_TRUE(enc.has_value());
+    auto r = process_message(*conn, *enc);
+    EXPECT_TRUE(r.disconnect);
+    EXPECT_TRUE(r.replies.empty()) << "nothing goes out in clear text";
+}
+
+TEST_F(engine_fixture, transform_with_an_unusable_decryption_key_closes_the_connection) {
+    negotiate_311();
+    auto& s = add_session(7, false);
+    auto plain = message(command::echo, 1, {4, 0, 0, 0}, 7);
+    auto enc = crypto::encrypt_message(conn->cipher_id, s.decryption_key, 7, plain);
+    ASSERT_TRUE(enc.has_value());
+    s.decryption_key = bytes(5, 0x33);
+    // 3.3.5.2.1.1: a message that cannot be decrypted closes the connection.
+    auto r = process_message(*conn, *enc);
+    EXPECT_TRUE(r.disconnect);
+    EXPECT_TRUE(r.replies.empty());
 }
 
 TEST_F(engine_fixture, unknown_command_is_invalid_parameter) {
@@ -495,7 +540,7 @@ TEST_F(open_fixture, close_on_another_channel_ends_pending_notify_with_cleanup) 
     const bytes channel_key(16, 0x55);
     second.add_channel(conn->sessions.at(7).sess, channel_key);
     auto close = message(command::close, 5, close_body(dir), 7, 1, flag_signed);
-    crypto::sign_in_place(second.signing_alg, channel_key, close);
+    ASSERT_TRUE(crypto::sign_in_place(second.signing_alg, channel_key, close));
     auto closed = process_message(second, close);
     ASSERT_EQ(closed.replies.size(), 1u); // the CLOSE response alone: no notify is here
     EXPECT_EQ(reply_header(closed).status, status::success);
@@ -534,7 +579,7 @@ TEST_F(open_fixture, change_completes_notify_with_signed_response) {
         cv.notify_all();
     };
     auto req = message(command::change_notify, 1, notify_body(dir), 7, 1, flag_signed);
-    crypto::sign_in_place(conn->signing_alg, s.signing_key, req);
+    ASSERT_TRUE(crypto::sign_in_place(conn->signing_alg, s.signing_key, req));
     auto r = process_message(*conn, req);
     ASSERT_EQ(reply_header(r).status, status::pending);
     EXPECT_TRUE(crypto::verify_signature(conn->signing_alg, s.signing_key, r.replies[0]));

@@ -69,7 +69,7 @@ struct multichannel : engine_fixture {
         auto m =
             message(command::session_setup, mid, b.buffer(), sid, 0, key.empty() ? 0 : flag_signed);
         if (!key.empty()) {
-            crypto::sign_in_place(alg, key, m);
+            EXPECT_TRUE(crypto::sign_in_place(alg, key, m));
         }
         return m;
     }
@@ -166,13 +166,13 @@ TEST_F(multichannel, a_channel_verifies_with_its_own_key_and_reaches_the_session
 
     // Signed with the session's key, not the channel's: refused.
     auto wrong = message(command::close, 1, close_body(id), shared->id, 1, flag_signed);
-    crypto::sign_in_place(second->signing_alg, shared->signing_key, wrong);
+    ASSERT_TRUE(crypto::sign_in_place(second->signing_alg, shared->signing_key, wrong));
     EXPECT_EQ(reply_header(process_message(*second, wrong)).status, status::access_denied);
     EXPECT_NE(shared->find_open(id), nullptr);
 
     // With the channel's key, the open made on the first connection closes here.
     auto right = message(command::close, 2, close_body(id), shared->id, 1, flag_signed);
-    crypto::sign_in_place(second->signing_alg, channel_key, right);
+    ASSERT_TRUE(crypto::sign_in_place(second->signing_alg, channel_key, right));
     auto r = process_message(*second, right);
     ASSERT_EQ(reply_header(r).status, status::success);
     EXPECT_TRUE(crypto::verify_signature(second->signing_alg, channel_key, r.replies[0]));
@@ -196,7 +196,7 @@ TEST_F(multichannel, an_open_closed_or_a_tree_disconnected_on_one_channel_is_gon
     // Closed on the second channel while the first still holds a reference (as a
     // request in flight would): the first no longer finds it.
     auto close = message(command::close, 1, close_body(id), shared->id, 1, flag_signed);
-    crypto::sign_in_place(second->signing_alg, channel_key, close);
+    ASSERT_TRUE(crypto::sign_in_place(second->signing_alg, channel_key, close));
     ASSERT_EQ(reply_header(process_message(*second, close)).status, status::success);
     EXPECT_TRUE(h->closed);
     EXPECT_EQ(conn->find_open(*shared, id), nullptr);
@@ -204,7 +204,7 @@ TEST_F(multichannel, an_open_closed_or_a_tree_disconnected_on_one_channel_is_gon
 
     // A tree disconnected on the second channel: the first gets NETWORK_NAME_DELETED.
     auto tdis = message(command::tree_disconnect, 2, {4, 0, 0, 0}, shared->id, 1, flag_signed);
-    crypto::sign_in_place(second->signing_alg, channel_key, tdis);
+    ASSERT_TRUE(crypto::sign_in_place(second->signing_alg, channel_key, tdis));
     ASSERT_EQ(reply_header(process_message(*second, tdis)).status, status::success);
     EXPECT_EQ(conn->find_tree(*shared, 1), nullptr);
     auto again = message(command::tree_disconnect, 1, {4, 0, 0, 0}, shared->id, 1);
