@@ -19,6 +19,88 @@ published_sums& published() {
     return p;
 }
 
+// status's names, in status's order: one table for snapshot() and for retiring a block.
+struct named_counter {
+    const char* name;
+    counter data_path::*field;
+};
+constexpr named_counter named[] = {
+    {"file_read_fixed_bytes", &data_path::file_read_fixed_bytes},
+    {"file_read_unregistered_bytes", &data_path::file_read_unregistered_bytes},
+    {"file_write_fixed_bytes", &data_path::file_write_fixed_bytes},
+    {"file_write_unregistered_bytes", &data_path::file_write_unregistered_bytes},
+    {"payload_sent_from_pool_bytes", &data_path::payload_sent_from_pool_bytes},
+    {"payload_sent_zero_copy_bytes", &data_path::payload_sent_zero_copy_bytes},
+    {"payload_sent_over_zc_limit_bytes", &data_path::payload_sent_over_zc_limit_bytes},
+    {"payload_copied_bytes", &data_path::payload_copied_bytes},
+    {"direct_io_bytes", &data_path::direct_io_bytes},
+    {"direct_io_unaligned", &data_path::direct_io_unaligned},
+    {"tcp_recv_provided_buffers", &data_path::tcp_recv_provided_buffers},
+    {"tcp_recv_provided_bytes", &data_path::tcp_recv_provided_bytes},
+    {"tcp_recv_lent_messages", &data_path::tcp_recv_lent_messages},
+    {"tcp_recv_assembled_bytes", &data_path::tcp_recv_assembled_bytes},
+    {"tcp_recv_direct_bytes", &data_path::tcp_recv_direct_bytes},
+    {"tcp_recv_no_buffers", &data_path::tcp_recv_no_buffers},
+    {"rdma_transfer_registrations", &data_path::rdma_transfer_registrations},
+    {"smb2_messages_on_worker", &data_path::smb2_messages_on_worker},
+    {"smb2_messages_to_request_threads", &data_path::smb2_messages_to_request_threads},
+};
+// Every live thread's block, and what ended threads counted. The mutex is taken when a
+// thread counts for the first time, when it ends, and by readers: never per message.
+struct block_registry {
+    std::mutex mutex;
+    std::vector<data_path*> live;
+    data_path retired; // written only under the mutex
+};
+
+block_registry& registry() {
+    // Never destroyed: threads may end (and retire their blocks) during static
+    // destruction at exit.
+    static auto* r = new block_registry;
+    return *r;
+}
+
+// The calling thread's block: plain thread-local data (no guard, no destructor), so
+// that it stays usable while the thread ends.
+thread_local data_path* tls_block = nullptr;
+
+// Folds the thread's block into the retired sum when the thread ends.
+struct block_retirement {
+    ~block_retirement() {
+        auto& r = registry();
+        std::lock_guard lock(r.mutex);
+        for (const auto& n : named) {
+            (r.retired.*n.field).add((tls_block->*n.field).load());
+        }
+        std::erase(r.live, tls_block);
+        delete tls_block;
+        // A count after this (another thread-local's destructor) registers a new block,
+        // which then stays: nothing is lost.
+        tls_block = nullptr;
+    }
+};
+
+data_path& register_block() {
+    auto* block = new data_path; // its own cache lines (alignas), not in the TLS area
+    {
+        auto& r = registry();
+        std::lock_guard lock(r.mutex);
+        r.live.push_back(block);
+    }
+    tls_block = block;
+    thread_local block_retirement at_exit; // constructed on the first count
+    (void)at_exit;
+    return *block;
+}
+
+uint64_t sum_locked(block_registry& r, counter data_path::*field) {
+    uint64_t sum = (r.retired.*field).load();
+    for (const data_path* b : r.live) {
+        sum += (b->*field).load();
+    }
+    return sum;
+}
+
 } // namespace
 
 void published_counters::set(const std::string& name, uint64_t value) {
@@ -42,34 +124,24 @@ void published_counters::set(const std::string& name, uint64_t value) {
 }
 
 data_path& data() {
-    static data_path d;
-    return d;
+    return tls_block ? *tls_block : register_block();
+}
+
+uint64_t total(counter data_path::*field) {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    return sum_locked(r, field);
 }
 
 std::vector<std::pair<std::string, uint64_t>> snapshot() {
-    auto& d = data();
-    auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    std::vector<std::pair<std::string, uint64_t>> out{
-        {"file_read_fixed_bytes", get(d.file_read_fixed_bytes)},
-        {"file_read_unregistered_bytes", get(d.file_read_unregistered_bytes)},
-        {"file_write_fixed_bytes", get(d.file_write_fixed_bytes)},
-        {"file_write_unregistered_bytes", get(d.file_write_unregistered_bytes)},
-        {"payload_sent_from_pool_bytes", get(d.payload_sent_from_pool_bytes)},
-        {"payload_sent_zero_copy_bytes", get(d.payload_sent_zero_copy_bytes)},
-        {"payload_sent_over_zc_limit_bytes", get(d.payload_sent_over_zc_limit_bytes)},
-        {"payload_copied_bytes", get(d.payload_copied_bytes)},
-        {"direct_io_bytes", get(d.direct_io_bytes)},
-        {"direct_io_unaligned", get(d.direct_io_unaligned)},
-        {"tcp_recv_provided_buffers", get(d.tcp_recv_provided_buffers)},
-        {"tcp_recv_provided_bytes", get(d.tcp_recv_provided_bytes)},
-        {"tcp_recv_lent_messages", get(d.tcp_recv_lent_messages)},
-        {"tcp_recv_assembled_bytes", get(d.tcp_recv_assembled_bytes)},
-        {"tcp_recv_direct_bytes", get(d.tcp_recv_direct_bytes)},
-        {"tcp_recv_no_buffers", get(d.tcp_recv_no_buffers)},
-        {"rdma_transfer_registrations", get(d.rdma_transfer_registrations)},
-        {"smb2_messages_on_worker", get(d.smb2_messages_on_worker)},
-        {"smb2_messages_to_request_threads", get(d.smb2_messages_to_request_threads)},
-    };
+    std::vector<std::pair<std::string, uint64_t>> out;
+    {
+        auto& r = registry();
+        std::lock_guard lock(r.mutex);
+        for (const auto& n : named) {
+            out.emplace_back(n.name, sum_locked(r, n.field));
+        }
+    }
     if (auto* pool = buffer_pool::global()) {
         auto s = pool->stats();
         out.emplace_back("pool_bytes", s.region_bytes);

@@ -1,6 +1,12 @@
 // Counters of where payload bytes went on their way between file and wire: the proof
 // (and the operator's check, `smbxctl status`) that READ/WRITE data is not copied.
-// Relaxed atomics: they are statistics, read while the workers run.
+//
+// Per thread, summed when read: every thread that counts (a worker, a request thread,
+// the control thread) owns a cache-line aligned block of its own, registered at its
+// first count. Only the owner writes its block, with a relaxed load and store (no
+// read-modify-write, no shared cache line); status reads every block with relaxed
+// loads while the workers run. A thread that ends folds its block into a retired sum,
+// so nothing it counted is lost.
 #pragma once
 
 #include <atomic>
@@ -11,27 +17,40 @@
 
 namespace smbx::counters {
 
-struct data_path {
+// One statistic in one thread's block. add() only from the block's own thread.
+class counter {
+public:
+    void add(uint64_t n) {
+        _value.store(_value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    uint64_t load() const { return _value.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> _value{0};
+};
+
+// A new counter is also named in data_path_counters.cc (`named`), for status.
+struct alignas(64) data_path {
     // File reads/writes through io_uring with the pool registered as a fixed buffer, and
     // those that had to use an unregistered buffer (heap fallback, registration refused).
-    std::atomic<uint64_t> file_read_fixed_bytes{0};
-    std::atomic<uint64_t> file_read_unregistered_bytes{0};
-    std::atomic<uint64_t> file_write_fixed_bytes{0};
-    std::atomic<uint64_t> file_write_unregistered_bytes{0};
+    counter file_read_fixed_bytes;
+    counter file_read_unregistered_bytes;
+    counter file_write_fixed_bytes;
+    counter file_write_unregistered_bytes;
     // READ data handed to a transport in the pool buffer it was read into.
-    std::atomic<uint64_t> payload_sent_from_pool_bytes{0};
+    counter payload_sent_from_pool_bytes;
     // Bytes the kernel sent straight from pool buffers (IORING_OP_SENDMSG_ZC).
-    std::atomic<uint64_t> payload_sent_zero_copy_bytes{0};
+    counter payload_sent_zero_copy_bytes;
     // Payloads that would have gone zero-copy but were copied by the kernel (plain
     // sendmsg) because their connection already held its limit of buffers awaiting
     // notifications (tcp_transport::default_zero_copy_held_limit).
-    std::atomic<uint64_t> payload_sent_over_zc_limit_bytes{0};
+    counter payload_sent_over_zc_limit_bytes;
     // READ data copied into a response message (compounds; AES-CCM).
-    std::atomic<uint64_t> payload_copied_bytes{0};
+    counter payload_copied_bytes;
     // Bytes read/written with O_DIRECT (`direct io` shares), and the requests that were
     // not block aligned and went through the page cache instead.
-    std::atomic<uint64_t> direct_io_bytes{0};
-    std::atomic<uint64_t> direct_io_unaligned{0};
+    counter direct_io_bytes;
+    counter direct_io_unaligned;
     // TCP receive (tcp/tcp_receive.cc): receives that brought data, each in one buffer
     // of the worker's provided-buffer ring, and their bytes; messages handed to the
     // engine in the provided buffer they arrived in (no copy); bytes copied from
@@ -39,30 +58,34 @@ struct data_path {
     // start of a large one); bytes received straight into a large message's pool buffer;
     // and the times the ring was empty (ENOBUFS). Lent messages per provided buffer is
     // the batching: how many requests one receive picked up.
-    std::atomic<uint64_t> tcp_recv_provided_buffers{0};
-    std::atomic<uint64_t> tcp_recv_provided_bytes{0};
-    std::atomic<uint64_t> tcp_recv_lent_messages{0};
-    std::atomic<uint64_t> tcp_recv_assembled_bytes{0};
-    std::atomic<uint64_t> tcp_recv_direct_bytes{0};
-    std::atomic<uint64_t> tcp_recv_no_buffers{0};
+    counter tcp_recv_provided_buffers;
+    counter tcp_recv_provided_bytes;
+    counter tcp_recv_lent_messages;
+    counter tcp_recv_assembled_bytes;
+    counter tcp_recv_direct_bytes;
+    counter tcp_recv_no_buffers;
     // SMB Direct transfers (RDMA READ/WRITE) whose buffer lay outside the registered pool
     // (the pool ran dry) and was registered for that transfer alone.
-    std::atomic<uint64_t> rdma_transfer_registrations{0};
+    counter rdma_transfer_registrations;
     // SMB2 messages the network worker processed itself (smb_server::process_on_worker:
     // ECHO, READs from the page cache, WRITEs to files in memory), and those it handed
     // to the request threads.
-    std::atomic<uint64_t> smb2_messages_on_worker{0};
-    std::atomic<uint64_t> smb2_messages_to_request_threads{0};
+    counter smb2_messages_on_worker;
+    counter smb2_messages_to_request_threads;
 };
 
+// The calling thread's block (registered on first use). Write to it only through add().
 data_path& data();
 
-inline void add(std::atomic<uint64_t>& c, uint64_t n) {
-    c.fetch_add(n, std::memory_order_relaxed);
+inline void add(counter& c, uint64_t n) {
+    c.add(n);
 }
 
-// Name/value pairs of every data-path counter, of the buffer pool and of what
-// transports published (below), for status.
+// One counter summed over every thread's block, the ended threads' included.
+uint64_t total(counter data_path::*field);
+
+// Name/value pairs of every data-path counter (summed over the threads), of the buffer
+// pool and of what transports published (below), for status.
 std::vector<std::pair<std::string, uint64_t>> snapshot();
 
 // Counters a transport keeps in its own thread and publishes under its own names (the

@@ -77,13 +77,14 @@ bool read_message(int fd, bytes& out) {
     return read_all(fd, out.data(), out.size());
 }
 
-uint64_t counter(std::atomic<uint64_t>& c) {
-    return c.load();
+// Summed over every thread's block: the transport's worker counts, not this thread.
+using counters::data_path;
+uint64_t counter(counters::counter data_path::*field) {
+    return counters::total(field);
 }
 
 struct receive_fixture : pooled_transport_fixture {
     recording_events events;
-    counters::data_path& d = counters::data();
 
     void start(provided_buffer_ring::config ring) {
         start_transport(events, 32 * 1024 * 1024, tcp_transport::zero_copy::no, ring);
@@ -94,8 +95,8 @@ struct receive_fixture : pooled_transport_fixture {
 
 TEST_F(receive_fixture, many_small_messages_back_to_back_arrive_in_order_mostly_uncopied) {
     start({64, 16 * 1024});
-    uint64_t lent = counter(d.tcp_recv_lent_messages);
-    uint64_t provided = counter(d.tcp_recv_provided_bytes);
+    uint64_t lent = counter(&data_path::tcp_recv_lent_messages);
+    uint64_t provided = counter(&data_path::tcp_recv_provided_bytes);
     int fd = connect_to(port);
     std::vector<bytes> sent;
     bytes wire;
@@ -118,9 +119,9 @@ TEST_F(receive_fixture, many_small_messages_back_to_back_arrive_in_order_mostly_
     for (size_t i = 0; i < sent.size(); ++i) {
         ASSERT_EQ(echoed[i], sent[i]) << "message " << i;
     }
-    EXPECT_GE(counter(d.tcp_recv_provided_bytes) - provided, wire.size());
+    EXPECT_GE(counter(&data_path::tcp_recv_provided_bytes) - provided, wire.size());
     // Most messages lie within one 16 KiB buffer and are handed on in it, in the pool.
-    EXPECT_GT(counter(d.tcp_recv_lent_messages) - lent, sent.size() / 2);
+    EXPECT_GT(counter(&data_path::tcp_recv_lent_messages) - lent, sent.size() / 2);
     std::lock_guard lock(events.mutex);
     EXPECT_TRUE(
         std::all_of(events.in_pool.begin(), events.in_pool.end(), [](bool b) { return b; }));
@@ -129,7 +130,7 @@ TEST_F(receive_fixture, many_small_messages_back_to_back_arrive_in_order_mostly_
 
 TEST_F(receive_fixture, message_and_header_split_across_provided_buffers) {
     start({16, 4096});
-    uint64_t assembled = counter(d.tcp_recv_assembled_bytes);
+    uint64_t assembled = counter(&data_path::tcp_recv_assembled_bytes);
     int fd = connect_to(port);
     bytes m = pattern(10000, 7); // more than two 4 KiB buffers
     bytes f = frame(m);
@@ -140,15 +141,15 @@ TEST_F(receive_fixture, message_and_header_split_across_provided_buffers) {
     bytes got;
     ASSERT_TRUE(read_message(fd, got));
     EXPECT_EQ(got, m);
-    EXPECT_GE(counter(d.tcp_recv_assembled_bytes) - assembled, m.size());
+    EXPECT_GE(counter(&data_path::tcp_recv_assembled_bytes) - assembled, m.size());
     close(fd);
 }
 
 TEST_F(receive_fixture, large_write_sized_message_lands_page_aligned_then_ring_resumes) {
     start({64, 16 * 1024});
-    uint64_t direct = counter(d.tcp_recv_direct_bytes);
-    uint64_t assembled = counter(d.tcp_recv_assembled_bytes);
-    uint64_t lent = counter(d.tcp_recv_lent_messages);
+    uint64_t direct = counter(&data_path::tcp_recv_direct_bytes);
+    uint64_t assembled = counter(&data_path::tcp_recv_assembled_bytes);
+    uint64_t lent = counter(&data_path::tcp_recv_lent_messages);
     int fd = connect_to(port);
     bytes large = pattern(1024 * 1024 + 112, 3);
     large[0] = 0xFE; // an SMB2 header: not sealed, the data starts at 112
@@ -171,9 +172,9 @@ TEST_F(receive_fixture, large_write_sized_message_lands_page_aligned_then_ring_r
     // out of the ring and the rest goes straight into the body's pool buffer; the plain
     // receive stops at the body's end, so each small message comes alone in a ring
     // buffer and is lent.
-    EXPECT_LE(counter(d.tcp_recv_assembled_bytes) - assembled, 4 * 16 * 1024u);
-    EXPECT_GE(counter(d.tcp_recv_direct_bytes) - direct, 4 * (large.size() - 16 * 1024));
-    EXPECT_GE(counter(d.tcp_recv_lent_messages) - lent, 4u);
+    EXPECT_LE(counter(&data_path::tcp_recv_assembled_bytes) - assembled, 4 * 16 * 1024u);
+    EXPECT_GE(counter(&data_path::tcp_recv_direct_bytes) - direct, 4 * (large.size() - 16 * 1024));
+    EXPECT_GE(counter(&data_path::tcp_recv_lent_messages) - lent, 4u);
     std::lock_guard lock(events.mutex);
     for (size_t i = 0; i < events.messages.size(); ++i) {
         if (events.messages[i].size() == large.size()) {
@@ -186,7 +187,7 @@ TEST_F(receive_fixture, large_write_sized_message_lands_page_aligned_then_ring_r
 
 TEST_F(receive_fixture, empty_ring_with_more_connections_than_buffers_recovers) {
     start({4, 4096});
-    uint64_t no_buffers = counter(d.tcp_recv_no_buffers);
+    uint64_t no_buffers = counter(&data_path::tcp_recv_no_buffers);
     constexpr int n = 12;
     std::vector<int> fds;
     for (int i = 0; i < n + 1; ++i) {
@@ -211,7 +212,7 @@ TEST_F(receive_fixture, empty_ring_with_more_connections_than_buffers_recovers) 
         ASSERT_TRUE(read_message(fds[size_t(i)], got)) << "connection " << i;
         EXPECT_EQ(got, sent[size_t(i - 1)]);
     }
-    EXPECT_GT(counter(d.tcp_recv_no_buffers) - no_buffers, 0u);
+    EXPECT_GT(counter(&data_path::tcp_recv_no_buffers) - no_buffers, 0u);
     // Still serving: one more round on every connection.
     for (int i = 1; i <= n; ++i) {
         auto f = frame(sent[size_t(i - 1)]);

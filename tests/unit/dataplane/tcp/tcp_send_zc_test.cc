@@ -19,6 +19,14 @@ using namespace smbx::test;
 
 namespace {
 
+// Summed over every thread's counter block: the transport's worker counts them.
+uint64_t zero_copy_bytes() {
+    return counters::total(&counters::data_path::payload_sent_zero_copy_bytes);
+}
+uint64_t over_limit_bytes() {
+    return counters::total(&counters::data_path::payload_sent_over_zc_limit_bytes);
+}
+
 constexpr size_t mib = 1024 * 1024;
 
 // Answers each request (its first byte: its number) with a 1 MiB pool-buffer payload filled
@@ -73,14 +81,13 @@ struct send_zc_fixture : pooled_transport_fixture {
 // Below the limit every large payload goes zero-copy.
 TEST_F(send_zc_fixture, large_payloads_go_zero_copy_below_the_limit) {
     start(tcp_transport::default_zero_copy_held_limit);
-    auto& d = counters::data();
-    uint64_t zc = d.payload_sent_zero_copy_bytes.load();
-    uint64_t copied = d.payload_sent_over_zc_limit_bytes.load();
+    uint64_t zc = zero_copy_bytes();
+    uint64_t copied = over_limit_bytes();
     request_and_check(8); // 8 MiB: under the 16 MiB limit however late the notifications
     // The client can have the last bytes before the worker has seen that send complete.
-    EXPECT_TRUE(wait_for([&] { return d.payload_sent_zero_copy_bytes.load() - zc >= 8 * mib; }))
-        << d.payload_sent_zero_copy_bytes.load() - zc << " bytes sent zero-copy";
-    EXPECT_EQ(d.payload_sent_over_zc_limit_bytes.load() - copied, 0u);
+    EXPECT_TRUE(wait_for([&] { return zero_copy_bytes() - zc >= 8 * mib; }))
+        << zero_copy_bytes() - zc << " bytes sent zero-copy";
+    EXPECT_EQ(over_limit_bytes() - copied, 0u);
     EXPECT_TRUE(wait_for([&] { return in_use() == 0; })) << in_use() << " buffers not returned";
 }
 
@@ -89,15 +96,14 @@ TEST_F(send_zc_fixture, large_payloads_go_zero_copy_below_the_limit) {
 // same socket without reordering or mixing bytes, and every buffer comes back.
 TEST_F(send_zc_fixture, payloads_past_the_held_limit_are_copied_in_order) {
     start(mib);
-    auto& d = counters::data();
-    uint64_t zc = d.payload_sent_zero_copy_bytes.load();
-    uint64_t copied = d.payload_sent_over_zc_limit_bytes.load();
+    uint64_t zc = zero_copy_bytes();
+    uint64_t copied = over_limit_bytes();
     constexpr int count = 48;
     request_and_check(count);
     uint64_t zc_before = zc, copied_before = copied;
     auto sum = [&] {
-        zc = d.payload_sent_zero_copy_bytes.load() - zc_before;
-        copied = d.payload_sent_over_zc_limit_bytes.load() - copied_before;
+        zc = zero_copy_bytes() - zc_before;
+        copied = over_limit_bytes() - copied_before;
         return copied / mib + zc / (mib + 12);
     };
     // The client can have the last bytes before the worker has seen that send complete.
