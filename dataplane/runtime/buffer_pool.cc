@@ -1,11 +1,13 @@
 #include "dataplane/runtime/buffer_pool.hh"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
 #include <sys/mman.h>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 
 namespace smbx {
 
@@ -29,7 +31,68 @@ constexpr class_spec class_specs[] = {
     {buffer_pool::max_class_size, 30}, // up to the 8 MiB we negotiate
 };
 
+std::atomic<uint64_t> next_pool_id{1};
+
+// The pools alive, for a thread that ends: its caches go back only to pools that still
+// exist. Taken when a pool is made or destroyed and when a thread with caches ends.
+struct pool_list {
+    std::mutex mutex;
+    std::vector<buffer_pool*> pools;
+};
+
+pool_list& live_pools() {
+    static auto* l = new pool_list; // never destroyed: threads may end during exit
+    return *l;
+}
+
 } // namespace
+
+// One thread's free buffers of one pool. Written only by its thread; stats() reads the
+// counts (relaxed atomics) from any thread. Its own cache lines: no false sharing.
+struct alignas(64) buffer_pool::thread_cache {
+    struct cached_class {
+        std::atomic<uint32_t> count{0};
+        std::array<uint8_t*, max_cached> buffers{};
+    };
+    std::array<cached_class, class_count> classes;
+    counters::counter gets;
+    counters::counter puts;
+    counters::counter fallbacks;
+    bool owned = true; // a thread uses it; under _caches_mutex
+};
+
+namespace {
+
+// A thread's caches, one slot per pool it used (pools are few: one in the data plane).
+// Plain thread-local data (no destructor), so that it stays readable while the thread
+// ends: a buffer freed by another thread-local's destructor then finds tls_ended set
+// and goes straight to the shared list.
+struct cache_slot {
+    uint64_t pool_id;
+    buffer_pool::thread_cache* cache;
+};
+constexpr size_t cache_slots = 8;
+thread_local cache_slot tls_slots[cache_slots];
+thread_local bool tls_ended = false;
+
+} // namespace
+
+// Gives a thread's cached buffers back to their pools when the thread ends.
+struct thread_cache_exit {
+    ~thread_cache_exit() {
+        tls_ended = true;
+        auto& l = live_pools();
+        std::lock_guard lock(l.mutex);
+        for (auto& s : tls_slots) {
+            auto pool = std::find_if(l.pools.begin(), l.pools.end(),
+                                     [&](buffer_pool* p) { return p->_id == s.pool_id; });
+            if (s.cache && pool != l.pools.end()) {
+                (*pool)->retire(*s.cache);
+            }
+            s = {};
+        }
+    }
+};
 
 pool_buffer::pool_buffer(bytes&& owned) : _owned(std::move(owned)) {
     _data = _owned.data();
@@ -57,7 +120,7 @@ void pool_buffer::give_back() {
     _owned = bytes();
 }
 
-buffer_pool::buffer_pool(size_t region_bytes) {
+buffer_pool::buffer_pool(size_t region_bytes) : _id(next_pool_id.fetch_add(1)) {
     _region_bytes = (std::max(region_bytes, 16 * mib) + huge_page - 1) / huge_page * huge_page;
     void* p = mmap(nullptr, _region_bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE, -1, 0);
@@ -88,37 +151,136 @@ buffer_pool::buffer_pool(size_t region_bytes) {
             c.free.push_back(cursor);
             ++c.total;
         }
+        // The largest class has a handful of buffers: caching them would strand them.
+        c.cache_limit =
+            i + 1 < class_count ? uint32_t(std::min(max_cached, c.total / cache_share)) : 0;
     }
+    auto& l = live_pools();
+    std::lock_guard lock(l.mutex);
+    l.pools.push_back(this);
 }
 
 buffer_pool::~buffer_pool() {
     if (_global == this) {
         _global = nullptr;
     }
+    {
+        // After this no ending thread touches our caches; a thread that lives on keeps
+        // a slot with our id, which no later pool has.
+        auto& l = live_pools();
+        std::lock_guard lock(l.mutex);
+        std::erase(l.pools, this);
+    }
     munmap(_region, _region_bytes);
+}
+
+buffer_pool::thread_cache* buffer_pool::my_cache() {
+    for (auto& s : tls_slots) {
+        if (s.pool_id == _id) {
+            return s.cache;
+        }
+    }
+    return tls_ended ? nullptr : register_cache();
+}
+
+buffer_pool::thread_cache* buffer_pool::register_cache() {
+    cache_slot* free_slot = nullptr;
+    {
+        // A slot of a pool that no longer exists is free again.
+        auto& l = live_pools();
+        std::lock_guard lock(l.mutex);
+        for (auto& s : tls_slots) {
+            bool alive = std::any_of(l.pools.begin(), l.pools.end(),
+                                     [&](buffer_pool* p) { return p->_id == s.pool_id; });
+            if (!alive) {
+                free_slot = &s;
+                break;
+            }
+        }
+    }
+    if (!free_slot) {
+        return nullptr;
+    }
+    thread_local thread_cache_exit at_exit; // constructed here, on first registration
+    (void)at_exit;
+    thread_cache* c = nullptr;
+    {
+        std::lock_guard lock(_caches_mutex);
+        for (auto& mine : _caches) {
+            if (!mine->owned) {
+                c = mine.get(); // an ended thread's, counts and all
+                break;
+            }
+        }
+        if (!c) {
+            c = _caches.emplace_back(std::make_unique<thread_cache>()).get();
+        }
+        c->owned = true;
+    }
+    *free_slot = {_id, c};
+    return c;
+}
+
+void buffer_pool::retire(thread_cache& tc) {
+    std::lock_guard lock(_caches_mutex);
+    for (size_t i = 0; i < class_count; ++i) {
+        auto& cc = tc.classes[i];
+        uint32_t n = cc.count.load(std::memory_order_relaxed);
+        if (n) {
+            auto& c = _classes[i];
+            std::lock_guard class_lock(c.mutex);
+            c.free.insert(c.free.end(), cc.buffers.begin(), cc.buffers.begin() + n);
+            cc.count.store(0, std::memory_order_relaxed);
+        }
+    }
+    tc.owned = false;
+}
+
+uint8_t* buffer_pool::take_shared(size_class& c) {
+    std::lock_guard lock(c.mutex);
+    if (c.free.empty()) {
+        return nullptr;
+    }
+    uint8_t* p = c.free.back();
+    c.free.pop_back();
+    return p;
 }
 
 pool_buffer buffer_pool::get(size_t n, size_t aligned_at) {
     constexpr size_t page = 4096;
     size_t lead = aligned_at ? (page - aligned_at % page) % page : 0;
+    thread_cache* tc = my_cache();
     for (size_t i = 0; i < class_count; ++i) {
         auto& c = _classes[i];
         if (n + lead > c.size) {
             continue;
         }
         uint8_t* p = nullptr;
-        {
-            std::lock_guard lock(c.mutex);
-            if (!c.free.empty()) {
-                p = c.free.back();
-                c.free.pop_back();
+        if (tc && c.cache_limit) {
+            auto& cc = tc->classes[i];
+            uint32_t have = cc.count.load(std::memory_order_relaxed);
+            if (have == 0) {
+                // Refill half the cache under one lock.
+                std::lock_guard lock(c.mutex);
+                have = uint32_t(std::min<size_t>((c.cache_limit + 1) / 2, c.free.size()));
+                std::copy(c.free.end() - have, c.free.end(), cc.buffers.begin());
+                c.free.resize(c.free.size() - have);
             }
+            if (have) {
+                p = cc.buffers[--have];
+            }
+            cc.count.store(have, std::memory_order_relaxed);
+        } else {
+            p = take_shared(c);
         }
         if (!p) {
             continue; // a larger class may still serve it
         }
-        _gets.fetch_add(1, std::memory_order_relaxed);
-        _in_use.fetch_add(1, std::memory_order_relaxed);
+        if (tc) {
+            tc->gets.add(1);
+        } else {
+            _uncached_gets.fetch_add(1, std::memory_order_relaxed);
+        }
         pool_buffer b;
         b._base = p;
         b._data = p + lead;
@@ -128,7 +290,11 @@ pool_buffer buffer_pool::get(size_t n, size_t aligned_at) {
         b._class = static_cast<uint8_t>(i);
         return b;
     }
-    _fallbacks.fetch_add(1, std::memory_order_relaxed);
+    if (tc) {
+        tc->fallbacks.add(1);
+    } else {
+        _uncached_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    }
     return pool_buffer(bytes(n));
 }
 
@@ -158,8 +324,30 @@ pool_buffer buffer_pool::reserve(size_t n) {
 }
 
 void buffer_pool::put(uint8_t cls, uint8_t* p, bool reserved) {
-    (reserved ? _reserved : _in_use).fetch_sub(1, std::memory_order_relaxed);
     auto& c = _classes[cls];
+    thread_cache* tc = reserved ? nullptr : my_cache();
+    if (tc && c.cache_limit) {
+        tc->puts.add(1);
+        auto& cc = tc->classes[cls];
+        uint32_t have = cc.count.load(std::memory_order_relaxed);
+        if (have == c.cache_limit) {
+            // Full: half goes back to the shared list under one lock.
+            uint32_t keep = have / 2;
+            std::lock_guard lock(c.mutex);
+            c.free.insert(c.free.end(), cc.buffers.begin() + keep, cc.buffers.begin() + have);
+            have = keep;
+        }
+        cc.buffers[have++] = p;
+        cc.count.store(have, std::memory_order_relaxed);
+        return;
+    }
+    if (reserved) {
+        _reserved.fetch_sub(1, std::memory_order_relaxed);
+    } else if (tc) {
+        tc->puts.add(1);
+    } else {
+        _uncached_puts.fetch_add(1, std::memory_order_relaxed);
+    }
     std::lock_guard lock(c.mutex);
     c.free.push_back(p);
     if (reserved) {
@@ -169,9 +357,25 @@ void buffer_pool::put(uint8_t cls, uint8_t* p, bool reserved) {
 
 buffer_pool::stats_snapshot buffer_pool::stats() const {
     stats_snapshot s;
-    s.gets = _gets.load(std::memory_order_relaxed);
-    s.heap_fallbacks = _fallbacks.load(std::memory_order_relaxed);
-    s.in_use = _in_use.load(std::memory_order_relaxed);
+    uint64_t puts = _uncached_puts.load(std::memory_order_relaxed);
+    s.gets = _uncached_gets.load(std::memory_order_relaxed);
+    s.heap_fallbacks = _uncached_fallbacks.load(std::memory_order_relaxed);
+    {
+        std::lock_guard lock(_caches_mutex);
+        for (const auto& tc : _caches) {
+            s.gets += tc->gets.load();
+            puts += tc->puts.load();
+            s.heap_fallbacks += tc->fallbacks.load();
+            for (const auto& cc : tc->classes) {
+                s.cached += cc.count.load(std::memory_order_relaxed);
+            }
+        }
+    }
+    // Read while others get and put, a put may be seen before the get it undid.
+    s.in_use = s.gets > puts ? s.gets - puts : 0;
+    for (const auto& c : _classes) {
+        s.buffers += c.total;
+    }
     s.reserved = _reserved.load(std::memory_order_relaxed);
     s.region_bytes = _region_bytes;
     s.hugepages = _hugepages;

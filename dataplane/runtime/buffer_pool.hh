@@ -8,12 +8,27 @@
 //
 // When a class runs dry, a buffer comes from the heap instead (counted in stats():
 // requests still succeed, only that buffer cannot use the registered fast paths).
+//
+// Per-thread caches (as in tcmalloc and Seastar's per-shard allocator): every thread
+// that gets or puts buffers (a worker, a request thread) keeps a few free buffers of
+// each size class of its own, so the common get and put take no lock and touch no
+// cache line another core writes. A cache refills from, and flushes to, the class's
+// shared free list in batches (one lock per batch), and holds at most
+// 1/cache_share of a class (the largest class is not cached: it has few buffers). A
+// buffer freed on another thread than the one that took it goes to the freeing
+// thread's cache. A thread that ends gives its cached buffers back.
+//
+// Accounting (stats(), `smbxctl status`): a cached buffer is free, not in use.
+// Each thread counts its own gets and puts; in_use is the sum of gets less the sum
+// of puts, exact whenever no get or put is under way (a reading taken during traffic
+// may be off by the operations in flight, never below zero).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <vector>
@@ -125,6 +140,8 @@ public:
         uint64_t heap_fallbacks = 0; // requests the region could not serve
         uint64_t in_use = 0;         // region buffers not yet returned
         uint64_t reserved = 0;       // region buffers held by long-lived owners (reserve())
+        uint64_t buffers = 0;        // region buffers in all: in use, reserved or free
+        uint64_t cached = 0;         // of the free ones, those in threads' caches
         size_t region_bytes = 0;
         bool hugepages = false;
     };
@@ -163,26 +180,48 @@ public:
     // Largest buffer the classes offer: an 8 MiB READ/WRITE plus its headers.
     static constexpr size_t max_class_size = 8 * 1024 * 1024 + 64 * 1024;
 
+    // A thread caches at most 1/cache_share of a class's buffers, and never more than
+    // max_cached; it refills and flushes half of that at a time.
+    static constexpr size_t cache_share = 32;
+    static constexpr size_t max_cached = 32;
+    // One thread's cache (buffer_pool.cc; opaque here).
+    struct thread_cache;
+
 private:
     friend class pool_buffer;
     struct size_class {
         size_t size = 0;
         std::mutex mutex;
         std::vector<uint8_t*> free;
-        size_t total = 0;    // buffers the class was cut into
-        size_t reserved = 0; // of those, taken by reserve()
+        size_t total = 0;         // buffers the class was cut into
+        size_t reserved = 0;      // of those, taken by reserve()
+        uint32_t cache_limit = 0; // per-thread cache bound (0: not cached)
     };
     static constexpr size_t class_count = 4;
+    friend struct thread_cache_exit;
 
     void put(uint8_t cls, uint8_t* p, bool reserved);
+    // The calling thread's cache of this pool: found in a thread-local slot, created
+    // (or an ended thread's adopted) on the thread's first get or put. Null when the
+    // thread has no slot for it (it is ending, or uses many pools): then get and put
+    // go to the shared lists.
+    thread_cache* my_cache();
+    thread_cache* register_cache();
+    // A thread ends: its cached buffers go back to the shared lists, its counts stay.
+    void retire(thread_cache& c);
+    uint8_t* take_shared(size_class& c);
 
     uint8_t* _region = nullptr;
     size_t _region_bytes = 0;
     bool _hugepages = false;
     std::array<size_class, class_count> _classes;
-    std::atomic<uint64_t> _gets{0};
-    std::atomic<uint64_t> _fallbacks{0};
-    std::atomic<uint64_t> _in_use{0};
+    const uint64_t _id; // never reused, unlike the address: how a thread finds its cache
+    mutable std::mutex _caches_mutex; // first use by a thread, thread end, stats()
+    std::vector<std::unique_ptr<thread_cache>> _caches;
+    // Counts of threads without a cache (rare: see my_cache()), and of reserve().
+    std::atomic<uint64_t> _uncached_gets{0};
+    std::atomic<uint64_t> _uncached_puts{0};
+    std::atomic<uint64_t> _uncached_fallbacks{0};
     std::atomic<uint64_t> _reserved{0};
     static inline buffer_pool* _global = nullptr;
 };
