@@ -121,7 +121,7 @@ void smbd_transport::deal(rdma_cm_id* id) {
              to->_worker ? to->_worker->index() : 0u);
     posted p(posted::adopt, c->_id);
     p.connection = std::move(c);
-    to->post(std::move(p));
+    to->_posted.post(std::move(p));
 }
 
 bool smbd_transport::listen() {
@@ -256,11 +256,7 @@ void smbd_transport::handle_cm_event(rdma_cm_event& ev) {
 }
 
 unsigned smbd_transport::poll() {
-    unsigned work = 0;
-    if (_has_posted.load(std::memory_order_acquire)) {
-        drain_posted();
-        ++work;
-    }
+    unsigned work = _posted.drain([this](posted& p) { run_posted(p); });
     rdma_cm_event* ev = nullptr;
     while (_channel && rdma_get_cm_event(_channel, &ev) == 0) {
         ++work;
@@ -324,7 +320,7 @@ bool smbd_transport::before_sleep() {
             return false;
         }
     }
-    return !_has_posted.load(std::memory_order_seq_cst);
+    return _posted.empty_before_sleep();
 }
 
 void smbd_transport::after_sleep() {
@@ -333,29 +329,6 @@ void smbd_transport::after_sleep() {
     }
     for (auto& [id, c] : _connections) {
         c->_qp->drain_notifications();
-    }
-}
-
-void smbd_transport::post(posted p) {
-    {
-        std::lock_guard lock(_posted_mutex);
-        _posted.push_back(std::move(p));
-        _has_posted.store(true, std::memory_order_seq_cst);
-    }
-    if (_worker) {
-        _worker->wake();
-    }
-}
-
-void smbd_transport::drain_posted() {
-    std::vector<posted> batch;
-    {
-        std::lock_guard lock(_posted_mutex);
-        batch.swap(_posted);
-        _has_posted.store(false, std::memory_order_relaxed);
-    }
-    for (auto& p : batch) {
-        run_posted(p);
     }
 }
 

@@ -20,6 +20,7 @@
 
 #include <rdma/rdma_cma.h>
 
+#include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/transport.hh"
 #include "rdma/rdma_channel.hh"
 #include "rdma/smbd_connection.hh"
@@ -136,8 +137,6 @@ private:
         std::shared_ptr<smbd_transport_connection> connection; // adopt
     };
 
-    void post(posted p);
-    void drain_posted();
     void run_posted(posted& p);
     void handle_cm_event(rdma_cm_event& ev);
     bool accept(rdma_cm_id* id, const rdma_conn_param& theirs);
@@ -164,9 +163,7 @@ private:
     uint64_t _next_id = 1;
     int _epoll_fd = -1;
     int _timer_fd = -1;
-    std::mutex _posted_mutex;
-    std::vector<posted> _posted;
-    std::atomic<bool> _has_posted{false};
+    posted_queue<posted> _posted{_worker};
 };
 
 } // namespace smbx::rdma

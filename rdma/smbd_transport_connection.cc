@@ -19,7 +19,9 @@ void smbd_transport_connection::send(out_message message) {
     if (uint64_t t = _invalidate_next.exchange(0); t != 0) {
         p.token = uint32_t(t);
     }
-    _owner->post(std::move(p));
+    // On the worker itself (a request it processed in place): straight to the engine.
+    _owner->_posted.run_or_post(std::move(p),
+                                [this](smbd_transport::posted q) { _owner->run_posted(q); });
 }
 
 void smbd_transport_connection::invalidate_with_next_reply(uint32_t token) {
@@ -69,11 +71,11 @@ void smbd_transport_connection::send_invalidate(out_message message, uint32_t to
     smbd_transport::posted p(smbd_transport::posted::send, _id);
     p.message = std::move(message);
     p.token = token;
-    _owner->post(std::move(p));
+    _owner->_posted.post(std::move(p));
 }
 
 void smbd_transport_connection::close() {
-    _owner->post(smbd_transport::posted(smbd_transport::posted::close, _id));
+    _owner->_posted.post(smbd_transport::posted(smbd_transport::posted::close, _id));
 }
 
 void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remote,
@@ -82,7 +84,7 @@ void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remo
     p.remote = std::move(remote);
     p.buffer = std::move(into);
     p.done = std::move(done);
-    _owner->post(std::move(p));
+    _owner->_posted.post(std::move(p));
 }
 
 void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> remote,
@@ -91,7 +93,7 @@ void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> rem
     p.remote = std::move(remote);
     p.buffer = std::move(from);
     p.done = std::move(done);
-    _owner->post(std::move(p));
+    _owner->_posted.post(std::move(p));
 }
 
 void smbd_transport_connection::on_established() {

@@ -98,12 +98,7 @@ dpdk_transport::~dpdk_transport() {
 }
 
 unsigned dpdk_transport::poll() {
-    _poll_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    unsigned work = 0;
-    if (_has_posted.load(std::memory_order_acquire)) {
-        drain_posted();
-        ++work;
-    }
+    unsigned work = _posted.drain([this](posted& p) { run_posted(p); });
     net::time_us now = monotonic_us();
     if (_inbox.pending()) {
         work += drain_inbox(now); // frames and neighbours from the other workers
@@ -174,45 +169,22 @@ dpdk_connection* dpdk_transport::find(net::connection_id id) {
 
 void dpdk_transport::send(net::connection_id id, out_message message) {
     // A request the worker processed itself: straight to the stack.
-    if (_poll_thread.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
-        post({false, id, std::move(message)});
-        return;
-    }
-    if (dpdk_connection* c = find(id); c && !c->_closing) {
-        transmit(*c, std::move(message));
-    }
+    _posted.run_or_post({false, id, std::move(message)}, [this](posted p) { run_posted(p); });
 }
 
 void dpdk_transport::post_close(net::connection_id id) {
-    post({true, id, {}});
+    _posted.post({true, id, {}});
 }
 
-void dpdk_transport::post(posted p) {
-    {
-        std::lock_guard lock(_posted_mutex);
-        _posted.push_back(std::move(p));
-        _has_posted.store(true, std::memory_order_seq_cst);
+void dpdk_transport::run_posted(posted& p) {
+    dpdk_connection* c = find(p.id);
+    if (!c || c->_closing) {
+        return; // gone or closing: the message is dropped
     }
-    _worker.wake();
-}
-
-void dpdk_transport::drain_posted() {
-    std::vector<posted> batch;
-    {
-        std::lock_guard lock(_posted_mutex);
-        batch.swap(_posted);
-        _has_posted.store(false, std::memory_order_relaxed);
-    }
-    for (auto& p : batch) {
-        dpdk_connection* c = find(p.id);
-        if (!c || c->_closing) {
-            continue; // gone or closing: the message is dropped
-        }
-        if (p.close) {
-            begin_close(*c);
-        } else {
-            transmit(*c, std::move(p.message));
-        }
+    if (p.close) {
+        begin_close(*c);
+    } else {
+        transmit(*c, std::move(p.message));
     }
 }
 

@@ -19,9 +19,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "dataplane/dpdk/direct_tcp_reassembler.hh"
@@ -30,6 +28,7 @@
 #include "dataplane/net/impaired_nic.hh"
 #include "dataplane/net/stack.hh"
 #include "dataplane/runtime/data_path_counters.hh"
+#include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/runtime/worker.hh"
 #include "dataplane/transport.hh"
 
@@ -97,8 +96,7 @@ private:
 
     void transmit(dpdk_connection& c, out_message message);
     void begin_close(dpdk_connection& c);
-    void post(posted p);
-    void drain_posted();
+    void run_posted(posted& p);
     dpdk_connection* find(net::connection_id id);
     // The stack's counters into `smbxctl status` (dpdk_*), at most every 100 ms.
     void publish_counters();
@@ -130,10 +128,7 @@ private:
     net::time_us _next_publish = 0;
     std::map<net::connection_id, std::shared_ptr<dpdk_connection>> _connections;
     std::atomic<size_t> _connection_count{0};
-    std::mutex _posted_mutex;
-    std::vector<posted> _posted;
-    std::atomic<bool> _has_posted{false};
-    std::atomic<std::thread::id> _poll_thread{};
+    posted_queue<posted> _posted{&_worker};
 
     std::vector<dpdk_transport*> _peers;                  // by worker index; empty: alone
     std::vector<std::vector<net::packet_buffer>> _outbox; // frames for each peer

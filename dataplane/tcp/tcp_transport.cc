@@ -54,7 +54,7 @@ tcp_transport::~tcp_transport() {
     for (auto& [id, c] : _connections) {
         ::close(c->_fd);
     }
-    for (auto& p : _posted) {
+    for (auto& p : _posted.take_all()) {
         if (p.what == posted::adopt) {
             ::close(p.fd);
         }
@@ -137,17 +137,13 @@ void tcp_transport::arm_send(tcp_connection& c) {
 
 unsigned tcp_transport::poll() {
     unsigned work = 0;
-    _poll_thread.store(std::this_thread::get_id(), std::memory_order_relaxed);
     if (!_accepts_armed) {
         for (size_t i = 0; i < _listen_fds.size(); ++i) {
             arm_accept(i);
         }
         _accepts_armed = true;
     }
-    if (_has_posted.load(std::memory_order_acquire)) {
-        drain_posted();
-        ++work;
-    }
+    work += _posted.drain([this](posted& p) { run_posted(p); });
     // Enter the kernel only when there is something to submit or completions are
     // waiting to be run (IORING_SQ_TASKRUN): an idle poll costs no system call.
     unsigned sq_flags = IO_URING_READ_ONCE(*_ring.sq.kflags);
@@ -171,7 +167,7 @@ bool tcp_transport::before_sleep() {
     io_uring_cq_eventfd_toggle(&_ring, true);
     unsigned sq_flags = IO_URING_READ_ONCE(*_ring.sq.kflags);
     return !io_uring_cq_ready(&_ring) && !(sq_flags & IORING_SQ_TASKRUN) &&
-           !_has_posted.load(std::memory_order_seq_cst) && !_recv_ring->has_returns();
+           _posted.empty_before_sleep() && !_recv_ring->has_returns();
 }
 
 void tcp_transport::after_sleep() {
@@ -217,66 +213,42 @@ void tcp_transport::on_completion(uint64_t data, int res, uint32_t flags) {
     maybe_finish_close(*conn);
 }
 
-void tcp_transport::post(posted p) {
-    {
-        std::lock_guard lock(_posted_mutex);
-        _posted.push_back(std::move(p));
-        _has_posted.store(true, std::memory_order_seq_cst);
-    }
-    _worker.wake();
-}
-
 void tcp_transport::send(uint64_t id, out_message message) {
     // On the worker itself (a request it processed): straight onto the send queue.
-    if (_poll_thread.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
-        post_send(id, std::move(message));
-        return;
-    }
-    auto it = _connections.find(id);
-    if (it == _connections.end() || it->second->_closing) {
-        return;
-    }
-    it->second->_send_queue.push_back(std::move(message));
-    arm_send(*it->second);
-}
-
-void tcp_transport::post_send(uint64_t id, out_message message) {
-    post({posted::send, id, -1, std::move(message)});
+    _posted.run_or_post({posted::send, id, -1, std::move(message)}, [this](posted p) {
+        auto it = _connections.find(p.id);
+        if (it != _connections.end() && !it->second->_closing) {
+            it->second->_send_queue.push_back(std::move(p.message));
+            arm_send(*it->second);
+        }
+    });
 }
 
 void tcp_transport::post_close(uint64_t id) {
-    post({posted::close, id, -1, {}});
+    _posted.post({posted::close, id, -1, {}});
 }
 
 void tcp_transport::post_adopt(int fd) {
-    post({posted::adopt, 0, fd, {}});
+    _posted.post({posted::adopt, 0, fd, {}});
 }
 
-void tcp_transport::drain_posted() {
-    std::vector<posted> batch;
-    {
-        std::lock_guard lock(_posted_mutex);
-        batch.swap(_posted);
-        _has_posted.store(false, std::memory_order_relaxed);
+void tcp_transport::run_posted(posted& p) {
+    if (p.what == posted::adopt) {
+        adopt(p.fd);
+        return;
     }
-    for (auto& p : batch) {
-        if (p.what == posted::adopt) {
-            adopt(p.fd);
-            continue;
-        }
-        auto it = _connections.find(p.id);
-        if (it == _connections.end()) {
-            continue; // connection already gone: drop
-        }
-        auto conn = it->second;
-        if (p.what == posted::close) {
-            begin_close(*conn);
-        } else if (!conn->_closing) {
-            conn->_send_queue.push_back(std::move(p.message));
-            arm_send(*conn);
-        }
-        maybe_finish_close(*conn);
+    auto it = _connections.find(p.id);
+    if (it == _connections.end()) {
+        return; // connection already gone: drop
     }
+    auto conn = it->second;
+    if (p.what == posted::close) {
+        begin_close(*conn);
+    } else if (!conn->_closing) {
+        conn->_send_queue.push_back(std::move(p.message));
+        arm_send(*conn);
+    }
+    maybe_finish_close(*conn);
 }
 
 void tcp_transport::on_accept(size_t listener, int res, uint32_t flags) {

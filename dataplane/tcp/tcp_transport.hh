@@ -13,15 +13,14 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <thread>
 #include <vector>
 
 #include <liburing.h>
 
 #include "dataplane/direct_tcp.hh"
+#include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/runtime/worker.hh"
 #include "dataplane/tcp/provided_buffer_ring.hh"
 #include "dataplane/transport.hh"
@@ -124,7 +123,6 @@ public:
     // Any thread: sends on connection `id`; queued for the worker unless called on it.
     void send(uint64_t id, out_message message);
     // Any thread: queue work for this instance's worker.
-    void post_send(uint64_t id, out_message message);
     void post_close(uint64_t id);
     void post_adopt(int fd);
 
@@ -158,7 +156,6 @@ private:
 
     static uint64_t tag(op o, uint64_t id) { return (uint64_t(o) << 56) | id; }
     io_uring_sqe* sqe();
-    void post(posted p);
     void arm_accept(size_t listener);
     void arm_send(tcp_connection& c);
     void on_completion(uint64_t data, int res, uint32_t flags);
@@ -176,7 +173,7 @@ private:
     void on_send_zc(uint64_t send_id, int res, uint32_t flags);
     void release_zc(tcp_connection& c, uint64_t message_seq);
     void deliver(tcp_connection& c);
-    void drain_posted();
+    void run_posted(posted& p);
     void begin_close(tcp_connection& c);
     void maybe_finish_close(tcp_connection& c);
 
@@ -198,10 +195,7 @@ private:
     uint64_t _next_id = 1;
     std::map<uint64_t, std::shared_ptr<tcp_connection>> _connections;
     std::atomic<size_t> _connection_count{0};
-    std::mutex _posted_mutex;
-    std::vector<posted> _posted;
-    std::atomic<bool> _has_posted{false};
-    std::atomic<std::thread::id> _poll_thread{};
+    posted_queue<posted> _posted{&_worker};
 };
 
 } // namespace smbx
