@@ -83,45 +83,42 @@ bool smbd_transport::open_channel() {
 }
 
 void smbd_transport::set_group(std::vector<smbd_transport*> group) {
-    _group.clear();
+    std::vector<smbd_transport*> members;
     for (smbd_transport* t : group) {
         // A member without an event channel could not receive its connections' events.
         if (t == this || t->open_channel()) {
             t->_registrar = this;
-            _group.push_back(t);
+            members.push_back(t);
         }
     }
+    _placement.set_members(members.size() < 2 ? std::vector<smbd_transport*>{} : members);
 }
 
 void smbd_transport::deal(rdma_cm_id* id) {
-    if (_group.size() < 2) {
-        return;
-    }
-    smbd_transport* to = _group[_next_member++ % _group.size()];
-    if (to == this) {
-        return;
-    }
     auto it = _connections.find(id);
     if (it == _connections.end()) {
         return;
     }
-    // The kernel moves the id's pending events along (rdma_migrate_id(3)); from now on
-    // its DISCONNECTED arrives on the new worker's channel.
-    if (rdma_migrate_id(id, to->_channel) != 0) {
-        LOG_NOTICE("rdma: rdma_migrate_id: %s; the connection stays on this worker",
-                   strerror(errno));
-        return;
-    }
-    auto c = std::move(it->second);
-    _connections.erase(it);
-    watch(c->_qp->channel_fd(), false);
-    c->_owner = to;
-    LOG_INFO("rdma: SMB Direct connection %llu from %s goes to worker %u",
-             static_cast<unsigned long long>(c->_id), c->_peer.c_str(),
-             to->_worker ? to->_worker->index() : 0u);
-    posted p(posted::adopt, c->_id);
-    p.connection = std::move(c);
-    to->_posted.post(std::move(p));
+    _placement.place(this, [&](smbd_transport* to) {
+        // The kernel moves the id's pending events along (rdma_migrate_id(3)); from now
+        // on its DISCONNECTED arrives on the new worker's channel.
+        if (rdma_migrate_id(id, to->_channel) != 0) {
+            LOG_NOTICE("rdma: rdma_migrate_id: %s; the connection stays on this worker",
+                       strerror(errno));
+            return false;
+        }
+        auto c = std::move(it->second);
+        _connections.erase(it);
+        watch(c->_qp->channel_fd(), false);
+        c->_owner = to;
+        LOG_INFO("rdma: SMB Direct connection %llu from %s goes to worker %u",
+                 static_cast<unsigned long long>(c->_id), c->_peer.c_str(),
+                 to->_worker ? to->_worker->index() : 0u);
+        posted p(posted::adopt, c->_id);
+        p.connection = std::move(c);
+        to->_posted.post(std::move(p));
+        return true;
+    });
 }
 
 bool smbd_transport::listen() {

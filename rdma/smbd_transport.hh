@@ -20,6 +20,7 @@
 
 #include <rdma/rdma_cma.h>
 
+#include "dataplane/runtime/connection_placement.hh"
 #include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/transport.hh"
 #include "rdma/rdma_channel.hh"
@@ -157,8 +158,7 @@ private:
     smbd_transport* _registrar = this;
     std::mutex _devices_mutex;
     std::map<ibv_context*, std::unique_ptr<device_memory>> _devices;
-    std::vector<smbd_transport*> _group;
-    size_t _next_member = 0;
+    connection_placement<smbd_transport> _placement;
     std::map<rdma_cm_id*, std::shared_ptr<smbd_transport_connection>> _connections;
     uint64_t _next_id = 1;
     int _epoll_fd = -1;

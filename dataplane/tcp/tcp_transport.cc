@@ -261,15 +261,13 @@ void tcp_transport::on_accept(size_t listener, int res, uint32_t flags) {
         }
         return;
     }
-    // Deal connections to the workers in turn; each keeps its connections for life.
-    tcp_transport* target = this;
-    if (!_group.empty()) {
-        target = _group[_next_in_group++ % _group.size()];
-    }
+    // Each worker keeps the connections placed on it for life.
+    tcp_transport* target = _placement.place(this, [fd = res](tcp_transport* to) {
+        to->post_adopt(fd);
+        return true;
+    });
     if (target == this) {
         adopt(res);
-    } else {
-        target->post_adopt(res);
     }
 }
 

@@ -20,6 +20,7 @@
 #include <liburing.h>
 
 #include "dataplane/direct_tcp.hh"
+#include "dataplane/runtime/connection_placement.hh"
 #include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/runtime/worker.hh"
 #include "dataplane/tcp/provided_buffer_ring.hh"
@@ -112,7 +113,7 @@ public:
     const char* name() const override { return "tcp"; }
     // The instances accepted connections are dealt to, this one included; set before
     // the workers start. Without it, this instance keeps what it accepts.
-    void set_group(std::vector<tcp_transport*> group) { _group = std::move(group); }
+    void set_group(std::vector<tcp_transport*> group) { _placement.set_members(std::move(group)); }
 
     // poller
     unsigned poll() override;
@@ -184,8 +185,7 @@ private:
     std::map<uint64_t, zc_send> _zc_sends;
     uint64_t _next_zc_send = 1;
     worker& _worker;
-    std::vector<tcp_transport*> _group;
-    size_t _next_in_group = 0;
+    connection_placement<tcp_transport> _placement;
     io_uring _ring{};
     int _ring_event_fd = -1;
     std::unique_ptr<provided_buffer_ring> _recv_ring;
