@@ -8,7 +8,6 @@
 #include "common/log.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/dispatch.hh"
-#include "rdma/rdma_channel.hh"
 
 namespace smbx {
 
@@ -16,7 +15,9 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     auto c = std::make_shared<client>();
     c->strand = _executor.make_strand();
     c->state = std::make_unique<smb2::connection>(_settings, _control, conn->peer_address());
-    c->state->rdma = std::dynamic_pointer_cast<rdma::rdma_channel>(conn);
+    if (conn->supports_rdma_channel()) {
+        c->state->rdma = conn;
+    }
     c->state->all_sessions = _sessions;
     c->state->multichannel = _settings.multichannel != 0;
     // Completions from other threads (directory changes for CHANGE_NOTIFY) run on the

@@ -3,7 +3,7 @@
 // connections and delivers complete SMB2 messages (its own framing removed: the 4-byte
 // Direct TCP header, or MS-SMBD data transfer messages); the engine answers with
 // complete messages and the transport frames and sends them. Backends: kernel TCP on
-// io_uring (tcp/), SMB Direct (rdma/, later), DPDK (dpdk/, later).
+// io_uring (tcp/), SMB Direct (rdma/), DPDK (dpdk/).
 #pragma once
 
 #include <atomic>
@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/byte_codec.hh"
+#include "dataplane/runtime/buffer_descriptor.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/runtime/worker.hh"
 
@@ -44,9 +46,30 @@ public:
     virtual void close() = 0;
 
     virtual const std::string& peer_address() const = 0;
-    virtual const char* transport_name() const = 0;
-    // SMB2_CHANNEL_RDMA_V1 buffers can be used only on RDMA transports (MS-SMB2 3.3.5.12).
+
+    // Optional operations, for SMB2 READ and WRITE with SMB2_CHANNEL_RDMA_V1 and
+    // _V1_INVALIDATE (MS-SMB2 3.3.5.12, 3.3.5.13), as ksmbd_transport_ops carries
+    // rdma_read/rdma_write. Only an RDMA transport (SMB Direct) has them; on the others
+    // the engine answers STATUS_INVALID_PARAMETER and never calls the rest.
     virtual bool supports_rdma_channel() const { return false; }
+    // RDMA READ of the client's buffers, in descriptor order, into `into` (a pool buffer
+    // of total_length(remote) bytes). true: every byte arrived. On false the buffer may
+    // be gone (still held by the hardware): do not use it. Request threads only: blocks
+    // until the worker has finished the transfer.
+    virtual bool rdma_read(std::vector<buffer_descriptor_v1> remote, pool_buffer& into) {
+        (void)remote, (void)into;
+        return false;
+    }
+    // RDMA WRITE of `from` into the client's buffers, in descriptor order. As rdma_read.
+    virtual bool rdma_write(std::vector<buffer_descriptor_v1> remote, pool_buffer& from) {
+        (void)remote, (void)from;
+        return false;
+    }
+    // The next reply this connection sends invalidates `token` (SEND with Invalidate,
+    // MS-SMBD 3.1.4.2): the answer to a READ or WRITE with SMB2_CHANNEL_RDMA_V1_INVALIDATE.
+    virtual void rdma_invalidate_with_next_reply(uint32_t token) { (void)token; }
+    // The negotiated MaxReadWriteSize (MS-SMBD 3.1.5.6): the most one RDMA channel moves.
+    virtual uint32_t rdma_max_read_write_size() const { return 0; }
 
     // The longest message the peer may send now (a Direct TCP frame could say 16 MiB,
     // MS-SMB2 2.1). Small until the connection has a session, so that a client that

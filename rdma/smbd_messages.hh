@@ -1,6 +1,6 @@
 // MS-SMBD wire messages: the negotiate request and response (2.2.1, 2.2.2), the data
-// transfer message header (2.2.3) and SMB_DIRECT_BUFFER_DESCRIPTOR_V1 lists (2.2.3.1) as
-// carried in the channel info of SMB2 READ and WRITE (MS-SMB2 2.2.19, 2.2.21).
+// transfer message header (2.2.3). SMB_DIRECT_BUFFER_DESCRIPTOR_V1 lists (2.2.3.1) are in
+// runtime/buffer_descriptor.hh, shared with the SMB2 engine.
 // Parsers check structure only; the connection engine applies the limits it negotiated.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/byte_codec.hh"
+#include "dataplane/runtime/buffer_descriptor.hh" // 2.2.3.1, with SMB2's channel info
 
 namespace smbx::rdma {
 
@@ -22,7 +23,6 @@ constexpr size_t negotiate_response_size = 32; // 2.2.2
 // Padding); 3.1.5.4: a sender puts the payload at offset 24, after the 4-byte Padding.
 constexpr size_t data_transfer_min_size = 20;
 constexpr size_t data_transfer_header_size = 24;
-constexpr size_t buffer_descriptor_v1_size = 16; // 2.2.3.1
 
 // 2.2.3 Flags.
 constexpr uint16_t smbd_flag_response_requested = 0x0001;
@@ -68,15 +68,6 @@ struct data_transfer_message {
     byte_span payload; // points into the received buffer
 };
 
-// SMB_DIRECT_BUFFER_DESCRIPTOR_V1 (2.2.3.1): a client memory region the server reads
-// from or writes to with RDMA; token is the region's remote key (rkey).
-struct buffer_descriptor_v1 {
-    uint64_t offset = 0;
-    uint32_t token = 0;
-    uint32_t length = 0;
-    bool operator==(const buffer_descriptor_v1&) const = default;
-};
-
 // Shorter than 20 bytes: nullopt (3.1.5.6 says terminate). Extra bytes are ignored.
 std::optional<negotiate_request> parse_negotiate_request(byte_span msg);
 void write_negotiate_request(byte_writer& w, const negotiate_request& req);
@@ -106,13 +97,5 @@ data_transfer_error parse_data_transfer(byte_span msg, data_transfer_message& ou
 void write_data_transfer_header(byte_writer& w, uint16_t credits_requested,
                                 uint16_t credits_granted, uint16_t flags,
                                 uint32_t remaining_data_length, uint32_t payload_length);
-
-// A channel info blob of SMB2 READ/WRITE with SMB2_CHANNEL_RDMA_V1(_INVALIDATE): one or
-// more descriptors, back to back. Empty, or a length that is not a multiple of 16:
-// nullopt (the SMB2 handler answers STATUS_INVALID_PARAMETER).
-std::optional<std::vector<buffer_descriptor_v1>> parse_buffer_descriptors(byte_span blob);
-void write_buffer_descriptors(byte_writer& w, std::span<const buffer_descriptor_v1> list);
-// Sum of the descriptors' lengths, 64-bit so that no list can overflow it.
-uint64_t total_length(std::span<const buffer_descriptor_v1> list);
 
 } // namespace smbx::rdma

@@ -23,7 +23,6 @@
 #include "dataplane/runtime/connection_placement.hh"
 #include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/transport.hh"
-#include "rdma/rdma_channel.hh"
 #include "rdma/smbd_connection.hh"
 #include "rdma/verbs_queue_pair.hh"
 
@@ -43,7 +42,6 @@ class smbd_transport;
 
 class smbd_transport_connection final
     : public transport_connection,
-      public rdma_channel,
       public smbd_connection_events,
       public std::enable_shared_from_this<smbd_transport_connection> {
 public:
@@ -57,22 +55,25 @@ public:
     void send(out_message message) override;
     void close() override;
     const std::string& peer_address() const override { return _peer; }
-    const char* transport_name() const override { return "smbdirect"; }
+
+    // transport_connection's RDMA operations (request threads; they wait for the worker
+    // to finish the transfer).
     bool supports_rdma_channel() const override { return true; }
+    bool rdma_read(std::vector<buffer_descriptor_v1> remote, pool_buffer& into) override;
+    bool rdma_write(std::vector<buffer_descriptor_v1> remote, pool_buffer& from) override;
+    void rdma_invalidate_with_next_reply(uint32_t token) override;
+    uint32_t rdma_max_read_write_size() const override { return _max_read_write_size; }
 
     // Any thread. For SMB2 WRITE with an RDMA channel: reads total_length(remote) bytes
-    // of client memory into `into` (a pool buffer at least that large).
-    void rdma_read(std::vector<buffer_descriptor_v1> remote, pool_buffer into, rdma_done done);
+    // of client memory into `into` (a pool buffer at least that large); `done` runs on
+    // the worker.
+    void start_rdma_read(std::vector<buffer_descriptor_v1> remote, pool_buffer into,
+                         rdma_done done);
     // For SMB2 READ: writes `from` into the client's buffers, in descriptor order.
-    void rdma_write(std::vector<buffer_descriptor_v1> remote, pool_buffer from, rdma_done done);
+    void start_rdma_write(std::vector<buffer_descriptor_v1> remote, pool_buffer from,
+                          rdma_done done);
     // A reply that invalidates the client's token (SMB2_CHANNEL_RDMA_V1_INVALIDATE).
     void send_invalidate(out_message message, uint32_t token);
-
-    // rdma_channel (request threads; they wait for the worker to finish the transfer)
-    bool read_from_client(std::vector<buffer_descriptor_v1> remote, pool_buffer& into) override;
-    bool write_to_client(std::vector<buffer_descriptor_v1> remote, pool_buffer& from) override;
-    void invalidate_with_next_reply(uint32_t token) override;
-    uint32_t max_read_write_size() const override { return _max_read_write_size; }
 
     // Worker thread only.
     const smbd_negotiated& negotiated() const { return _engine->negotiated(); }
@@ -92,7 +93,7 @@ private:
     std::unique_ptr<smbd_connection> _engine;
     // Set before on_connect, read-only afterwards.
     uint32_t _max_read_write_size = 0;
-    // invalidate_with_next_reply(): a token in the low 32 bits, bit 32 says "set".
+    // rdma_invalidate_with_next_reply(): a token in the low 32 bits, bit 32 says "set".
     std::atomic<uint64_t> _invalidate_next{0};
     bool _announced = false; // on_connect was called
     bool _closed = false;    // the engine reported on_closed: reap it

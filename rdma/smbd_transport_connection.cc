@@ -24,7 +24,7 @@ void smbd_transport_connection::send(out_message message) {
                                 [this](smbd_transport::posted q) { _owner->run_posted(q); });
 }
 
-void smbd_transport_connection::invalidate_with_next_reply(uint32_t token) {
+void smbd_transport_connection::rdma_invalidate_with_next_reply(uint32_t token) {
     _invalidate_next.store((uint64_t(1) << 32) | token);
 }
 
@@ -53,17 +53,17 @@ template <typename Start> bool wait_for_transfer(pool_buffer& buffer, Start star
 
 } // namespace
 
-bool smbd_transport_connection::read_from_client(std::vector<buffer_descriptor_v1> remote,
-                                                 pool_buffer& into) {
+bool smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remote,
+                                          pool_buffer& into) {
     return wait_for_transfer(into, [&](pool_buffer b, rdma_done done) {
-        rdma_read(std::move(remote), std::move(b), std::move(done));
+        start_rdma_read(std::move(remote), std::move(b), std::move(done));
     });
 }
 
-bool smbd_transport_connection::write_to_client(std::vector<buffer_descriptor_v1> remote,
-                                                pool_buffer& from) {
+bool smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> remote,
+                                           pool_buffer& from) {
     return wait_for_transfer(from, [&](pool_buffer b, rdma_done done) {
-        rdma_write(std::move(remote), std::move(b), std::move(done));
+        start_rdma_write(std::move(remote), std::move(b), std::move(done));
     });
 }
 
@@ -78,8 +78,8 @@ void smbd_transport_connection::close() {
     _owner->_posted.post(smbd_transport::posted(smbd_transport::posted::close, _id));
 }
 
-void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remote,
-                                          pool_buffer into, rdma_done done) {
+void smbd_transport_connection::start_rdma_read(std::vector<buffer_descriptor_v1> remote,
+                                                pool_buffer into, rdma_done done) {
     smbd_transport::posted p(smbd_transport::posted::rdma_read, _id);
     p.remote = std::move(remote);
     p.buffer = std::move(into);
@@ -87,8 +87,8 @@ void smbd_transport_connection::rdma_read(std::vector<buffer_descriptor_v1> remo
     _owner->_posted.post(std::move(p));
 }
 
-void smbd_transport_connection::rdma_write(std::vector<buffer_descriptor_v1> remote,
-                                           pool_buffer from, rdma_done done) {
+void smbd_transport_connection::start_rdma_write(std::vector<buffer_descriptor_v1> remote,
+                                                 pool_buffer from, rdma_done done) {
     smbd_transport::posted p(smbd_transport::posted::rdma_write, _id);
     p.remote = std::move(remote);
     p.buffer = std::move(from);

@@ -20,7 +20,7 @@ namespace smbx::bench {
 struct rdma_buffer {
     uint32_t slot = 0;
     std::span<uint8_t> memory;
-    rdma::buffer_descriptor_v1 descriptor;
+    buffer_descriptor_v1 descriptor;
     // The token is a memory window bound for this request alone: ask the server to
     // invalidate it with its reply (SMB2_CHANNEL_RDMA_V1_INVALIDATE).
     bool invalidate = false;

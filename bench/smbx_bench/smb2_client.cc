@@ -547,8 +547,8 @@ uint64_t smb2_client::send_read(const file_id& fid, uint64_t offset, uint32_t le
         w.u32(channel_for(*lent));
         w.u32(0);
         w.u16(uint16_t(smb2::header_size + 48));
-        w.u16(uint16_t(rdma::buffer_descriptor_v1_size));
-        rdma::write_buffer_descriptors(w, std::span(&lent->descriptor, 1));
+        w.u16(uint16_t(buffer_descriptor_v1_size));
+        write_buffer_descriptors(w, std::span(&lent->descriptor, 1));
     } else {
         w.u32(channel_none);
         w.u32(0);
@@ -595,9 +595,9 @@ uint64_t smb2_client::send_write(const file_id& fid, uint64_t offset, byte_span 
         w.u32(channel_for(*lent));
         w.u32(uint32_t(data.size()));
         w.u16(uint16_t(smb2::header_size + 48));
-        w.u16(uint16_t(rdma::buffer_descriptor_v1_size));
+        w.u16(uint16_t(buffer_descriptor_v1_size));
         w.u32(0);
-        rdma::write_buffer_descriptors(w, std::span(&lent->descriptor, 1));
+        write_buffer_descriptors(w, std::span(&lent->descriptor, 1));
         uint64_t id = send(command::write, w.buffer(), data.size());
         _lent[id] = *lent;
         ++_rdma_ios;

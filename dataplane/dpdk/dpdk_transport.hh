@@ -45,7 +45,6 @@ public:
     void send(out_message message) override;
     void close() override;
     const std::string& peer_address() const override { return _peer; }
-    const char* transport_name() const override { return "dpdk"; }
 
 private:
     friend class dpdk_transport;

@@ -25,9 +25,7 @@
 
 namespace smbx {
 class control_client;
-namespace rdma {
-class rdma_channel;
-}
+class transport_connection;
 } // namespace smbx
 
 namespace smbx::smb2 {
@@ -41,9 +39,9 @@ public:
     const dataplane_settings& settings;
     control_client& control;
     const std::string client_address;
-    // The transport's RDMA operations when this is an SMB Direct connection (READ and
+    // The connection when its transport has the RDMA operations (SMB Direct: READ and
     // WRITE with an RDMA channel, read_write.cc); null on TCP. Set by smb_server.
-    std::shared_ptr<rdma::rdma_channel> rdma;
+    std::shared_ptr<transport_connection> rdma;
 
     // Negotiated state
     bool negotiated = false;

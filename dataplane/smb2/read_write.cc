@@ -16,11 +16,11 @@
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/runtime/file_io.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/transport.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
 #include "dataplane/vfs/streams.hh"
-#include "rdma/rdma_channel.hh"
 
 namespace smbx::smb2 {
 
@@ -77,7 +77,7 @@ void read_pipe(ipc_pipe::named_pipe& pipe, uint32_t length, response& resp) {
 // moves. nullopt (STATUS_INVALID_PARAMETER): not an SMB Direct connection (3.3.5.12,
 // 3.3.5.13), V1_INVALIDATE below 3.0.2, a malformed or empty list, buffers smaller
 // than `length`, or more than the negotiated MaxReadWriteSize.
-std::optional<std::vector<rdma::buffer_descriptor_v1>>
+std::optional<std::vector<buffer_descriptor_v1>>
 rdma_buffers(request& req, uint32_t channel, uint16_t info_offset, uint16_t info_length,
              size_t fixed_end, uint32_t length) {
     if (!req.conn.rdma || (channel == channel_rdma_v1_invalidate && req.conn.dialect < 0x0302)) {
@@ -87,9 +87,9 @@ rdma_buffers(request& req, uint32_t channel, uint16_t info_offset, uint16_t info
     if (!blob) {
         return std::nullopt;
     }
-    auto list = rdma::parse_buffer_descriptors(*blob);
-    if (!list || length == 0 || rdma::total_length(*list) < length ||
-        length > req.conn.rdma->max_read_write_size()) {
+    auto list = parse_buffer_descriptors(*blob);
+    if (!list || length == 0 || total_length(*list) < length ||
+        length > req.conn.rdma->rdma_max_read_write_size()) {
         return std::nullopt;
     }
     // Only as many buffers as `length` needs, the last one cut to what is left.
@@ -112,9 +112,9 @@ bool is_rdma_channel(uint32_t channel) {
 // (MS-SMB2 3.3.5.12 / 3.3.5.13; the client registers one region per request), an
 // error reply too: the client counts on it either way.
 void invalidate_after(request& req, uint32_t channel,
-                      const std::vector<rdma::buffer_descriptor_v1>& buffers) {
+                      const std::vector<buffer_descriptor_v1>& buffers) {
     if (channel == channel_rdma_v1_invalidate) {
-        req.conn.rdma->invalidate_with_next_reply(buffers.front().token);
+        req.conn.rdma->rdma_invalidate_with_next_reply(buffers.front().token);
     }
 }
 
@@ -142,7 +142,7 @@ void handle_read(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    std::vector<rdma::buffer_descriptor_v1> rdma_to;
+    std::vector<buffer_descriptor_v1> rdma_to;
     if (channel != channel_none) {
         auto list = rdma_buffers(req, channel, info_offset, info_length, read_fixed_end, length);
         if (!list) {
@@ -225,7 +225,7 @@ void handle_read(request& req, response& resp) {
     if (!rdma_to.empty()) {
         // 3.3.5.12: the data goes by RDMA WRITE from the buffer the file was read
         // into; the response carries none, DataRemaining says how much was written.
-        if (!req.conn.rdma->write_to_client(rdma_to, data)) {
+        if (!req.conn.rdma->rdma_write(rdma_to, data)) {
             resp.fail(status_connection_disconnected);
             return;
         }
@@ -368,7 +368,7 @@ void handle_write(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    std::vector<rdma::buffer_descriptor_v1> rdma_from;
+    std::vector<buffer_descriptor_v1> rdma_from;
     if (channel != channel_none) {
         // 3.3.5.13: with an RDMA channel the data is in the client's buffers and
         // RemainingBytes says how much of it to write; the message carries none.
@@ -405,7 +405,7 @@ void handle_write(request& req, response& resp) {
     pool_buffer rdma_data; // page aligned: O_DIRECT takes it as it is
     if (!rdma_from.empty()) {
         rdma_data = pool_get(length);
-        if (!req.conn.rdma->read_from_client(std::move(rdma_from), rdma_data)) {
+        if (!req.conn.rdma->rdma_read(std::move(rdma_from), rdma_data)) {
             resp.fail(status_connection_disconnected);
             return;
         }

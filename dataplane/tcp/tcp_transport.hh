@@ -39,7 +39,6 @@ public:
     void send(out_message message) override;
     void close() override;
     const std::string& peer_address() const override { return _peer; }
-    const char* transport_name() const override { return "tcp"; }
 
 private:
     friend class tcp_transport;

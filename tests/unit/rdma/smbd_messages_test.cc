@@ -145,34 +145,3 @@ TEST(smbd_messages, header_writer_follows_3_1_5_4) {
     EXPECT_EQ(m.header.data_offset, 0u);
     EXPECT_EQ(m.header.flags, smbd_flag_response_requested);
 }
-
-TEST(smbd_messages, buffer_descriptor_list_round_trips) {
-    std::vector<buffer_descriptor_v1> list = {{0x1122334455667788ull, 0xAABBCCDD, 65536},
-                                              {0x1000, 7, 4096}};
-    byte_writer w;
-    write_buffer_descriptors(w, list);
-    ASSERT_EQ(w.size(), 32u);
-    // Offset is little-endian at 0, Token at 8, Length at 12.
-    EXPECT_EQ(w.buffer()[0], 0x88);
-    EXPECT_EQ(w.buffer()[8], 0xDD);
-    EXPECT_EQ(w.buffer()[14], 0x01);
-    auto back = parse_buffer_descriptors(w.buffer());
-    ASSERT_TRUE(back);
-    EXPECT_EQ(*back, list);
-    EXPECT_EQ(total_length(*back), 65536u + 4096u);
-}
-
-TEST(smbd_messages, buffer_descriptor_list_must_be_whole_descriptors) {
-    bytes blob(17, 0);
-    EXPECT_FALSE(parse_buffer_descriptors(blob));
-    EXPECT_FALSE(parse_buffer_descriptors({}));
-    blob.resize(48);
-    auto list = parse_buffer_descriptors(blob);
-    ASSERT_TRUE(list);
-    EXPECT_EQ(list->size(), 3u);
-}
-
-TEST(smbd_messages, total_length_does_not_wrap) {
-    std::vector<buffer_descriptor_v1> list(3, {0, 1, 0xFFFFFFFFu});
-    EXPECT_EQ(total_length(list), 3ull * 0xFFFFFFFFull);
-}

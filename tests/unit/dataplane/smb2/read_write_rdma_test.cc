@@ -1,36 +1,42 @@
 // SMB2 READ and WRITE with an RDMA channel (MS-SMB2 2.2.19, 2.2.21, 3.3.5.12, 3.3.5.13):
 // the descriptor list is checked against the message and the request, the data moves
-// through the connection's rdma_channel (here a fake standing for the client's
+// through the connection's RDMA operations (here a fake standing for the client's
 // registered memory), and a TCP connection gets STATUS_INVALID_PARAMETER.
 #include <filesystem>
 #include <map>
 
 #include "../vfs/smb2_harness.hh"
 #include "dataplane/smb2/dispatch.hh"
+#include "dataplane/transport.hh"
 #include "dataplane/vfs/access.hh"
-#include "rdma/rdma_channel.hh"
 
 namespace smbx::vfs {
 namespace {
 
 using namespace smbx::vfs::testing;
-using rdma::buffer_descriptor_v1;
 
 constexpr uint32_t rw = file_generic_read | file_generic_write;
 constexpr uint32_t channel_rdma_v1 = 1;
 constexpr uint32_t channel_rdma_v1_invalidate = 2;
 constexpr uint16_t channel_info_offset = smb2::header_size + 48;
 
-// The client's memory regions by token (rkey); offsets are relative to each region.
-class fake_client_memory final : public rdma::rdma_channel {
+// The client's memory regions by token (rkey); offsets are relative to each region:
+// a connection with the transport's optional RDMA operations.
+class fake_client_memory final : public transport_connection {
 public:
+    void send(out_message) override {}
+    void close() override {}
+    const std::string& peer_address() const override { return peer; }
+    std::string peer = "rdma-test";
+
     std::map<uint32_t, bytes> regions;
     std::vector<uint32_t> invalidated;
     int transfers = 0;
     bool fail = false;
     uint32_t max_size = 1 << 20;
 
-    bool read_from_client(std::vector<buffer_descriptor_v1> remote, pool_buffer& into) override {
+    bool supports_rdma_channel() const override { return true; }
+    bool rdma_read(std::vector<buffer_descriptor_v1> remote, pool_buffer& into) override {
         ++transfers;
         size_t at = 0;
         for (const auto& d : remote) {
@@ -42,7 +48,7 @@ public:
         EXPECT_EQ(at, into.size()) << "the whole buffer is filled";
         return !fail;
     }
-    bool write_to_client(std::vector<buffer_descriptor_v1> remote, pool_buffer& from) override {
+    bool rdma_write(std::vector<buffer_descriptor_v1> remote, pool_buffer& from) override {
         ++transfers;
         size_t at = 0;
         for (const auto& d : remote) {
@@ -54,13 +60,15 @@ public:
         EXPECT_EQ(at, from.size()) << "every byte read lands in the client's buffers";
         return !fail;
     }
-    void invalidate_with_next_reply(uint32_t token) override { invalidated.push_back(token); }
-    uint32_t max_read_write_size() const override { return max_size; }
+    void rdma_invalidate_with_next_reply(uint32_t token) override {
+        invalidated.push_back(token);
+    }
+    uint32_t rdma_max_read_write_size() const override { return max_size; }
 };
 
 bytes descriptors(std::initializer_list<buffer_descriptor_v1> list) {
     byte_writer w;
-    rdma::write_buffer_descriptors(w, std::vector<buffer_descriptor_v1>(list));
+    write_buffer_descriptors(w, std::vector<buffer_descriptor_v1>(list));
     return w.take();
 }
 
