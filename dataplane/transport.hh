@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/byte_codec.hh"
+#include "common/control_channel.hh"
 #include "dataplane/runtime/buffer_descriptor.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/runtime/worker.hh"
@@ -95,10 +96,54 @@ public:
     virtual void on_disconnect(const std::shared_ptr<transport_connection>& conn) = 0;
 };
 
-// A backend. One instance per worker, polled by that worker (runtime/worker.hh).
-class transport : public poller {
+// A backend's instance on one worker, polled by that worker (runtime/worker.hh).
+class transport : public poller {};
+
+// What a backend is created with.
+struct backend_context {
+    const dataplane_settings& settings;
+    transport_events& events; // the SMB2 engine
+    // One per core, not running yet; a backend gives each its instance in start().
+    std::vector<worker*> workers;
+    buffer_pool& pool; // receives land in it; RDMA registers it with the device
+};
+
+// A backend's whole life, as SPDK's spdk_nvmf_transport_ops has it (create, listen,
+// poll groups, destroy). main.cc: the registry creates the backends the settings turn
+// on (transport_registry.hh), each listens and starts on the workers; once the workers
+// have stopped, each stops.
+class transport_backend {
 public:
+    virtual ~transport_backend() = default;
     virtual const char* name() const = 0;
+    // Opens what accepts connections (the sockets smbx-control handed over, the RDMA CM
+    // listeners, the DPDK port and its stacks). False, with the reason logged: nothing
+    // to serve.
+    virtual bool listen() = 0;
+    // Gives each worker of the context its instance to poll, and connection placement
+    // its members (runtime/connection_placement.hh). Before the workers run.
+    virtual void start() = 0;
+    // After the workers have stopped: closes the connections and frees everything.
+    virtual void stop() = 0;
+    // The IPv4 addresses (network byte order) clients reach it on, after listen(): what
+    // FSCTL_QUERY_NETWORK_INTERFACE_INFO reports (MS-SMB2 3.3.5.15.11).
+    virtual std::vector<uint32_t> listening_addresses() const = 0;
+    // Its connections have the RDMA operations: its addresses are RDMA_CAPABLE.
+    virtual bool supports_rdma_channel() const { return false; }
+};
+
+// How a backend is found: each backend ends with one constant registration (as SPDK's
+// SPDK_NVMF_TRANSPORT_REGISTER), and main.cc lists them (an explicit list: nothing for
+// the linker to drop).
+struct transport_registration {
+    const char* name;
+    // Whether the settings turn it on.
+    bool (*wanted)(const dataplane_settings& settings);
+    // Required: the data plane does not run without it (the backend `transport` names).
+    // Optional (SMB Direct beside TCP): one that cannot start is left out.
+    bool required;
+    // nullptr, with the reason logged, when it cannot run here.
+    std::unique_ptr<transport_backend> (*create)(const backend_context& context);
 };
 
 } // namespace smbx

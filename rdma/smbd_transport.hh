@@ -114,7 +114,6 @@ public:
     // in turn; they share its device registrations (one per device for the server).
     void set_group(std::vector<smbd_transport*> group);
 
-    const char* name() const override { return "smbdirect"; }
     unsigned poll() override;
     int wait_fd() override { return _epoll_fd; }
     bool before_sleep() override;

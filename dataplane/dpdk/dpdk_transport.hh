@@ -64,8 +64,6 @@ public:
                    transport_events& events, worker& owner);
     ~dpdk_transport() override;
 
-    const char* name() const override { return "dpdk"; }
-
     // poller
     unsigned poll() override;
     bool before_sleep() override { return false; }

@@ -109,7 +109,6 @@ public:
                   zero_copy zc = zero_copy::automatic, provided_buffer_ring::config recv_ring = {});
     ~tcp_transport() override;
 
-    const char* name() const override { return "tcp"; }
     // The instances accepted connections are dealt to, this one included; set before
     // the workers start. Without it, this instance keeps what it accepts.
     void set_group(std::vector<tcp_transport*> group) { _placement.set_members(std::move(group)); }
