@@ -11,8 +11,8 @@
 #include "common/ipc_messages.hh"
 #include "dataplane/control_client.hh"
 #include "dataplane/request_executor.hh"
+#include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/connection.hh"
-#include "dataplane/transport.hh"
 
 namespace smbx {
 

@@ -4,7 +4,7 @@
 // plane serves TCP only.
 #pragma once
 
-#include "dataplane/transport.hh"
+#include "dataplane/runtime/transport.hh"
 
 namespace smbx::rdma {
 

@@ -22,7 +22,7 @@
 
 #include "dataplane/runtime/connection_placement.hh"
 #include "dataplane/runtime/posted_queue.hh"
-#include "dataplane/transport.hh"
+#include "dataplane/runtime/transport.hh"
 #include "rdma/smbd_connection.hh"
 #include "rdma/verbs_queue_pair.hh"
 

@@ -16,9 +16,9 @@
 #include <functional>
 #include <span>
 
-#include "dataplane/direct_tcp.hh"
 #include "dataplane/net/packet_buffer.hh"
 #include "dataplane/runtime/buffer_pool.hh"
+#include "dataplane/runtime/direct_tcp.hh"
 
 namespace smbx::dpdk {
 

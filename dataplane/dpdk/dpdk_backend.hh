@@ -4,7 +4,7 @@
 // (dpdk_transport_peers.cc), not by connection placement.
 #pragma once
 
-#include "dataplane/transport.hh"
+#include "dataplane/runtime/transport.hh"
 
 namespace smbx::dpdk {
 

@@ -5,8 +5,8 @@
 #include <rte_mempool.h>
 
 #include "common/log.hh"
-#include "dataplane/direct_tcp.hh"
 #include "dataplane/runtime/data_path_counters.hh"
+#include "dataplane/runtime/direct_tcp.hh"
 
 namespace smbx::dpdk {
 

@@ -29,8 +29,8 @@
 #include "dataplane/net/stack.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/runtime/posted_queue.hh"
+#include "dataplane/runtime/transport.hh"
 #include "dataplane/runtime/worker.hh"
-#include "dataplane/transport.hh"
 
 namespace smbx::dpdk {
 

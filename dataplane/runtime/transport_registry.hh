@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dataplane/transport.hh"
+#include "dataplane/runtime/transport.hh"
 
 namespace smbx {
 

@@ -9,8 +9,8 @@
 
 #include "dataplane/smb2/dispatch.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
-#include "dataplane/vfs/open_lookup.hh"
 
 namespace smbx::smb2 {
 
@@ -88,7 +88,7 @@ void handle_change_notify(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

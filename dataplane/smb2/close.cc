@@ -2,7 +2,7 @@
 // the response carries the file's attributes as of the close. Releasing the open
 // (share mode, byte-range locks, delete-on-close) is the open's destructor.
 #include "dataplane/smb2/handlers.hh"
-#include "dataplane/vfs/open_lookup.hh"
+#include "dataplane/smb2/open_lookup.hh"
 
 namespace smbx::smb2 {
 
@@ -20,7 +20,7 @@ void handle_close(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dataplane/control_client.hh"
-#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/rpc/named_pipe.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/create_file.hh"

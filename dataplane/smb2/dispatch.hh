@@ -8,8 +8,8 @@
 
 #include <vector>
 
+#include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/connection.hh"
-#include "dataplane/transport.hh"
 
 namespace smbx::smb2 {
 

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
-#include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
 
 namespace smbx::smb2 {
@@ -20,7 +20,7 @@ void handle_flush(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

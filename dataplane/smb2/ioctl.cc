@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include "common/log.hh"
-#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/rpc/named_pipe.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/negotiate.hh"
 #include "dataplane/smb2/network_interfaces.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
-#include "dataplane/vfs/open_lookup.hh"
 
 namespace smbx::smb2 {
 
@@ -131,7 +131,7 @@ void pipe_transceive(request& req, response& resp, const ioctl_request& in) {
 
 // The open an FSCTL acts on, or nullptr after failing the request with FILE_CLOSED.
 std::shared_ptr<vfs::file_open> file_of(request& req, response& resp, const ioctl_request& in) {
-    auto h = vfs::find_request_open(req, in.fid);
+    auto h = find_request_open(req, in.fid);
     auto f = vfs::as_file_open(h);
     if (!f) {
         resp.fail(h ? status::invalid_device_request : status::file_closed);
@@ -298,7 +298,7 @@ void handle_ioctl(request& req, response& resp) {
         return;
     default:
         // A control we do not implement, on a handle that must still be open.
-        resp.fail(vfs::find_request_open(req, in.fid) ? status::invalid_device_request
+        resp.fail(find_request_open(req, in.fid) ? status::invalid_device_request
                                                       : status::file_closed);
         return;
     }

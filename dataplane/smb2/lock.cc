@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
-#include "dataplane/vfs/open_lookup.hh"
 
 namespace smbx::smb2 {
 
@@ -72,7 +72,7 @@ void handle_lock(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

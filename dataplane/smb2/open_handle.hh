@@ -1,52 +1,12 @@
-// An open (MS-SMB2 3.3.1.10): what a CREATE returns a FileId for. Files and
-// directories (vfs/) and named pipes (ipc/) are both opens; the engine keeps them in
-// the connection's table and closes them on CLOSE, TREE_DISCONNECT, LOGOFF or
-// disconnect.
+// The SMB2 engine's names for an open and its FileId: they live in vfs/open_handle.hh,
+// below the engine, which files (vfs) and named pipes (rpc) derive from.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <string>
-#include <vector>
+#include "dataplane/vfs/open_handle.hh"
 
 namespace smbx::smb2 {
 
-class connection;
-
-struct file_id {
-    uint64_t persistent = 0;
-    uint64_t volatile_id = 0;
-    bool is_related_placeholder() const {
-        return persistent == ~0ULL && volatile_id == ~0ULL; // 3.3.5.2.7.2
-    }
-};
-
-class open_handle {
-public:
-    virtual ~open_handle() = default;
-
-    file_id id;
-    uint64_t session_id = 0;
-    uint32_t tree_id = 0;
-    uint32_t granted_access = 0; // MS-SMB2 2.2.13.1 access mask after checks
-    std::string path;            // share-relative, '/'-separated, for status and logging
-    // Set when the open leaves its session's table (CLOSE, TREE_DISCONNECT, LOGOFF):
-    // a channel that still holds it from an earlier lookup sees it gone.
-    std::atomic<bool> closed{false};
-
-    // The channels (connections) that hold CHANGE_NOTIFY state for this open, with
-    // their connection::run_on_strand: a CLOSE on any channel ends the waiting requests
-    // on all of them (MS-SMB2 3.3.5.10). Kept by change_notify.cc.
-    struct notify_channel {
-        const connection* conn;
-        std::function<void(std::function<void(connection&)>)> run_on_strand;
-    };
-    std::mutex notify_mutex;
-    std::vector<notify_channel> notify_channels;
-
-    virtual bool is_pipe() const { return false; }
-};
+using vfs::file_id;
+using vfs::open_handle;
 
 } // namespace smbx::smb2

@@ -9,10 +9,10 @@
 
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/name_match.hh"
-#include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
 
 namespace smbx::smb2 {
@@ -108,7 +108,7 @@ void handle_query_directory(request& req, response& resp) {
         return;
     }
     byte_span pattern_utf16 = *pattern_field;
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

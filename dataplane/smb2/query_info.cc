@@ -11,10 +11,10 @@
 
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/name_match.hh"
-#include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/security_descriptor.hh"
 #include "dataplane/vfs/share_path.hh"
 #include "dataplane/vfs/streams.hh"
@@ -388,7 +388,7 @@ void handle_query_info(request& req, response& resp) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

@@ -12,13 +12,13 @@
 #include <limits>
 
 #include "common/log.hh"
-#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/rpc/named_pipe.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/runtime/file_io.hh"
+#include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/handlers.hh"
-#include "dataplane/transport.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
-#include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/share_path.hh"
 #include "dataplane/vfs/streams.hh"
 
@@ -152,7 +152,7 @@ void handle_read(request& req, response& resp) {
         rdma_to = std::move(*list);
         invalidate_after(req, channel, rdma_to); // whatever the reply's status
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }
@@ -394,7 +394,7 @@ void handle_write(request& req, response& resp) {
         }
         data = *data_field;
     }
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

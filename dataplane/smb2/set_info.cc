@@ -4,10 +4,10 @@
 // vfs/security_descriptor.hh); quotas and file-system settings are not supported.
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/extended_attributes.hh"
 #include "dataplane/vfs/file_changes.hh"
-#include "dataplane/vfs/open_lookup.hh"
 #include "dataplane/vfs/security_descriptor.hh"
 
 namespace smbx::smb2 {
@@ -177,7 +177,7 @@ void handle_set_info(request& req, response& resp) {
         return;
     }
     byte_span buf = *buf_field;
-    auto h = vfs::open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, id);
     if (!h) {
         return;
     }

@@ -2,7 +2,7 @@
 // the first accepting on the sockets smbx-control handed over (tcp_transport.hh).
 #pragma once
 
-#include "dataplane/transport.hh"
+#include "dataplane/runtime/transport.hh"
 
 namespace smbx {
 

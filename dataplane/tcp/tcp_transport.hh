@@ -19,12 +19,12 @@
 
 #include <liburing.h>
 
-#include "dataplane/direct_tcp.hh"
 #include "dataplane/runtime/connection_placement.hh"
+#include "dataplane/runtime/direct_tcp.hh"
 #include "dataplane/runtime/posted_queue.hh"
+#include "dataplane/runtime/transport.hh"
 #include "dataplane/runtime/worker.hh"
 #include "dataplane/tcp/provided_buffer_ring.hh"
-#include "dataplane/transport.hh"
 
 namespace smbx {
 

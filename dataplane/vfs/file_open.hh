@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "dataplane/smb2/open_handle.hh"
 #include "dataplane/vfs/file_info.hh"
+#include "dataplane/vfs/open_handle.hh"
 #include "dataplane/vfs/share_modes.hh"
 #include "dataplane/vfs/unique_fd.hh"
 
@@ -44,7 +44,7 @@ struct dir_enumeration {
     size_t next = 0;
 };
 
-class file_open : public smb2::open_handle {
+class file_open : public open_handle {
 public:
     // `stream`: the stored name of a named stream (see streams.hh) of the file `fd`
     // refers to; empty for the file itself.

@@ -1,49 +1,21 @@
-// Finding the open a request names. An open is reachable only from the session and
-// tree connect that created it; anything else is STATUS_FILE_CLOSED (MS-SMB2 3.3.5.10
-// and the other handlers' "If the Open is not found" rule).
+// An open as a file (not a named pipe), and a FileId off the wire. Finding the open a
+// request names is the SMB2 engine's (smb2/open_lookup.hh).
 #pragma once
 
 #include <memory>
 
-#include "common/ntstatus.hh"
-
-#include "dataplane/smb2/request.hh"
+#include "common/byte_codec.hh"
 #include "dataplane/vfs/file_open.hh"
+#include "dataplane/vfs/open_handle.hh"
 
 namespace smbx::vfs {
 
-inline std::shared_ptr<smb2::open_handle> find_request_open(const smb2::request& req,
-                                                            const smb2::file_id& id) {
-    // The all-ones FileId means "the previous create" only in a related compound
-    // (3.3.5.2.7.2); elsewhere it names no open (smbtorture smb2.compound.unrelated1).
-    if (id.is_related_placeholder() && !req.hdr.is_related()) {
-        return nullptr;
-    }
-    auto h = req.find_open(id);
-    if (!h || !req.sess || !req.tree || h->session_id != req.sess->id ||
-        h->tree_id != req.tree->id) {
-        return nullptr;
-    }
-    return h;
-}
-
-// The open a request names, or nullptr after failing the request with FILE_CLOSED: the
-// first step of every handler that takes a FileId.
-inline std::shared_ptr<smb2::open_handle>
-open_or_fail(const smb2::request& req, smb2::response& resp, const smb2::file_id& id) {
-    auto h = find_request_open(req, id);
-    if (!h) {
-        resp.fail(status::file_closed);
-    }
-    return h;
-}
-
-inline std::shared_ptr<file_open> as_file_open(const std::shared_ptr<smb2::open_handle>& h) {
+inline std::shared_ptr<file_open> as_file_open(const std::shared_ptr<open_handle>& h) {
     return h && !h->is_pipe() ? std::dynamic_pointer_cast<file_open>(h) : nullptr;
 }
 
-inline smb2::file_id read_file_id(byte_reader& r) {
-    smb2::file_id id;
+inline file_id read_file_id(byte_reader& r) {
+    file_id id;
     id.persistent = r.u64();
     id.volatile_id = r.u64();
     return id;

@@ -5,9 +5,9 @@
 #include <cstdint>
 
 #include "common/ntstatus.hh"
-#include "dataplane/ipc/dcerpc.hh"
-#include "dataplane/ipc/named_pipe.hh"
-#include "dataplane/ipc/srvsvc.hh"
+#include "dataplane/rpc/dcerpc.hh"
+#include "dataplane/rpc/named_pipe.hh"
+#include "dataplane/rpc/srvsvc.hh"
 
 using namespace smbx;
 

@@ -6,8 +6,8 @@
 #include <map>
 
 #include "../vfs/smb2_harness.hh"
+#include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/dispatch.hh"
-#include "dataplane/transport.hh"
 #include "dataplane/vfs/access.hh"
 
 namespace smbx::vfs {

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "dataplane/ipc/dcerpc.hh"
-#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/rpc/dcerpc.hh"
+#include "dataplane/rpc/named_pipe.hh"
 
 namespace smbx::ipc_pipe {
 

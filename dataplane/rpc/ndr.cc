@@ -1,4 +1,4 @@
-#include "dataplane/ipc/ndr.hh"
+#include "dataplane/rpc/ndr.hh"
 
 namespace smbx::ndr {
 

@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "common/ipc_messages.hh"
-#include "dataplane/smb2/open_handle.hh"
+#include "dataplane/vfs/open_handle.hh"
 
 namespace smbx::ipc_pipe {
 
 // Fetches the share list from the control plane (blocking; executor threads only).
 using share_lister = std::function<std::optional<std::vector<ipc::share_info>>()>;
 
-class named_pipe : public smb2::open_handle {
+class named_pipe : public vfs::open_handle {
 public:
     bool is_pipe() const override { return true; }
 

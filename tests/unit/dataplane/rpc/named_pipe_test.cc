@@ -1,13 +1,13 @@
-#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/rpc/named_pipe.hh"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "common/ntstatus.hh"
-#include "dataplane/ipc/dcerpc.hh"
-#include "dataplane/ipc/ndr.hh"
-#include "dataplane/ipc/srvsvc.hh"
+#include "dataplane/rpc/dcerpc.hh"
+#include "dataplane/rpc/ndr.hh"
+#include "dataplane/rpc/srvsvc.hh"
 
 using namespace smbx;
 using namespace smbx::ipc_pipe;

@@ -1,8 +1,8 @@
-#include "dataplane/ipc/srvsvc.hh"
+#include "dataplane/rpc/srvsvc.hh"
 
 #include <gtest/gtest.h>
 
-#include "dataplane/ipc/ndr.hh"
+#include "dataplane/rpc/ndr.hh"
 
 using namespace smbx;
 using namespace smbx::ipc_pipe;

@@ -1,4 +1,4 @@
-#include "dataplane/ipc/dcerpc.hh"
+#include "dataplane/rpc/dcerpc.hh"
 
 #include <gtest/gtest.h>
 

@@ -1,14 +1,14 @@
 // A message-mode named pipe (MS-FSCC 2.1.5 FILE_PIPE_MESSAGE_MODE) in front of a
 // DCE/RPC association: each PDU the server produces is one message.
-#include "dataplane/ipc/named_pipe.hh"
+#include "dataplane/rpc/named_pipe.hh"
 
 #include <algorithm>
 #include <deque>
 
 #include "common/log.hh"
 #include "common/ntstatus.hh"
-#include "dataplane/ipc/dcerpc.hh"
-#include "dataplane/ipc/srvsvc.hh"
+#include "dataplane/rpc/dcerpc.hh"
+#include "dataplane/rpc/srvsvc.hh"
 
 namespace smbx::ipc_pipe {
 

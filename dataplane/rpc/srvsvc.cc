@@ -1,11 +1,11 @@
-#include "dataplane/ipc/srvsvc.hh"
+#include "dataplane/rpc/srvsvc.hh"
 
 #include <algorithm>
 #include <optional>
 #include <vector>
 
 #include "common/log.hh"
-#include "dataplane/ipc/ndr.hh"
+#include "dataplane/rpc/ndr.hh"
 
 namespace smbx::ipc_pipe {
 
