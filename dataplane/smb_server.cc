@@ -119,6 +119,18 @@ bool smb_server::process_on_worker(client& c, const std::shared_ptr<transport_co
 }
 
 void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) {
+    // Every transport delivers here, SMB Direct too (its MS-SMBD reassembly has its own,
+    // larger maximum), so the connection's limit is enforced once, here: before a
+    // session exists it is small (transport.hh max_incoming), as a server limits what an
+    // unauthenticated client can make it hold; MS-SMB2 3.3.5.2 lets it disconnect on a
+    // message it will not take. The Direct TCP framers refuse such a message at its
+    // header already, before allocating for it.
+    if (uint32_t limit = conn->max_incoming.load(std::memory_order_relaxed); msg.size() > limit) {
+        LOG_WARN("%s: a %zu-byte message, over the connection's limit of %u; closing",
+                 conn->peer_address().c_str(), msg.size(), limit);
+        conn->close();
+        return;
+    }
     capture(msg.view());
     auto c = std::static_pointer_cast<client>(conn->engine_state);
     if (!c) {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "common/byte_codec.hh"
+#include "dataplane/runtime/message_limits.hh"
 
 namespace smbx {
 
@@ -177,8 +178,9 @@ public:
     static buffer_pool* global() { return _global; }
     static void set_global(buffer_pool* p) { _global = p; }
 
-    // Largest buffer the classes offer: an 8 MiB READ/WRITE plus its headers.
-    static constexpr size_t max_class_size = 8 * 1024 * 1024 + 64 * 1024;
+    // Largest buffer the classes offer: the largest message (an 8 MiB READ/WRITE plus
+    // its headers).
+    static constexpr size_t max_class_size = max_message_size;
 
     // A thread caches at most 1/cache_share of a class's buffers, and never more than
     // max_cached; it refills and flushes half of that at a time.

@@ -17,6 +17,7 @@
 #include "common/control_channel.hh"
 #include "dataplane/runtime/buffer_descriptor.hh"
 #include "dataplane/runtime/buffer_pool.hh"
+#include "dataplane/runtime/message_limits.hh"
 #include "dataplane/runtime/worker.hh"
 
 namespace smbx {
@@ -75,9 +76,11 @@ public:
     // The longest message the peer may send now (a Direct TCP frame could say 16 MiB,
     // MS-SMB2 2.1). Small until the connection has a session, so that a client that
     // never logs on cannot make the server hold large receive buffers; the engine
-    // raises it once a SESSION_SETUP succeeds. Transports that frame messages check it.
-    static constexpr uint32_t pre_session_max_message = 128 * 1024;
-    static constexpr uint32_t max_message = 8 * 1024 * 1024 + 64 * 1024;
+    // raises it once a SESSION_SETUP succeeds. The engine refuses a longer message
+    // from any transport (smb_server.cc); the Direct TCP framers also check it at the
+    // frame header, so as not to allocate for a message that will be refused.
+    static constexpr uint32_t pre_session_max_message = smbx::pre_session_max_message;
+    static constexpr uint32_t max_message = max_message_size;
     std::atomic<uint32_t> max_incoming{pre_session_max_message};
 
     // The engine's state for this connection, set in on_connect; touched only by the
