@@ -1,27 +1,6 @@
 #include "dataplane/dpdk/direct_tcp_reassembler.hh"
 
-#include <algorithm>
-#include <cstring>
-
 namespace smbx::dpdk {
-
-namespace {
-
-constexpr size_t bad_framing = direct_tcp::bad_frame;
-
-// Where a large message starts in its pool buffer so that a WRITE's data (after the
-// SMB2 header and WRITE request, MS-SMB2 2.2.21, and a TRANSFORM_HEADER, 2.2.41, when
-// the first byte says the message is sealed) lands on a page boundary for O_DIRECT.
-size_t write_alignment(size_t length, uint8_t first_byte) {
-    if (length < 64 * 1024) {
-        return 0;
-    }
-    constexpr size_t write_data_offset = 64 + 48;
-    constexpr size_t transform_header_size = 52;
-    return write_data_offset + (first_byte == 0xFD ? transform_header_size : 0);
-}
-
-} // namespace
 
 // One received segment shared by the messages lent from it. The feed that made it
 // holds a reference while it walks the segment (the engine may drop a message before
@@ -57,89 +36,28 @@ private:
     std::atomic<uint32_t> _refs{1};
 };
 
-size_t direct_tcp_reassembler::copy_step(const uint8_t* p, size_t n, const deliver_fn& deliver) {
-    if (_header_filled < sizeof _header) {
-        size_t k = std::min(sizeof _header - _header_filled, n);
-        std::memcpy(_header + _header_filled, p, k);
-        _header_filled += k;
-        if (_header_filled == sizeof _header) {
-            _length = direct_tcp::message_length(_header, _max_message);
-            if (_length == bad_framing) {
-                return bad_framing;
-            }
-            _allocated = false;
-            _filled = 0;
-        }
-        return k;
-    }
-    if (!_allocated) {
-        // Allocated with the first body byte in hand, to see whether it is sealed.
-        _message = pool_get(_length, write_alignment(_length, p[0]));
-        _allocated = true;
-    }
-    size_t k = std::min(_length - _filled, n);
-    std::memcpy(_message.data() + _filled, p, k);
-    _filled += k;
-    if (_filled == _length) {
-        _header_filled = 0;
-        _allocated = false;
-        _filled = 0;
-        ++_messages_assembled;
-        deliver(std::move(_message));
-        _message = pool_buffer();
-    }
-    return k;
-}
-
-bool direct_tcp_reassembler::feed(std::span<const uint8_t> data, const deliver_fn& deliver) {
-    for (size_t pos = 0; pos < data.size();) {
-        size_t n = copy_step(data.data() + pos, data.size() - pos, deliver);
-        if (n == bad_framing) {
-            return false;
-        }
-        pos += n;
-    }
-    return true;
-}
-
 bool direct_tcp_reassembler::feed(net::packet_buffer segment, bool may_lend,
                                   const deliver_fn& deliver) {
     uint8_t* data = segment.data(); // stays valid when the segment moves into a share
     const size_t size = segment.size();
     rx_segment_share* share = nullptr;
-    bool ok = true;
-    for (size_t pos = 0; pos < size;) {
-        // At a message boundary with the whole message in this segment: lend it.
-        if (may_lend && _header_filled == 0 && size - pos >= sizeof _header) {
-            size_t length = direct_tcp::message_length(data + pos, _max_message);
-            if (length == bad_framing) {
-                ok = false;
-                break;
+    direct_tcp_framer::lend_fn lend;
+    if (may_lend) {
+        lend = [&](size_t offset, size_t length) {
+            if (!share) {
+                // Released on whichever thread drops the last message: leave the
+                // stack's (worker-only) buffers-outstanding counter now.
+                segment.track(nullptr);
+                share = new rx_segment_share(std::move(segment));
             }
-            if (length <= size - pos - sizeof _header) {
-                if (!share) {
-                    // Released on whichever thread drops the last message: leave the
-                    // stack's (worker-only) buffers-outstanding counter now.
-                    segment.track(nullptr);
-                    share = new rx_segment_share(std::move(segment));
-                }
-                ++_messages_lent;
-                deliver(share->lend(data + pos + sizeof _header, length));
-                pos += sizeof _header + length;
-                continue;
-            }
-        }
-        size_t n = copy_step(data + pos, size - pos, deliver);
-        if (n == bad_framing) {
-            ok = false;
-            break;
-        }
-        pos += n;
+            return share->lend(data + offset, length);
+        };
     }
+    auto result = _framer.feed({data, size}, lend, deliver);
     if (share) {
         share->give_back(0); // the feed's own reference
     }
-    return ok;
+    return result == direct_tcp_framer::status::ok;
 }
 
 } // namespace smbx::dpdk

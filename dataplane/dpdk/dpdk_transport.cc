@@ -251,8 +251,7 @@ void dpdk_transport::on_data(net::stack&, net::connection_id id, net::packet_buf
     _rx_messages_lent += rx.messages_lent() - lent;
     _rx_messages_assembled += rx.messages_assembled() - assembled;
     if (!ok) {
-        LOG_WARN("%s: bad Direct TCP frame, or a message over %u bytes; closing",
-                 conn->_peer.c_str(), conn->max_incoming.load(std::memory_order_relaxed));
+        LOG_WARN("%s: %s; closing", conn->_peer.c_str(), rx.describe_refusal().c_str());
         begin_close(*conn);
     }
 }

@@ -2,12 +2,14 @@
 // at a time: a one-shot IORING_OP_RECV with IOSQE_BUFFER_SELECT on the worker's
 // provided-buffer ring, so the kernel picks the buffer and names it in the completion,
 // and no connection owns receive memory while it is idle. Direct TCP framing (MS-SMB2
-// 2.1: a zero byte, then a 24-bit big-endian length) is cut out of those buffers:
+// 2.1: a zero byte, then a 24-bit big-endian length) is cut out of those buffers by the
+// framer the DPDK backend shares (runtime/direct_tcp_framer.hh):
 // - a message that lies in one buffer goes to the engine in that buffer (lent, no copy);
 // - one that spans buffers is assembled into a pool buffer;
 // - a large one (>= large_message: a WRITE body, mostly) gets its own pool buffer placed
 //   so that the WRITE data is page aligned, and its remaining bytes are received
-//   straight into it with a plain receive. At most one ring buffer of it was copied.
+//   straight into it with a plain receive (the framer's direct_target). At most one
+//   ring buffer of it was copied.
 // The next receive is armed once the previous one's bytes are framed, so requests that
 // arrived meanwhile come in one completion. A multishot receive was measured against
 // this and lost: it completes once per arriving segment (381k completions for 450k
@@ -45,10 +47,9 @@ void tcp_transport::arm_ring_receive(tcp_connection& c) {
     ++c._ops_in_flight;
 }
 
-void tcp_transport::arm_direct(tcp_connection& c) {
+void tcp_transport::arm_direct(tcp_connection& c, std::span<uint8_t> into) {
     io_uring_sqe* s = sqe();
-    io_uring_prep_recv(s, c._fd, c._message.data() + c._message_filled,
-                       c._message.size() - c._message_filled, 0);
+    io_uring_prep_recv(s, c._fd, into.data(), into.size(), 0);
     io_uring_sqe_set_data64(s, tag(op::recv_direct, c._id));
     c._direct_armed = true;
     ++c._ops_in_flight;
@@ -59,8 +60,8 @@ void tcp_transport::continue_receiving(tcp_connection& c) {
     if (c._closing || c._ring_armed || c._direct_armed) {
         return;
     }
-    if (c._in_message && c._message.size() >= large_message) {
-        arm_direct(c);
+    if (std::span<uint8_t> rest = c._framer.direct_target(); !rest.empty()) {
+        arm_direct(c, rest);
         return;
     }
     arm_ring_receive(c);
@@ -118,79 +119,51 @@ void tcp_transport::on_recv_direct(tcp_connection& c, int res) {
         begin_close(c);
         return;
     }
-    counters::add(counters::data().tcp_recv_direct_bytes, uint64_t(res));
-    c._message_filled += size_t(res);
-    if (c._message_filled == c._message.size()) {
-        deliver(c);
-    }
+    auto before = c._framer.stats();
+    c._framer.received(size_t(res), [this, &c](pool_buffer m) {
+        _events.on_message(c.shared_from_this(), std::move(m));
+    });
+    count_framed(c, before);
     continue_receiving(c);
 }
 
-// Hands the assembled message to the engine.
-void tcp_transport::deliver(tcp_connection& c) {
-    c._in_message = false;
-    _events.on_message(c.shared_from_this(), std::move(c._message));
-    c._message = pool_buffer();
+// Adds what the framer did since `before` to the data-path counters.
+void tcp_transport::count_framed(tcp_connection& c, const direct_tcp_framer::totals& before) {
+    const auto& now = c._framer.stats();
+    auto& d = counters::data();
+    if (uint64_t n = now.messages_lent - before.messages_lent) {
+        counters::add(d.tcp_recv_lent_messages, n);
+    }
+    if (uint64_t n = now.bytes_assembled - before.bytes_assembled) {
+        counters::add(d.tcp_recv_assembled_bytes, n);
+    }
+    if (uint64_t n = now.bytes_direct - before.bytes_direct) {
+        counters::add(d.tcp_recv_direct_bytes, n);
+    }
 }
 
 // Frames the `length` bytes the kernel put in ring buffer `buffer_id`. False when the
-// peer broke the framing (the connection is then closed).
+// peer broke the framing or announced a message over the connection's limit (the
+// connection is then closed).
 bool tcp_transport::frame(tcp_connection& c, uint16_t buffer_id, size_t length) {
-    const uint8_t* in = _recv_ring->buffer(buffer_id);
-    auto& d = counters::data();
-    size_t pos = 0;
-    while (pos < length && !c._closing) {
-        if (c._in_message) {
-            size_t n = std::min(c._message.size() - c._message_filled, length - pos);
-            std::memcpy(c._message.data() + c._message_filled, in + pos, n);
-            counters::add(d.tcp_recv_assembled_bytes, n);
-            c._message_filled += n;
-            pos += n;
-            if (c._message_filled == c._message.size()) {
-                deliver(c);
-            }
-            continue;
+    auto before = c._framer.stats();
+    c._framer.set_max_message(c.max_incoming.load(std::memory_order_relaxed));
+    auto lend = [this, buffer_id](size_t offset, size_t size) {
+        if (_recv_ring->available() < lend_floor(*_recv_ring)) {
+            return pool_buffer(); // copied instead
         }
-        // The 4-byte header may itself be split across buffers.
-        size_t n = std::min(sizeof c._frame_header - c._header_filled, length - pos);
-        std::memcpy(c._frame_header + c._header_filled, in + pos, n);
-        c._header_filled += n;
-        pos += n;
-        if (c._header_filled < sizeof c._frame_header) {
-            break;
+        return _recv_ring->lend(buffer_id, offset, size);
+    };
+    auto deliver = [this, &c](pool_buffer m) {
+        if (!c._closing) { // the engine may have closed it on an earlier message
+            _events.on_message(c.shared_from_this(), std::move(m));
         }
-        c._header_filled = 0;
-        const uint8_t* h = c._frame_header;
-        size_t len = direct_tcp::message_length(h, max_message_size);
-        if (len == direct_tcp::bad_frame) {
-            LOG_WARN("%s: bad Direct TCP frame header %02x %02x %02x %02x; closing",
-                     c._peer.c_str(), h[0], h[1], h[2], h[3]);
-            return false;
-        }
-        if (len > c.max_incoming.load(std::memory_order_relaxed)) {
-            LOG_WARN("%s: a %zu-byte message before any session; closing", c._peer.c_str(), len);
-            return false;
-        }
-        size_t here = length - pos;
-        if (len < large_message && here >= len &&
-            _recv_ring->available() >= lend_floor(*_recv_ring)) {
-            counters::add(d.tcp_recv_lent_messages, 1);
-            _events.on_message(c.shared_from_this(), _recv_ring->lend(buffer_id, pos, len));
-            pos += len;
-            continue;
-        }
-        // A large message is most likely a WRITE: place it so that its data, after the
-        // SMB2 header and WRITE request (and the TRANSFORM_HEADER, if it has one), starts
-        // on a page boundary, as O_DIRECT wants it (runtime/buffer_pool.hh).
-        size_t aligned_at = 0;
-        if (len >= large_message) {
-            constexpr size_t write_data_offset = 64 + 48; // MS-SMB2 2.2.21
-            bool sealed = here >= 1 && in[pos] == 0xFD;   // TRANSFORM_HEADER, 2.2.41
-            aligned_at = write_data_offset + (sealed ? 52 : 0);
-        }
-        c._message = pool_get(len, aligned_at);
-        c._message_filled = 0;
-        c._in_message = true;
+    };
+    auto result = c._framer.feed({_recv_ring->buffer(buffer_id), length}, lend, deliver);
+    count_framed(c, before);
+    if (result != direct_tcp_framer::status::ok) {
+        LOG_WARN("%s: %s; closing", c._peer.c_str(), c._framer.describe_refusal().c_str());
+        return false;
     }
     return true;
 }

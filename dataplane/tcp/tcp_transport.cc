@@ -89,7 +89,7 @@ void tcp_transport::arm_send(tcp_connection& c) {
         return;
     }
     out_message& m = c._send_queue.front();
-    direct_tcp::encode_header(c._send_frame, m.size()); // at most max_message_size
+    direct_tcp::encode_header(c._send_frame, m.size()); // at most max_message_size (runtime/message_limits.hh)
     // Frame header, head, then the payload from its own buffer: one sendmsg, no copy.
     iovec parts[3] = {{c._send_frame, sizeof c._send_frame},
                       {m.head.data(), m.head.size()},
@@ -401,7 +401,7 @@ void tcp_transport::maybe_finish_close(tcp_connection& c) {
     c._send_queue.clear();
     c._zc_held.clear(); // no notification is outstanding any more (_ops_in_flight is 0)
     c._zc_held_bytes = 0;
-    c._message = pool_buffer();
+    c._framer = direct_tcp_framer(); // a message half received
     LOG_INFO("connection %llu from %s closed", static_cast<unsigned long long>(c._id),
              c._peer.c_str());
     _events.on_disconnect(conn);

@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <span>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <vector>
@@ -21,6 +22,7 @@
 
 #include "dataplane/runtime/connection_placement.hh"
 #include "dataplane/runtime/direct_tcp.hh"
+#include "dataplane/runtime/direct_tcp_framer.hh"
 #include "dataplane/runtime/posted_queue.hh"
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/runtime/worker.hh"
@@ -52,14 +54,10 @@ private:
     int _ops_in_flight = 0;
 
     // Receive side (tcp_receive.cc): no buffer of its own while idle. Messages come out
-    // of the worker's provided buffers; one that does not lie in one buffer is
-    // assembled in `_message` (a pool buffer), and the rest of a large one is received
-    // straight into it.
-    uint8_t _frame_header[direct_tcp::header_size]{};
-    size_t _header_filled = 0;
-    pool_buffer _message;
-    size_t _message_filled = 0;
-    bool _in_message = false;
+    // of the worker's provided buffers through the framer; one that does not lie in one
+    // buffer is assembled in a pool buffer, and the rest of a large one is received
+    // straight into it (direct_tcp_framer::direct_target).
+    direct_tcp_framer _framer;
     bool _ring_armed = false;          // a receive into a ring buffer is in flight
     bool _direct_armed = false;        // a plain receive into _message is in flight
     bool _waiting_for_buffers = false; // the last ring receive ended with ENOBUFS
@@ -87,16 +85,9 @@ private:
 
 class tcp_transport final : public transport {
 public:
-    // Largest message accepted: 8 MiB payload plus headers (we advertise 8 MiB max
-    // read/write/transact sizes in NEGOTIATE).
-    static constexpr size_t max_message_size = 8 * 1024 * 1024 + 64 * 1024;
-
     // `listen_fds` empty: this instance only serves connections other instances accept.
     // `zero_copy_send`: send large READ payloads with IORING_OP_SENDMSG_ZC; `auto`
     // uses it except towards loopback peers (where the kernel copies anyway).
-    // From this size on a message is received straight into its own pool buffer,
-    // placed so that a WRITE's data is page aligned (runtime/buffer_pool.hh).
-    static constexpr size_t large_message = 64 * 1024;
     enum class zero_copy { no, yes, automatic };
     // Payload bytes a connection may hold for zero-copy notifications before its next
     // large payload is copied instead. Linux (6.10 on) links the notification of a send
@@ -162,16 +153,16 @@ private:
     void adopt(int fd);
     // Receive side (tcp_receive.cc).
     void arm_ring_receive(tcp_connection& c);
-    void arm_direct(tcp_connection& c);
+    void arm_direct(tcp_connection& c, std::span<uint8_t> into);
     void continue_receiving(tcp_connection& c);
     void on_recv_ring(tcp_connection& c, int res, uint32_t flags);
     void on_recv_direct(tcp_connection& c, int res);
     bool frame(tcp_connection& c, uint16_t buffer_id, size_t length);
+    void count_framed(tcp_connection& c, const direct_tcp_framer::totals& before);
     unsigned after_completions();
     void on_send(tcp_connection& c, int res);
     void on_send_zc(uint64_t send_id, int res, uint32_t flags);
     void release_zc(tcp_connection& c, uint64_t message_seq);
-    void deliver(tcp_connection& c);
     void run_posted(posted& p);
     void begin_close(tcp_connection& c);
     void maybe_finish_close(tcp_connection& c);

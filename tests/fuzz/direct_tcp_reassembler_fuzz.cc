@@ -1,5 +1,7 @@
 // Feeds an arbitrary byte stream, cut into pieces whose sizes the input chooses, into
-// the DPDK transport's Direct TCP reassembler (MS-SMB2 2.1) as received segments.
+// the DPDK transport's Direct TCP reassembler (MS-SMB2 2.1: the shared framer,
+// runtime/direct_tcp_framer.hh, lending from mbufs) as received segments, with the
+// connection's limit as after a session.
 // Input: [piece size u8][lend mask u8] then the stream; piece size 0 means 1; bit
 // (i % 8) of the mask lets the reassembler lend messages from piece i (a message whole
 // inside it is delivered as a view of the segment), bit 7 also keeps every delivered
@@ -26,7 +28,7 @@ struct result {
 };
 
 void check_size(const pool_buffer& m) {
-    if (m.size() < 4 || m.size() > direct_tcp_reassembler::max_message_size) {
+    if (m.size() < 4 || m.size() > smbx::max_message_size) {
         std::abort();
     }
 }
@@ -34,6 +36,7 @@ void check_size(const pool_buffer& m) {
 result run_segments(std::span<const uint8_t> stream, size_t piece, uint8_t mask) {
     result out;
     direct_tcp_reassembler r;
+    r.set_max_message(smbx::max_message_size);
     const bool keep = mask & 0x80;
     std::vector<pool_buffer> kept;
     auto deliver = [&](pool_buffer m) {
@@ -66,6 +69,7 @@ result run_segments(std::span<const uint8_t> stream, size_t piece, uint8_t mask)
 result run_copied(std::span<const uint8_t> stream) {
     result out;
     direct_tcp_reassembler r;
+    r.set_max_message(smbx::max_message_size);
     out.ok = r.feed(stream, [&out](pool_buffer m) {
         check_size(m);
         out.messages.emplace_back(m.data(), m.data() + m.size());

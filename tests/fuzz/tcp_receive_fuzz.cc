@@ -1,5 +1,7 @@
 // Drives the io_uring TCP transport's receive side (dataplane/tcp/tcp_receive.cc: Direct
-// TCP framing, MS-SMB2 2.1, cut out of provided-buffer ring buffers) with arbitrary byte
+// TCP framing, MS-SMB2 2.1, by the shared framer runtime/direct_tcp_framer.hh, cut out
+// of provided-buffer ring buffers, the rest of a large message received straight into
+// its pool buffer) with arbitrary byte
 // streams over a real loopback connection, one connection per input. The ring is small
 // (8 x 4 KiB) so that messages span buffers and the ring runs dry.
 //

@@ -233,7 +233,7 @@ TEST(direct_tcp_reassembler, bad_frames_are_rejected) {
     EXPECT_FALSE(direct_tcp_reassembler().feed(netbios_session, c.fn()));
     std::vector<uint8_t> too_short{0, 0, 0, 3, 1, 2, 3};
     EXPECT_FALSE(direct_tcp_reassembler().feed(too_short, c.fn()));
-    size_t big = direct_tcp_reassembler::max_message_size + 1;
+    size_t big = smbx::max_message_size + 1;
     std::vector<uint8_t> too_long{0, uint8_t(big >> 16), uint8_t(big >> 8), uint8_t(big)};
     EXPECT_FALSE(direct_tcp_reassembler().feed(too_long, c.fn()));
     EXPECT_TRUE(c.messages.empty());
@@ -258,7 +258,7 @@ TEST(direct_tcp_reassembler, message_over_the_connection_limit_is_refused_at_its
     // Never above max_message_size.
     direct_tcp_reassembler capped;
     capped.set_max_message(16 * 1024 * 1024);
-    size_t over = direct_tcp_reassembler::max_message_size + 1;
+    size_t over = smbx::max_message_size + 1;
     std::vector<uint8_t> h{0, uint8_t(over >> 16), uint8_t(over >> 8), uint8_t(over)};
     EXPECT_FALSE(capped.feed(h, c.fn()));
 }
