@@ -38,24 +38,29 @@ private:
 
 bool direct_tcp_reassembler::feed(net::packet_buffer segment, bool may_lend,
                                   const deliver_fn& deliver) {
-    uint8_t* data = segment.data(); // stays valid when the segment moves into a share
+    // What the lend hook needs, behind one pointer so the hook fits std::function's
+    // inline storage (no allocation per segment).
+    struct lending {
+        net::packet_buffer& segment;
+        uint8_t* data; // stays valid when the segment moves into a share
+        rx_segment_share* share = nullptr;
+    } l{segment, segment.data()};
     const size_t size = segment.size();
-    rx_segment_share* share = nullptr;
     direct_tcp_framer::lend_fn lend;
     if (may_lend) {
-        lend = [&](size_t offset, size_t length) {
-            if (!share) {
+        lend = [&l](size_t offset, size_t length) {
+            if (!l.share) {
                 // Released on whichever thread drops the last message: leave the
                 // stack's (worker-only) buffers-outstanding counter now.
-                segment.track(nullptr);
-                share = new rx_segment_share(std::move(segment));
+                l.segment.track(nullptr);
+                l.share = new rx_segment_share(std::move(l.segment));
             }
-            return share->lend(data + offset, length);
+            return l.share->lend(l.data + offset, length);
         };
     }
-    auto result = _framer.feed({data, size}, lend, deliver);
-    if (share) {
-        share->give_back(0); // the feed's own reference
+    auto result = _framer.feed({l.data, size}, lend, deliver);
+    if (l.share) {
+        l.share->give_back(0); // the feed's own reference
     }
     return result == direct_tcp_framer::status::ok;
 }
