@@ -37,7 +37,7 @@ REPEAT=${REPEAT:-3}
 START_TIMEOUT=${START_TIMEOUT:-120}
 source "$HERE/servers.sh"
 
-need_packages valgrind samba gcc libc6-dev
+need_packages valgrind samba samba-vfs-modules gcc libc6-dev
 servers_init
 SHIM="$W/openat2_shim.so"
 run cc -shared -fPIC -O2 -o "$SHIM" "$HERE/callgrind/openat2_shim.c" -ldl ||

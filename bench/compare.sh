@@ -30,7 +30,7 @@ IPERF_PORT=${IPERF_PORT:-4457}
 DURATION=${DURATION:-3}
 source "$HERE/servers.sh"
 
-need_packages samba samba-testsuite iperf3 gnuplot-nox python3
+need_packages samba samba-vfs-modules samba-testsuite iperf3 gnuplot-nox python3
 port_in_use "$IPERF_PORT" && die "port $IPERF_PORT is in use (set IPERF_PORT)"
 servers_init
 samba_setup

@@ -31,7 +31,7 @@ source "$HERE/servers.sh"
 source "$HERE/../tests/integration/dpdk_netns.sh"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-need_packages samba iperf3 python3 ethtool iproute2
+need_packages samba samba-vfs-modules iperf3 python3 ethtool iproute2
 [ -x "$BUILD/smbx-dataplane" ] || die "$BUILD/smbx-dataplane not built"
 
 servers_init

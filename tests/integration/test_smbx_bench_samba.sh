@@ -11,6 +11,11 @@ source "$(dirname "$0")/lib.sh"
 [ -z "${SMBX_TEST_GLOBAL:-}" ] ||
     skip_test "a data-plane variant of smbx's settings: nothing to vary for Samba's smbd"
 command -v smbd >/dev/null || skip_test "samba (smbd) not installed: apt-get install samba"
+# lib.sh's smb.conf loads streams_xattr, which Debian ships apart from smbd
+# (samba-vfs-modules): without it every TREE_CONNECT fails.
+samba_modules=$(smbd -b | awk '/MODULESDIR:/ { print $2 }')
+[ -e "$samba_modules/vfs/streams_xattr.so" ] ||
+    skip_test "samba's vfs modules are not installed: apt-get install samba-vfs-modules"
 [ "$(id -u)" -eq 0 ] || skip_test "needs root (lib.sh creates the Unix user alice for smbd)"
 BENCH=${SMBX_BENCH:-$SMBX_BUILD_DIR/bench/smbx-bench}
 
