@@ -39,6 +39,23 @@ void request_executor::stop() {
         }
     }
     _threads.clear();
+    // Work still queued is dropped, and freed here: a task often owns its strand's
+    // owner (a connection's teardown holds the client, which holds the strand), a
+    // cycle nothing else would break.
+    std::deque<std::shared_ptr<strand>> ready;
+    {
+        std::lock_guard lock(_mutex);
+        ready.swap(_ready);
+    }
+    for (auto& s : ready) {
+        std::deque<std::function<void()>> dropped;
+        {
+            std::lock_guard lock(s->_mutex);
+            dropped.swap(s->_queue);
+            s->_scheduled = false;
+        }
+        // `dropped` is destroyed here, outside the lock; `ready` keeps `s` alive meanwhile.
+    }
 }
 
 void request_executor::schedule(std::shared_ptr<strand> s) {
