@@ -79,12 +79,12 @@ std::pair<uint32_t, bytes> take_changes(notify_state& st, uint32_t max_length) {
 
 void handle_change_notify(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     uint16_t flags = b.u16();
     uint32_t output_length = b.u32();
     file_id id = vfs::read_file_id(b);
     uint32_t filter = b.u32();
-    if (!b.ok() || structure_size != 32) {
+    if (!b.ok()) {
         resp.fail(status::invalid_parameter);
         return;
     }

@@ -12,11 +12,11 @@ constexpr uint16_t close_flag_postquery_attrib = 0x0001;
 
 void handle_close(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     uint16_t flags = b.u16();
     b.u32(); // Reserved
     file_id id = vfs::read_file_id(b);
-    if (!b.ok() || structure_size != 24) {
+    if (!b.ok()) {
         resp.fail(status::invalid_parameter);
         return;
     }

@@ -19,7 +19,6 @@ namespace smbx::smb2 {
 
 namespace {
 
-constexpr uint16_t create_request_size = 57;
 constexpr size_t create_fixed_end = header_size + 56; // Buffer starts here
 
 struct create_context {
@@ -177,7 +176,7 @@ bool is_quota_fake_file(byte_span name_utf16) {
 
 void handle_create(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     b.u8(); // SecurityFlags
     b.u8(); // RequestedOplockLevel
     uint32_t impersonation = b.u32();
@@ -193,7 +192,7 @@ void handle_create(request& req, response& resp) {
     uint16_t name_length = b.u16();
     uint32_t ctx_offset = b.u32();
     uint32_t ctx_length = b.u32();
-    if (!b.ok() || structure_size != create_request_size) {
+    if (!b.ok()) {
         resp.fail(status::invalid_parameter);
         return;
     }

@@ -12,11 +12,11 @@ namespace smbx::smb2 {
 
 void handle_flush(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     b.u16(); // Reserved1
     b.u32(); // Reserved2
     file_id id = vfs::read_file_id(b);
-    if (!b.ok() || structure_size != 24) {
+    if (!b.ok()) {
         resp.fail(status::invalid_parameter);
         return;
     }

@@ -50,11 +50,11 @@ bool valid_flags(const std::vector<lock_element>& locks) {
 
 void handle_lock(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     uint16_t count = b.u16();
     b.u32(); // LockSequenceNumber / LockSequenceIndex
     file_id id = vfs::read_file_id(b);
-    if (!b.ok() || structure_size != 48 || count == 0) {
+    if (!b.ok() || count == 0) {
         resp.fail(status::invalid_parameter);
         return;
     }

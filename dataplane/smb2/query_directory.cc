@@ -90,7 +90,7 @@ uint32_t entry_ea_size(vfs::file_open& dir, const std::string& name) {
 
 void handle_query_directory(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     uint8_t info_class = b.u8();
     uint8_t flags = b.u8();
     b.u32(); // FileIndex: resuming at an index is not supported; it is ignored
@@ -98,7 +98,7 @@ void handle_query_directory(request& req, response& resp) {
     uint16_t name_offset = b.u16();
     uint16_t name_length = b.u16();
     uint32_t output_length = b.u32();
-    if (!b.ok() || structure_size != 33) {
+    if (!b.ok()) {
         resp.fail(status::invalid_parameter);
         return;
     }

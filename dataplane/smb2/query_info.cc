@@ -362,7 +362,7 @@ encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree)
 
 void handle_query_info(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     uint8_t info_type = b.u8();
     uint8_t info_class = b.u8();
     uint32_t output_length = b.u32();
@@ -374,7 +374,7 @@ void handle_query_info(request& req, response& resp) {
     in.flags = b.u32();
     in.output_length = output_length;
     file_id id = vfs::read_file_id(b);
-    if (!b.ok() || structure_size != 41) {
+    if (!b.ok()) {
         resp.fail(status::invalid_parameter);
         return;
     }

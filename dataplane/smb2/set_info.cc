@@ -159,7 +159,7 @@ uint32_t set_file(vfs::file_open& f, uint8_t cls, byte_span buf) {
 
 void handle_set_info(request& req, response& resp) {
     auto b = req.body();
-    uint16_t structure_size = b.u16();
+    b.u16(); // StructureSize: the command table checked it
     uint8_t info_type = b.u8();
     uint8_t info_class = b.u8();
     uint32_t buffer_length = b.u32();
@@ -167,7 +167,7 @@ void handle_set_info(request& req, response& resp) {
     b.u16(); // Reserved
     uint32_t additional = b.u32();
     file_id id = vfs::read_file_id(b);
-    if (!b.ok() || structure_size != 33 || buffer_length > connection::max_transact_size) {
+    if (!b.ok() || buffer_length > connection::max_transact_size) {
         resp.fail(status::invalid_parameter);
         return;
     }
