@@ -84,37 +84,54 @@ void deliver(const std::shared_ptr<transport_connection>& conn, smb2::processing
 
 } // namespace
 
-// Called on the worker that owns the connection. What cannot block (an ECHO, a READ
-// whose data is in the page cache, encrypted or not) is processed right here, when
-// nothing of this connection is queued before it; everything else goes to the
-// connection's strand on the request threads, decrypted already if it was encrypted.
-bool smb_server::process_on_worker(client& c, const std::shared_ptr<transport_connection>& conn,
-                                   pool_buffer& msg, bool& decrypted) {
-    if (!c.strand->idle()) {
+// Called on the worker that owns the connection, when nothing of this connection is
+// queued before the message. Where it runs is the engine's decision (plan_message, the
+// command table's placement column): an ECHO, a READ the worker may serve, a WRITE to
+// a file in memory run right here, encrypted or not; the rest goes to the connection's
+// strand on the request threads, decrypted already if it was encrypted. A READ the
+// worker started but could not finish without waiting (not in the page cache) goes on
+// there too, after its checks.
+bool smb_server::process_on_worker(const std::shared_ptr<client>& c,
+                                   const std::shared_ptr<transport_connection>& conn,
+                                   pool_buffer& msg, smb2::message_plan& plan) {
+    if (!c->strand->idle()) {
         return false;
     }
-    std::unique_lock lock(c.state_mutex, std::try_to_lock);
-    if (!lock || c.closed || !c.state) {
+    std::unique_lock lock(c->state_mutex, std::try_to_lock);
+    if (!lock || c->closed || !c->state) {
         return false;
     }
     byte_span inner = msg.view();
     if (byte_reader(inner).u32() == smb2::transform_protocol_id) {
-        if (!smb2::decrypt_in_place(*c.state, msg)) {
-            c.closed = true;
+        if (!smb2::decrypt_in_place(*c->state, msg)) {
+            c->closed = true;
             conn->close();
             return true;
         }
-        decrypted = true;
+        plan.decrypted = true;
         inner = msg.view().subspan(smb2::transform_header_size);
     }
-    if (!smb2::can_process_on_worker(*c.state, inner)) {
+    bool decrypted = plan.decrypted;
+    plan = smb2::plan_message(*c->state, inner);
+    plan.decrypted = decrypted;
+    if (!plan.on_worker) {
         return false;
     }
-    counters::add(counters::data().smb2_messages_on_worker, 1);
-    auto result = decrypted ? smb2::process_decrypted(*c.state, std::move(msg))
-                            : smb2::process_message(*c.state, std::move(msg));
-    c.state->prefetched = {};
-    deliver(conn, result, c.closed);
+    auto result = smb2::process_planned(*c->state, std::move(msg), plan);
+    deliver(conn, result, c->closed);
+    if (!result.suspended) {
+        counters::add(counters::data().smb2_messages_on_worker, 1);
+        return true;
+    }
+    counters::add(counters::data().smb2_messages_to_request_threads, 1);
+    c->strand->post([c, conn, suspended = std::move(result.suspended)] {
+        std::lock_guard lock(c->state_mutex);
+        if (c->closed) {
+            return;
+        }
+        auto finished = smb2::resume(*c->state, *suspended);
+        deliver(conn, finished, c->closed);
+    });
     return true;
 }
 
@@ -136,20 +153,19 @@ void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, p
     if (!c) {
         return;
     }
-    bool decrypted = false;
-    if (process_on_worker(*c, conn, msg, decrypted)) {
+    smb2::message_plan plan;
+    if (process_on_worker(c, conn, msg, plan)) {
         return;
     }
     counters::add(counters::data().smb2_messages_to_request_threads, 1);
     // The strand's queue holds copyable tasks; the buffer travels in a shared box.
     auto box = std::make_shared<pool_buffer>(std::move(msg));
-    c->strand->post([c, conn, box, decrypted] {
+    c->strand->post([c, conn, box, plan] {
         std::lock_guard lock(c->state_mutex);
         if (c->closed) {
             return;
         }
-        auto result = decrypted ? smb2::process_decrypted(*c->state, std::move(*box))
-                                : smb2::process_message(*c->state, std::move(*box));
+        auto result = smb2::process_planned(*c->state, std::move(*box), plan);
         // Large messages (WRITEs) once the connection has a session (transport.hh).
         if (conn->max_incoming.load(std::memory_order_relaxed) <
                 transport_connection::max_message &&

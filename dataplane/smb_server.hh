@@ -13,6 +13,7 @@
 #include "dataplane/request_executor.hh"
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/connection.hh"
+#include "dataplane/smb2/dispatch.hh"
 
 namespace smbx {
 
@@ -37,8 +38,9 @@ private:
         bool closed = false;
     };
 
-    bool process_on_worker(client& c, const std::shared_ptr<transport_connection>& conn,
-                           pool_buffer& msg, bool& decrypted);
+    bool process_on_worker(const std::shared_ptr<client>& c,
+                           const std::shared_ptr<transport_connection>& conn, pool_buffer& msg,
+                           smb2::message_plan& plan);
 
     const dataplane_settings& _settings;
     control_client& _control;

@@ -44,6 +44,7 @@ constexpr named_counter named[] = {
     {"rdma_transfer_registrations", &data_path::rdma_transfer_registrations},
     {"smb2_messages_on_worker", &data_path::smb2_messages_on_worker},
     {"smb2_messages_to_request_threads", &data_path::smb2_messages_to_request_threads},
+    {"smb2_read_file_reads", &data_path::smb2_read_file_reads},
 };
 // Every live thread's block, and what ended threads counted. The mutex is taken when a
 // thread counts for the first time, when it ends, and by readers: never per message.

@@ -72,6 +72,9 @@ struct alignas(64) data_path {
     // to the request threads.
     counter smb2_messages_on_worker;
     counter smb2_messages_to_request_threads;
+    // File reads issued for SMB2 READ requests (each attempt, on a worker or a request
+    // thread): none happens before the request passed its checks (dispatch.cc).
+    counter smb2_read_file_reads;
 };
 
 // The calling thread's block (registered on first use). Write to it only through add().

@@ -133,15 +133,6 @@ public:
     std::map<uint64_t, std::unique_ptr<notify_state>> notifies;
     // Final responses of asynchronous requests, ready to send (complete_async()).
     std::vector<bytes> outbox;
-    // READ data a worker fetched from the page cache before processing the request on
-    // its own thread (prefetch_read(), read_write.cc); handle_read takes it when the
-    // request is the one it was fetched for.
-    struct prefetched_read {
-        int fd = -1;
-        uint64_t offset = 0;
-        uint32_t length = 0;
-        pool_buffer data;
-    } prefetched;
     std::vector<bytes> take_outbox() { return std::exchange(outbox, {}); }
     // Runs `fn` later on this connection's strand, from any thread, then sends the
     // outbox; how a completion seen on another thread (a directory change) gets back

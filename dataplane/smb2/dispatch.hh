@@ -1,21 +1,31 @@
 // The SMB2 engine's entry point: one received message (a single request, a compound
-// chain, or a TRANSFORM_HEADER message) in, the bytes to send back out. It checks
-// what MS-SMB2 3.3.5.2 asks of every request (credits, session, signing, encryption,
-// tree connect), calls the command's handler and signs or encrypts the responses.
-// A request that goes asynchronous (async_ops.hh) gets an interim response here and
-// its final response later from complete_async(), on the connection's strand.
+// chain, or a TRANSFORM_HEADER message) in, the bytes to send back out. Each request
+// goes through the same stages (dispatch.cc): the compound walk (3.3.5.2.7), the
+// request checks of 3.3.5.2.x (request_checks.hh), the command's handler, and the
+// response's signature, preauth hash and encryption. A request that goes asynchronous
+// (async_ops.hh) gets an interim response here and its final response later from
+// complete_async(), on the connection's strand.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/connection.hh"
+#include "dataplane/smb2/read_write.hh"
 
 namespace smbx::smb2 {
+
+// A READ a worker started and could not finish without waiting (resume()).
+struct suspended_request;
 
 struct processing_result {
     std::vector<out_message> replies; // each one complete message or chain, in order
     bool disconnect = false;          // close the connection after sending the replies
+    // Set when a request run on a worker would wait for its file I/O: it passed its
+    // checks and is not answered yet; resume() finishes it on a request thread.
+    std::shared_ptr<suspended_request> suspended;
 };
 
 // `message` is decrypted in place; a WRITE's data is written to the file from it.
@@ -27,10 +37,23 @@ bool decrypt_in_place(connection& conn, pool_buffer& message);
 // process_message for a message that decrypt_in_place() opened.
 processing_result process_decrypted(connection& conn, pool_buffer message);
 
-// Whether a polling worker may process `message` itself, without blocking: a single
-// ECHO, a READ whose data is then already read from the page cache (RWF_NOWAIT) into
-// conn.prefetched, or a WRITE to a file in memory. False: hand it to the request threads.
-bool can_process_on_worker(connection& conn, byte_span message);
+// Where a received message runs, decided once from the command table's placement
+// column, before any check and without touching file data: a single ECHO, a READ the
+// worker may serve (read_may_run_on_worker) or a WRITE to a file in memory run on the
+// polling worker; everything else, compounds included, on the request threads. A
+// single READ or WRITE is parsed here, and the engine and its handler use that parse.
+struct message_plan {
+    bool on_worker = false;
+    bool decrypted = false; // a TRANSFORM_HEADER message decrypt_in_place() opened
+    std::optional<read_write_request> read_write;
+};
+message_plan plan_message(connection& conn, byte_span message);
+// process_message for a message plan_message() placed (`message` decrypted in place
+// when plan.decrypted). On a worker (plan.on_worker), a READ whose data is not in the
+// page cache comes back suspended, after its checks and before any answer.
+processing_result process_planned(connection& conn, pool_buffer message, const message_plan& plan);
+// Finishes a suspended request off the worker, where its file I/O may wait.
+processing_result resume(connection& conn, suspended_request& request);
 
 // Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`
 // (empty: an ERROR body): the final response, signed or encrypted as the interim one

@@ -1,5 +1,6 @@
 // One handler per SMB2 command, each in the file named for it. dispatch.cc holds the
-// table that maps commands to these and says what each needs (session, tree).
+// table that maps commands to these and says what each needs (session, tree), the
+// StructureSize it checks for them, and where each runs.
 #pragma once
 
 #include "dataplane/smb2/request.hh"
@@ -15,13 +16,7 @@ void handle_create(request& req, response& resp);          // create.cc
 void handle_close(request& req, response& resp);           // close.cc
 void handle_flush(request& req, response& resp);           // flush.cc
 void handle_read(request& req, response& resp);            // read_write.cc
-// Reads a READ request's data from the page cache without blocking, for a worker
-// (can_process_on_worker); false when that would block.
-bool prefetch_read(connection& conn, byte_span message); // read_write.cc
 void handle_write(request& req, response& resp);         // read_write.cc
-// Whether a worker may process a WRITE request itself: one that cannot wait for a
-// device (the file is in memory) or is answered without I/O.
-bool worker_may_write(connection& conn, byte_span message); // read_write.cc
 void handle_lock(request& req, response& resp);             // lock.cc
 void handle_ioctl(request& req, response& resp);            // ioctl.cc
 void handle_echo(request& req, response& resp);             // echo.cc

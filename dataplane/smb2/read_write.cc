@@ -2,7 +2,8 @@
 // pipes. File data moves between the file and pool buffers through io_uring
 // (runtime/file_io.hh), on the request threads; a network worker does it itself only
 // where it cannot wait: READ data in the page cache (RWF_NOWAIT), and WRITEs to files
-// in memory (tmpfs). On an SMB Direct connection a READ or WRITE may name an RDMA
+// in memory (tmpfs). Either way the engine has run the request's checks first, and a
+// READ reads the file only after its own (open, access, range, locks) passed. On an SMB Direct connection a READ or WRITE may name an RDMA
 // channel: the data then moves by RDMA WRITE / RDMA READ between that same pool buffer
 // and the client's memory, and the request thread waits for the transfer.
 #include <sys/stat.h>
@@ -28,11 +29,9 @@ namespace {
 
 constexpr uint8_t read_data_offset = header_size + 16; // 0x50
 constexpr size_t write_fixed_end = header_size + 48;
-constexpr uint32_t channel_none = 0;
 constexpr uint32_t channel_rdma_v1 = 1;            // 2.2.19 Channel
 constexpr uint32_t channel_rdma_v1_invalidate = 2; // 2.2.19, SMB 3.0.2 and later
 constexpr size_t read_fixed_end = header_size + 48;
-constexpr uint32_t writeflag_write_through = 0x00000001;
 constexpr uint32_t status_pipe_empty = 0xC00000D9;
 // An RDMA transfer failed: the SMB Direct connection is going down (MS-ERREF 2.3.1).
 constexpr uint32_t status_connection_disconnected = 0xC000020C;
@@ -120,112 +119,145 @@ void invalidate_after(request& req, uint32_t channel,
 
 } // namespace
 
-void handle_read(request& req, response& resp) {
-    auto b = req.body();
-    uint16_t structure_size = b.u16();
-    b.u8(); // Padding
-    b.u8(); // Flags
-    uint32_t length = b.u32();
-    uint64_t offset = b.u64();
-    file_id id = vfs::read_file_id(b);
-    uint32_t minimum_count = b.u32();
-    uint32_t channel = b.u32();
-    b.u32(); // RemainingBytes
-    uint16_t info_offset = b.u16();
-    uint16_t info_length = b.u16();
-    if (!b.ok() || structure_size != 49) {
-        resp.fail(status::invalid_parameter);
-        return;
+namespace {
+
+// The READ or WRITE fields the engine parsed (request::read_write), or parsed here when
+// a test calls the handler directly.
+std::optional<read_write_request> fields_of(const request& req, command cmd) {
+    if (req.read_write) {
+        return *req.read_write;
     }
-    if (length > connection::max_read_size ||
-        (channel != channel_none && !is_rdma_channel(channel))) {
-        resp.fail(status::invalid_parameter);
-        return;
-    }
+    return parse_read_write(cmd, req.message);
+}
+
+// A READ of file data between its start and its completion. The read in between is
+// the part that may wait for the device: a worker does it only without waiting, and
+// it is where an asynchronous read would suspend the request.
+struct file_read {
+    std::shared_ptr<vfs::file_open> file;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    uint32_t minimum_count = 0;
     std::vector<buffer_descriptor_v1> rdma_to;
-    if (channel != channel_none) {
-        auto list = rdma_buffers(req, channel, info_offset, info_length, read_fixed_end, length);
+};
+
+// Everything of a READ before its file data (3.3.5.12): the fields, the RDMA buffers,
+// the open and its access, the range and byte-range locks. True: `op` is the file
+// read to do; false: the request is answered (failed, or a pipe or stream read).
+bool start_read(request& req, response& resp, file_read& op) {
+    auto rw = fields_of(req, command::read);
+    if (!rw || rw->length > connection::max_read_size ||
+        (rw->channel != channel_none && !is_rdma_channel(rw->channel))) {
+        resp.fail(status::invalid_parameter);
+        return false;
+    }
+    op.offset = rw->offset;
+    op.length = rw->length;
+    op.minimum_count = rw->minimum_count;
+    if (rw->channel != channel_none) {
+        auto list = rdma_buffers(req, rw->channel, rw->channel_info_offset,
+                                 rw->channel_info_length, read_fixed_end, op.length);
         if (!list) {
             resp.fail(status::invalid_parameter);
-            return;
+            return false;
         }
-        rdma_to = std::move(*list);
-        invalidate_after(req, channel, rdma_to); // whatever the reply's status
+        op.rdma_to = std::move(*list);
+        invalidate_after(req, rw->channel, op.rdma_to); // whatever the reply's status
     }
-    auto h = open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, rw->id);
     if (!h) {
-        return;
+        return false;
     }
     if (!(h->granted_access & (vfs::file_read_data | vfs::file_execute))) {
         resp.fail(status::access_denied);
-        return;
+        return false;
     }
     auto f = vfs::as_file_open(h);
-    if (h->is_pipe() && rdma_to.empty()) {
-        read_pipe(static_cast<ipc_pipe::named_pipe&>(*h), length, resp);
-        return;
+    if (h->is_pipe() && op.rdma_to.empty()) {
+        read_pipe(static_cast<ipc_pipe::named_pipe&>(*h), op.length, resp);
+        return false;
     }
-    if (!f || f->is_directory() || (!rdma_to.empty() && f->is_stream())) {
+    if (!f || f->is_directory() || (!op.rdma_to.empty() && f->is_stream())) {
         resp.fail(status::invalid_device_request); // no RDMA for pipes and streams yet
-        return;
+        return false;
     }
-    if (offset > max_file_offset || length > max_file_offset - offset) {
+    if (op.offset > max_file_offset || op.length > max_file_offset - op.offset) {
         resp.fail(status::invalid_parameter);
-        return;
+        return false;
     }
-    if (uint32_t st = f->state()->locks.check_io(f.get(), offset, length, false)) {
+    if (uint32_t st = f->state()->locks.check_io(f.get(), op.offset, op.length, false)) {
         resp.fail(st);
-        return;
+        return false;
     }
     if (f->is_stream()) {
-        bytes data(length);
-        if (uint32_t st = vfs::read_stream(f->fd(), f->stream_name(), offset, length, data)) {
+        bytes data(op.length);
+        counters::add(counters::data().smb2_read_file_reads, 1);
+        if (uint32_t st = vfs::read_stream(f->fd(), f->stream_name(), op.offset, op.length, data)) {
             resp.fail(st);
-            return;
+            return false;
         }
-        if ((data.empty() && length > 0) || data.size() < minimum_count) {
+        if ((data.empty() && op.length > 0) || data.size() < op.minimum_count) {
             resp.fail(status::end_of_file);
-            return;
+            return false;
         }
-        f->position = offset + data.size();
+        f->position = op.offset + data.size();
         write_read_response(resp, data);
-        return;
+        return false;
     }
-    // The file is read straight into a pool buffer, and that buffer is what goes to the
-    // wire after the response body (no copy of the data in user space). A worker may
-    // have read it already, without blocking, for this very request.
-    auto& pre = req.conn.prefetched;
-    pool_buffer data;
-    ssize_t got;
-    if (pre.fd == f->fd() && pre.offset == offset && pre.length == length) {
-        data = std::move(pre.data);
-        got = ssize_t(data.size());
-        pre.fd = -1;
-    } else {
-        data = pool_get(length);
-        got = file_io::read(f->fd(), data, length, offset);
-        if (got == -EINVAL && f->direct_io()) {
-            // O_DIRECT needs block-aligned offset, length and memory: this one is not.
-            counters::add(counters::data().direct_io_unaligned, 1);
-            got = file_io::read(f->buffered_fd(), data, length, offset);
-        } else if (got > 0 && f->direct_io()) {
-            counters::add(counters::data().direct_io_bytes, uint64_t(got));
+    op.file = std::move(f);
+    return true;
+}
+
+// The file read itself, into `data`: the bytes read or -errno. On a worker it never
+// waits: -EAGAIN when the page cache does not hold the data (or the file system cannot
+// say so without waiting).
+ssize_t read_file_data(const request& req, file_read& op, pool_buffer& data) {
+    vfs::file_open& f = *op.file;
+    using reads = vfs::file_open::nowait_read;
+    if (req.on_worker) {
+        if (f.direct_io() || f.worker_reads() == reads::unsupported) {
+            return -EAGAIN;
         }
+        counters::add(counters::data().smb2_read_file_reads, 1);
+        // A memory file system never waits for a device: its plain read is what
+        // RWF_NOWAIT would be, which it refuses (EOPNOTSUPP).
+        ssize_t n = f.worker_reads() == reads::memory_backed
+                        ? file_io::read(f.fd(), data, op.length, op.offset)
+                        : file_io::read_nowait(f.fd(), data, op.length, op.offset);
+        if (n == -EOPNOTSUPP) {
+            f.set_worker_reads(reads::unsupported); // do not ask again for this open
+            return -EAGAIN;
+        }
+        return n;
     }
+    counters::add(counters::data().smb2_read_file_reads, 1);
+    ssize_t got = file_io::read(f.fd(), data, op.length, op.offset);
+    if (got == -EINVAL && f.direct_io()) {
+        // O_DIRECT needs block-aligned offset, length and memory: this one is not.
+        counters::add(counters::data().direct_io_unaligned, 1);
+        got = file_io::read(f.buffered_fd(), data, op.length, op.offset);
+    } else if (got > 0 && f.direct_io()) {
+        counters::add(counters::data().direct_io_bytes, uint64_t(got));
+    }
+    return got;
+}
+
+// The READ response once the file read ended with `got` (bytes or -errno).
+void complete_read(request& req, response& resp, file_read& op, pool_buffer data, ssize_t got) {
     if (got < 0) {
         resp.fail(vfs::errno_to_status(int(-got)));
         return;
     }
-    if ((got == 0 && length > 0) || size_t(got) < minimum_count) {
+    if ((got == 0 && op.length > 0) || size_t(got) < op.minimum_count) {
         resp.fail(status::end_of_file);
         return;
     }
     data.resize(size_t(got));
-    f->position = offset + size_t(got);
-    if (!rdma_to.empty()) {
+    op.file->position = op.offset + size_t(got);
+    if (!op.rdma_to.empty()) {
         // 3.3.5.12: the data goes by RDMA WRITE from the buffer the file was read
         // into; the response carries none, DataRemaining says how much was written.
-        if (!req.conn.rdma->rdma_write(rdma_to, data)) {
+        if (!req.conn.rdma->rdma_write(op.rdma_to, data)) {
             resp.fail(status_connection_disconnected);
             return;
         }
@@ -240,6 +272,24 @@ void handle_read(request& req, response& resp) {
     }
     write_read_header(resp, data.size());
     resp.payload = std::move(data);
+}
+
+} // namespace
+
+void handle_read(request& req, response& resp) {
+    file_read op;
+    if (!start_read(req, resp, op)) {
+        return;
+    }
+    // The file is read straight into a pool buffer, and that buffer is what goes to the
+    // wire after the response body (no copy of the data in user space).
+    pool_buffer data = pool_get(op.length);
+    ssize_t got = read_file_data(req, op, data);
+    if (got == -EAGAIN && req.on_worker) {
+        resp.would_block = true; // the engine finishes it on a request thread
+        return;
+    }
+    complete_read(req, resp, op, std::move(data), got);
 }
 
 namespace {
@@ -260,26 +310,47 @@ ssize_t write_file(vfs::file_open& f, byte_span data, uint64_t offset) {
 
 } // namespace
 
-bool prefetch_read(connection& conn, byte_span message) {
-    conn.prefetched = {};
+std::optional<read_write_request> parse_read_write(command cmd, byte_span message) {
     byte_reader b(message);
-    b.seek(40); // SessionId (2.2.1.2)
-    uint64_t session_id = b.u64();
-    b.seek(header_size);
-    uint16_t structure_size = b.u16();
-    b.skip(2); // Padding, Flags
-    uint32_t length = b.u32();
-    uint64_t offset = b.u64();
-    file_id id = vfs::read_file_id(b);
-    b.u32(); // MinimumCount
-    if (b.u32() != channel_none) {
+    b.seek(header_size + 2); // after StructureSize
+    read_write_request rw;
+    // READ (2.2.19) and WRITE (2.2.21) share the layout but for their first fields,
+    // READ's MinimumCount and WRITE's trailing Flags.
+    bool read = cmd == command::read;
+    if (read) {
+        rw.data_offset = b.u8(); // Padding
+        rw.flags = b.u8();
+    } else {
+        rw.data_offset = b.u16();
+    }
+    rw.length = b.u32();
+    rw.offset = b.u64();
+    rw.id.persistent = b.u64();
+    rw.id.volatile_id = b.u64();
+    if (read) {
+        rw.minimum_count = b.u32();
+    }
+    rw.channel = b.u32();
+    rw.remaining_bytes = b.u32();
+    rw.channel_info_offset = b.u16();
+    rw.channel_info_length = b.u16();
+    if (!read) {
+        rw.flags = b.u32();
+    }
+    if (!b.ok()) {
+        return std::nullopt;
+    }
+    return rw;
+}
+
+bool read_may_run_on_worker(connection& conn, uint64_t session_id, const read_write_request& rw) {
+    if (rw.channel != channel_none) {
         return false; // an RDMA channel: the request threads wait for the transfer
     }
-    if (!b.ok() || structure_size != 49 || length == 0 || length > connection::max_read_size ||
-        offset > max_file_offset) {
+    if (rw.length == 0 || rw.length > connection::max_read_size || rw.offset > max_file_offset) {
         return true; // answered without I/O
     }
-    auto h = conn.find_open(session_id, id);
+    auto h = conn.find_open(session_id, rw.id);
     if (!h || h->is_pipe()) {
         return true; // FILE_CLOSED, or a pipe read from memory
     }
@@ -287,50 +358,17 @@ bool prefetch_read(connection& conn, byte_span message) {
     if (!f || f->is_directory()) {
         return true;
     }
-    if (f->is_stream() || f->direct_io()) {
-        // Stream data lives in extended attributes, and O_DIRECT always waits for the
-        // device: the request threads do those.
-        return false;
-    }
-    using reads = vfs::file_open::nowait_read;
-    if (f->worker_reads() == reads::unsupported) {
-        return false;
-    }
-    pool_buffer data = pool_get(length);
-    // A memory file system never waits for a device: its plain read is what
-    // RWF_NOWAIT would be, which it refuses (EOPNOTSUPP).
-    ssize_t n = f->worker_reads() == reads::memory_backed
-                    ? file_io::read(f->fd(), data, length, offset)
-                    : file_io::read_nowait(f->fd(), data, length, offset);
-    if (n == -EOPNOTSUPP) {
-        f->set_worker_reads(reads::unsupported); // do not ask again for this open
-    }
-    if (n < 0) {
-        return false; // not cached (or an error the request threads will report)
-    }
-    data.resize(size_t(n));
-    conn.prefetched = {f->fd(), offset, length, std::move(data)};
-    return true;
+    // Stream data lives in extended attributes, and O_DIRECT always waits for the
+    // device: the request threads do those.
+    return !f->is_stream() && !f->direct_io() &&
+           f->worker_reads() != vfs::file_open::nowait_read::unsupported;
 }
 
-bool worker_may_write(connection& conn, byte_span message) {
-    byte_reader b(message);
-    b.seek(40); // SessionId (2.2.1.2)
-    uint64_t session_id = b.u64();
-    b.seek(header_size);
-    uint16_t structure_size = b.u16();
-    b.skip(2 + 4 + 8); // DataOffset, Length, Offset (2.2.21)
-    file_id id = vfs::read_file_id(b);
-    uint32_t channel = b.u32();
-    b.skip(4 + 2 + 2); // RemainingBytes, WriteChannelInfoOffset/Length
-    uint32_t flags = b.u32();
-    if (!b.ok() || structure_size != 49) {
-        return true; // answered without I/O
-    }
-    if (channel != channel_none || (flags & writeflag_write_through)) {
+bool write_may_run_on_worker(connection& conn, uint64_t session_id, const read_write_request& rw) {
+    if (rw.channel != channel_none || (rw.flags & writeflag_write_through)) {
         return false; // waits for an RDMA transfer, or for the device
     }
-    auto h = conn.find_open(session_id, id);
+    auto h = conn.find_open(session_id, rw.id);
     if (!h) {
         return true; // FILE_CLOSED
     }
@@ -348,21 +386,14 @@ bool worker_may_write(connection& conn, byte_span message) {
 }
 
 void handle_write(request& req, response& resp) {
-    auto b = req.body();
-    uint16_t structure_size = b.u16();
-    uint16_t data_offset = b.u16();
-    uint32_t length = b.u32();
-    uint64_t offset = b.u64();
-    file_id id = vfs::read_file_id(b);
-    uint32_t channel = b.u32();
-    uint32_t remaining_bytes = b.u32();
-    uint16_t info_offset = b.u16();
-    uint16_t info_length = b.u16();
-    uint32_t flags = b.u32();
-    if (!b.ok() || structure_size != 49) {
+    auto rw = fields_of(req, command::write);
+    if (!rw) {
         resp.fail(status::invalid_parameter);
         return;
     }
+    uint32_t length = rw->length;
+    uint64_t offset = rw->offset;
+    uint32_t channel = rw->channel;
     if (length > connection::max_write_size ||
         (channel != channel_none && !is_rdma_channel(channel))) {
         resp.fail(status::invalid_parameter);
@@ -376,8 +407,9 @@ void handle_write(request& req, response& resp) {
             resp.fail(status::invalid_parameter);
             return;
         }
-        length = remaining_bytes;
-        auto list = rdma_buffers(req, channel, info_offset, info_length, write_fixed_end, length);
+        length = rw->remaining_bytes;
+        auto list = rdma_buffers(req, channel, rw->channel_info_offset, rw->channel_info_length,
+                                 write_fixed_end, length);
         if (!list || length > connection::max_write_size) {
             resp.fail(status::invalid_parameter);
             return;
@@ -387,14 +419,14 @@ void handle_write(request& req, response& resp) {
     }
     byte_span data;
     if (rdma_from.empty()) {
-        auto data_field = req.buffer_at(data_offset, length, write_fixed_end);
+        auto data_field = req.buffer_at(rw->data_offset, length, write_fixed_end);
         if (!data_field) {
             resp.fail(status::invalid_parameter);
             return;
         }
         data = *data_field;
     }
-    auto h = open_or_fail(req, resp, id);
+    auto h = open_or_fail(req, resp, rw->id);
     if (!h) {
         return;
     }
@@ -456,7 +488,7 @@ void handle_write(request& req, response& resp) {
             resp.fail(vfs::errno_to_status(int(-n)));
             return;
         }
-        if ((flags & writeflag_write_through) && !f->is_stream() && ::fdatasync(f->fd()) != 0) {
+        if ((rw->flags & writeflag_write_through) && !f->is_stream() && ::fdatasync(f->fd()) != 0) {
             resp.fail(vfs::errno_to_status(errno));
             return;
         }

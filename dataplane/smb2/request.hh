@@ -1,6 +1,6 @@
 // What a command handler receives and fills in. The engine (dispatch.cc) has already
-// checked the header, the session and the tree connect the command needs, and
-// verified the signature; the handler parses its body with byte_reader and writes the
+// checked the header, StructureSize, the session and the tree connect the command
+// needs, and verified the signature (request_checks.hh); the handler parses its body with byte_reader and writes the
 // response body. Offsets inside a response body are from the start of the SMB2
 // header, so a handler computes them with response::next_offset().
 #pragma once
@@ -11,6 +11,7 @@
 #include "common/ntstatus.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/smb2/connection.hh"
+#include "dataplane/smb2/read_write.hh"
 #include "dataplane/smb2/wire.hh"
 
 namespace smbx::smb2 {
@@ -27,6 +28,12 @@ struct request {
     uint64_t async_id = 0;            // set by go_async() (async_ops.hh)
     // Holds `tree` while the request runs, should another channel disconnect it.
     std::shared_ptr<tree_connect> tree_ref = nullptr;
+    // A READ's or WRITE's fields, parsed once by the engine (read_write.hh); null when
+    // a test calls the handler directly, which then parses them itself.
+    const read_write_request* read_write = nullptr;
+    // It runs on a polling worker, so its file I/O must not wait: a READ the page cache
+    // cannot serve sets response::would_block and is finished on a request thread.
+    bool on_worker = false;
 
     // Reader over the whole request, positioned at the start of the body.
     byte_reader body() const {
@@ -76,6 +83,9 @@ struct response {
     // BUFFER_TOO_SMALL needs (3.3.5.20.3).
     bytes error_data;
     bool pending = false; // set by go_async(): the engine sends an interim response
+    // Set by a handler running on a worker whose file I/O would wait: nothing answered
+    // yet; the engine calls the handler again on a request thread (dispatch.hh resume).
+    bool would_block = false;
     // READ data, sent after the body from the pool buffer the file was read into.
     pool_buffer payload;
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "../vfs/smb2_harness.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/dispatch.hh"
 #include "dataplane/vfs/access.hh"
@@ -249,8 +250,9 @@ TEST_F(rdma_read_write, rdma_reads_are_not_taken_by_the_worker) {
     byte_writer w;
     smb2::write_header(w, h);
     w.put(rdma_read_body(id, 0, 4096, channel_rdma_v1, descriptors({{0, 1, 4096}})));
-    EXPECT_FALSE(smb2::can_process_on_worker(*conn, w.take()));
-    EXPECT_EQ(conn->prefetched.fd, -1);
+    uint64_t reads = counters::total(&counters::data_path::smb2_read_file_reads);
+    EXPECT_FALSE(smb2::plan_message(*conn, w.take()).on_worker);
+    EXPECT_EQ(counters::total(&counters::data_path::smb2_read_file_reads), reads) << "placing reads nothing";
 }
 
 } // namespace
