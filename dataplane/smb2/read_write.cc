@@ -385,34 +385,58 @@ bool write_may_run_on_worker(connection& conn, uint64_t session_id, const read_w
            f->worker_reads() == vfs::file_open::nowait_read::memory_backed;
 }
 
-void handle_write(request& req, response& resp) {
+namespace {
+
+// A WRITE of file data between its start and its completion, as file_read: the write
+// (and the flush a write-through asks for) is the part that may wait for the device.
+struct file_write {
+    std::shared_ptr<vfs::file_open> file;
+    uint64_t offset = 0;
+    uint32_t length = 0;
+    byte_span data;        // in the request's message, or in rdma_data
+    pool_buffer rdma_data; // page aligned: O_DIRECT takes it as it is
+    bool write_through = false;
+};
+
+// WRITE response (2.2.22).
+void write_write_response(response& resp, uint32_t length) {
+    auto& w = resp.body;
+    w.u16(17);
+    w.u16(0); // Reserved
+    w.u32(length);
+    w.u32(0); // Remaining
+    w.u16(0); // WriteChannelInfoOffset
+    w.u16(0); // WriteChannelInfoLength
+}
+
+// Everything of a WRITE before its file I/O (3.3.5.13): the fields, the data (in the
+// message, or moved from the client's buffers by RDMA READ), the open and its access,
+// the range and byte-range locks. True: `op` is the file write to do; false: the
+// request is answered (failed, or a pipe or stream write).
+bool start_write(request& req, response& resp, file_write& op) {
     auto rw = fields_of(req, command::write);
-    if (!rw) {
+    if (!rw || rw->length > connection::max_write_size ||
+        (rw->channel != channel_none && !is_rdma_channel(rw->channel))) {
         resp.fail(status::invalid_parameter);
-        return;
+        return false;
     }
     uint32_t length = rw->length;
     uint64_t offset = rw->offset;
     uint32_t channel = rw->channel;
-    if (length > connection::max_write_size ||
-        (channel != channel_none && !is_rdma_channel(channel))) {
-        resp.fail(status::invalid_parameter);
-        return;
-    }
     std::vector<buffer_descriptor_v1> rdma_from;
     if (channel != channel_none) {
         // 3.3.5.13: with an RDMA channel the data is in the client's buffers and
         // RemainingBytes says how much of it to write; the message carries none.
         if (length != 0) {
             resp.fail(status::invalid_parameter);
-            return;
+            return false;
         }
         length = rw->remaining_bytes;
         auto list = rdma_buffers(req, channel, rw->channel_info_offset, rw->channel_info_length,
                                  write_fixed_end, length);
         if (!list || length > connection::max_write_size) {
             resp.fail(status::invalid_parameter);
-            return;
+            return false;
         }
         rdma_from = std::move(*list);
         invalidate_after(req, channel, rdma_from);
@@ -422,85 +446,110 @@ void handle_write(request& req, response& resp) {
         auto data_field = req.buffer_at(rw->data_offset, length, write_fixed_end);
         if (!data_field) {
             resp.fail(status::invalid_parameter);
-            return;
+            return false;
         }
         data = *data_field;
     }
     auto h = open_or_fail(req, resp, rw->id);
     if (!h) {
-        return;
+        return false;
     }
     if (!(h->granted_access & (vfs::file_write_data | vfs::file_append_data))) {
         resp.fail(status::access_denied);
-        return;
+        return false;
     }
-    pool_buffer rdma_data; // page aligned: O_DIRECT takes it as it is
     if (!rdma_from.empty()) {
-        rdma_data = pool_get(length);
-        if (!req.conn.rdma->rdma_read(std::move(rdma_from), rdma_data)) {
+        op.rdma_data = pool_get(length);
+        if (!req.conn.rdma->rdma_read(std::move(rdma_from), op.rdma_data)) {
             resp.fail(status_connection_disconnected);
-            return;
+            return false;
         }
-        data = rdma_data.view();
+        data = op.rdma_data.view();
     }
     if (h->is_pipe()) {
         uint32_t st = static_cast<ipc_pipe::named_pipe&>(*h).write(data);
         if (st != status::success) {
             resp.fail(st);
-            return;
+            return false;
         }
-    } else {
-        auto f = vfs::as_file_open(h);
-        if (!f || f->is_directory()) {
-            resp.fail(status::invalid_device_request);
-            return;
-        }
-        // An open that may only append writes at the end of file, whatever the offset
-        // (the all-ones offset of 3.3.5.13 included); for others an offset past
-        // INT64_MAX is invalid.
-        if (!(h->granted_access & vfs::file_write_data)) {
-            auto fi = f->info();
-            if (!fi) {
-                resp.fail(vfs::errno_to_status(errno));
-                return;
-            }
-            offset = fi->end_of_file;
-        }
-        if (offset > max_file_offset || length > max_file_offset - offset ||
-            (length && offset >= max_file_size)) {
-            resp.fail(status::invalid_parameter);
-            return;
-        }
-        if (length && offset + length >= max_file_size) {
-            resp.fail(status::disk_full); // as NTFS: the file cannot grow that far
-            return;
-        }
-        if (uint32_t st = f->state()->locks.check_io(f.get(), offset, length, true)) {
-            resp.fail(st);
-            return;
-        }
-        if (f->is_stream()) {
-            if (uint32_t st = vfs::write_stream(f->fd(), f->stream_name(), offset, data)) {
-                resp.fail(st);
-                return;
-            }
-        } else if (ssize_t n = write_file(*f, data, offset); n < 0) {
-            resp.fail(vfs::errno_to_status(int(-n)));
-            return;
-        }
-        if ((rw->flags & writeflag_write_through) && !f->is_stream() && ::fdatasync(f->fd()) != 0) {
+        write_write_response(resp, length);
+        return false;
+    }
+    auto f = vfs::as_file_open(h);
+    if (!f || f->is_directory()) {
+        resp.fail(status::invalid_device_request);
+        return false;
+    }
+    // An open that may only append writes at the end of file, whatever the offset
+    // (the all-ones offset of 3.3.5.13 included); for others an offset past INT64_MAX
+    // is invalid.
+    if (!(h->granted_access & vfs::file_write_data)) {
+        auto fi = f->info();
+        if (!fi) {
             resp.fail(vfs::errno_to_status(errno));
-            return;
+            return false;
+        }
+        offset = fi->end_of_file;
+    }
+    if (offset > max_file_offset || length > max_file_offset - offset ||
+        (length && offset >= max_file_size)) {
+        resp.fail(status::invalid_parameter);
+        return false;
+    }
+    if (length && offset + length >= max_file_size) {
+        resp.fail(status::disk_full); // as NTFS: the file cannot grow that far
+        return false;
+    }
+    if (uint32_t st = f->state()->locks.check_io(f.get(), offset, length, true)) {
+        resp.fail(st);
+        return false;
+    }
+    if (f->is_stream()) {
+        if (uint32_t st = vfs::write_stream(f->fd(), f->stream_name(), offset, data)) {
+            resp.fail(st);
+            return false;
         }
         f->position = offset + length;
+        write_write_response(resp, length);
+        return false;
     }
-    auto& w = resp.body;
-    w.u16(17);
-    w.u16(0); // Reserved
-    w.u32(length);
-    w.u32(0); // Remaining
-    w.u16(0); // WriteChannelInfoOffset
-    w.u16(0); // WriteChannelInfoLength
+    op.file = std::move(f);
+    op.offset = offset;
+    op.length = length;
+    op.data = data;
+    op.write_through = rw->flags & writeflag_write_through;
+    return true;
+}
+
+// The file write itself, and the flush a write-through asks for: 0 or -errno.
+ssize_t write_file_data(file_write& op) {
+    if (ssize_t n = write_file(*op.file, op.data, op.offset); n < 0) {
+        return n;
+    }
+    if (op.write_through && ::fdatasync(op.file->fd()) != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+// The WRITE response once the file write ended with `result` (0 or -errno).
+void complete_write(response& resp, file_write& op, ssize_t result) {
+    if (result < 0) {
+        resp.fail(vfs::errno_to_status(int(-result)));
+        return;
+    }
+    op.file->position = op.offset + op.length;
+    write_write_response(resp, op.length);
+}
+
+} // namespace
+
+void handle_write(request& req, response& resp) {
+    file_write op;
+    if (!start_write(req, resp, op)) {
+        return;
+    }
+    complete_write(resp, op, write_file_data(op));
 }
 
 } // namespace smbx::smb2
