@@ -69,7 +69,8 @@ struct alignas(64) data_path {
     counter rdma_transfer_registrations;
     // SMB2 messages the network worker processed itself (smb_server::process_on_worker:
     // ECHO, READs from the page cache, WRITEs to files in memory), and those it handed
-    // to the request threads.
+    // to the request threads (a READ the worker checked but could not read without
+    // waiting counts there).
     counter smb2_messages_on_worker;
     counter smb2_messages_to_request_threads;
     // File reads issued for SMB2 READ requests (each attempt, on a worker or a request

@@ -63,7 +63,7 @@ public:
     // second descriptor of the same file without O_DIRECT, opened on first use.
     bool direct_io() const { return _direct_io; }
     void set_direct_io(bool on) { _direct_io = on; }
-    // How a worker may read this file without blocking (smb2 prefetch_read): memory
+    // How a worker may read this file without blocking (smb2 read_write.cc, read_file_data): memory
     // file systems (tmpfs) never wait for a device but refuse RWF_NOWAIT; others take
     // RWF_NOWAIT, unless they answered it with EOPNOTSUPP once.
     enum class nowait_read : uint8_t { supported, memory_backed, unsupported };
