@@ -40,24 +40,24 @@ struct command_entry {
 
 // The one table of every SMB2 command.
 const command_entry command_table[command_count] = {
-    {handle_negotiate, none, 36, request_thread},                                // 0x00
-    {handle_session_setup, none, 25, request_thread},                            // 0x01
-    {handle_logoff, session_needed, 4, request_thread},                          // 0x02
-    {handle_tree_connect, session_needed, 9, request_thread},                    // 0x03
-    {handle_tree_disconnect, tree_needed, 4, request_thread},                    // 0x04
-    {handle_create, tree_needed, 57, request_thread},                            // 0x05
-    {handle_close, tree_needed, 24, request_thread},                             // 0x06
-    {handle_flush, tree_needed, 24, request_thread},                             // 0x07
-    {handle_read, tree_needed, 49, on_worker_if(read_may_run_on_worker)},        // 0x08
-    {handle_write, tree_needed, 49, on_worker_if(write_may_run_on_worker)},      // 0x09
-    {handle_lock, tree_needed, 48, request_thread},                              // 0x0A
-    {handle_ioctl, tree_needed, 57, request_thread},                             // 0x0B
-    {nullptr, none, 4, request_thread},                                          // 0x0C CANCEL
-    {handle_echo, none, 4, on_worker},                                           // 0x0D
-    {handle_query_directory, tree_needed, 33, request_thread},                   // 0x0E
-    {handle_change_notify, tree_needed, 32, request_thread},                     // 0x0F
-    {handle_query_info, tree_needed, 41, request_thread},                        // 0x10
-    {handle_set_info, tree_needed, 33, request_thread},                          // 0x11
+    {handle_negotiate, none, 36, request_thread},                           // 0x00
+    {handle_session_setup, none, 25, request_thread},                       // 0x01
+    {handle_logoff, session_needed, 4, request_thread},                     // 0x02
+    {handle_tree_connect, session_needed, 9, request_thread},               // 0x03
+    {handle_tree_disconnect, tree_needed, 4, request_thread},               // 0x04
+    {handle_create, tree_needed, 57, request_thread},                       // 0x05
+    {handle_close, tree_needed, 24, request_thread},                        // 0x06
+    {handle_flush, tree_needed, 24, request_thread},                        // 0x07
+    {handle_read, tree_needed, 49, on_worker_if(read_may_run_on_worker)},   // 0x08
+    {handle_write, tree_needed, 49, on_worker_if(write_may_run_on_worker)}, // 0x09
+    {handle_lock, tree_needed, 48, request_thread},                         // 0x0A
+    {handle_ioctl, tree_needed, 57, request_thread},                        // 0x0B
+    {nullptr, none, 4, request_thread},                                     // 0x0C CANCEL
+    {handle_echo, none, 4, on_worker},                                      // 0x0D
+    {handle_query_directory, tree_needed, 33, request_thread},              // 0x0E
+    {handle_change_notify, tree_needed, 32, request_thread},                // 0x0F
+    {handle_query_info, tree_needed, 41, request_thread},                   // 0x10
+    {handle_set_info, tree_needed, 33, request_thread},                     // 0x11
     {nullptr, tree_needed, 24, request_thread}, // 0x12 OPLOCK_BREAK: no oplocks granted
 };
 
@@ -136,9 +136,8 @@ struct request_state {
         : h(received), req{conn, received, message} {}
     request_state(request_state&& o) noexcept
         : h(o.h), req(std::move(o.req)), rh(o.rh), resp(std::move(o.resp)), entry(o.entry),
-          read_write(o.read_write), binding_target(std::move(o.binding_target)),
-          sess(o.sess), binding_verified(o.binding_verified),
-          related_without_session(o.related_without_session) {
+          read_write(o.read_write), binding_target(std::move(o.binding_target)), sess(o.sess),
+          binding_verified(o.binding_verified), related_without_session(o.related_without_session) {
         req.read_write = o.req.read_write ? &*read_write : nullptr;
     }
 
@@ -660,10 +659,9 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted,
         }
         ++count;
         // The plan parsed a single request's READ or WRITE; a chain's are parsed here.
-        ctx.planned = plan && offset == 0 && next == 0 && plan->read_write ? &plan->read_write
-                                                                            : nullptr;
-        auto part =
-            process_one(conn, msg.subspan(offset, len), chain, ctx, next == 0, suspended);
+        ctx.planned =
+            plan && offset == 0 && next == 0 && plan->read_write ? &plan->read_write : nullptr;
+        auto part = process_one(conn, msg.subspan(offset, len), chain, ctx, next == 0, suspended);
         if (part.suspended) {
             // Only a worker's single request: nothing else of this message to answer.
             result.suspended = std::make_shared<suspended_request>(

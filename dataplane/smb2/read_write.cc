@@ -3,9 +3,10 @@
 // (runtime/file_io.hh), on the request threads; a network worker does it itself only
 // where it cannot wait: READ data in the page cache (RWF_NOWAIT), and WRITEs to files
 // in memory (tmpfs). Either way the engine has run the request's checks first, and a
-// READ reads the file only after its own (open, access, range, locks) passed. On an SMB Direct connection a READ or WRITE may name an RDMA
-// channel: the data then moves by RDMA WRITE / RDMA READ between that same pool buffer
-// and the client's memory, and the request thread waits for the transfer.
+// READ reads the file only after its own (open, access, range, locks) passed. On an
+// SMB Direct connection a READ or WRITE may name an RDMA channel: the data then moves
+// by RDMA WRITE / RDMA READ between that same pool buffer and the client's memory, and
+// the request thread waits for the transfer.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,8 +156,8 @@ bool start_read(request& req, response& resp, file_read& op) {
     op.length = rw->length;
     op.minimum_count = rw->minimum_count;
     if (rw->channel != channel_none) {
-        auto list = rdma_buffers(req, rw->channel, rw->channel_info_offset,
-                                 rw->channel_info_length, read_fixed_end, op.length);
+        auto list = rdma_buffers(req, rw->channel, rw->channel_info_offset, rw->channel_info_length,
+                                 read_fixed_end, op.length);
         if (!list) {
             resp.fail(status::invalid_parameter);
             return false;

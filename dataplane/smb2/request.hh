@@ -1,8 +1,9 @@
 // What a command handler receives and fills in. The engine (dispatch.cc) has already
 // checked the header, StructureSize, the session and the tree connect the command
-// needs, and verified the signature (request_checks.hh); the handler parses its body with byte_reader and writes the
-// response body. Offsets inside a response body are from the start of the SMB2
-// header, so a handler computes them with response::next_offset().
+// needs, and verified the signature (request_checks.hh); the handler parses its body
+// with byte_reader and writes the response body. Offsets inside a response body are
+// from the start of the SMB2 header, so a handler computes them with
+// response::next_offset().
 #pragma once
 
 #include <memory>

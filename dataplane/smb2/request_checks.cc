@@ -40,8 +40,8 @@ session_check check_session(connection& conn, const request& req, uint8_t needs,
         out.status = status::invalid_parameter;
         return out;
     }
-    bool wanted = (needs & session_needed) ||
-                  (h.cmd == command::echo && h.session_id != 0 && !req.encrypted);
+    bool wanted =
+        (needs & session_needed) || (h.cmd == command::echo && h.session_id != 0 && !req.encrypted);
     if (wanted) {
         out.sess = conn.find_session(h.session_id);
         if (!out.sess) {
@@ -123,7 +123,8 @@ uint32_t check_tree(connection& conn, request& req, uint8_t needs) {
 
 uint32_t check_encryption(const connection& conn, const request& req) {
     const header& h = req.hdr;
-    bool required = (req.sess && req.sess->encrypt_data) || (req.tree && req.tree->encrypt_required());
+    bool required =
+        (req.sess && req.sess->encrypt_data) || (req.tree && req.tree->encrypt_required());
     if (!req.encrypted && conn.is_smb3() && h.cmd != command::negotiate &&
         h.cmd != command::session_setup && required) {
         return status::access_denied;

@@ -252,7 +252,8 @@ TEST_F(rdma_read_write, rdma_reads_are_not_taken_by_the_worker) {
     w.put(rdma_read_body(id, 0, 4096, channel_rdma_v1, descriptors({{0, 1, 4096}})));
     uint64_t reads = counters::total(&counters::data_path::smb2_read_file_reads);
     EXPECT_FALSE(smb2::plan_message(*conn, w.take()).on_worker);
-    EXPECT_EQ(counters::total(&counters::data_path::smb2_read_file_reads), reads) << "placing reads nothing";
+    EXPECT_EQ(counters::total(&counters::data_path::smb2_read_file_reads), reads)
+        << "placing reads nothing";
 }
 
 } // namespace

@@ -121,8 +121,7 @@ TEST_F(request_checks, signature_bad_missing_or_on_negotiate) {
         << "encryption authenticated it";
 
     auto other = make(command::create, echo_body, 8, 1, flag_signed);
-    EXPECT_EQ(check_signature(*conn, other, nullptr, nullptr).status,
-              status::user_session_deleted);
+    EXPECT_EQ(check_signature(*conn, other, nullptr, nullptr).status, status::user_session_deleted);
     auto neg = make(command::negotiate, echo_body, 0, 0, flag_signed);
     EXPECT_EQ(check_signature(*conn, neg, nullptr, nullptr).status, status::invalid_parameter);
 }

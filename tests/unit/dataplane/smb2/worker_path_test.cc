@@ -128,13 +128,12 @@ TEST_F(worker_path, a_read_whose_signature_fails_reads_no_file_data) {
     EXPECT_EQ(file_reads(), before) << "a bad signature: the file is not read";
 
     // On a request thread alike (process_message: no plan).
-    auto r2 = smb2::process_message(*conn, pool_buffer(
-                                               signed_message(smb2::command::read,
-                                                              read_body(id, 0, 4096), false)));
+    auto r2 = smb2::process_message(
+        *conn, pool_buffer(signed_message(smb2::command::read, read_body(id, 0, 4096), false)));
     EXPECT_EQ(status_of(r2), status::access_denied);
     // Unsigned where the session requires signing: refused before any read too.
-    auto r3 = smb2::process_message(*conn,
-                                    pool_buffer(message(smb2::command::read, read_body(id, 0, 4096))));
+    auto r3 = smb2::process_message(
+        *conn, pool_buffer(message(smb2::command::read, read_body(id, 0, 4096))));
     EXPECT_EQ(status_of(r3), status::access_denied);
     EXPECT_EQ(file_reads(), before);
 
