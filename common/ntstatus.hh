@@ -54,6 +54,7 @@ constexpr uint32_t cancelled = 0xC0000120;
 constexpr uint32_t file_closed = 0xC0000128;
 constexpr uint32_t invalid_level = 0xC0000148;
 constexpr uint32_t invalid_device_state = 0xC0000184;
+constexpr uint32_t io_device_error = 0xC0000185;
 constexpr uint32_t io_timeout = 0xC00000B5;
 constexpr uint32_t file_invalid = 0xC0000098;
 constexpr uint32_t network_session_expired = 0xC000035C;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/log.hh"
+#include "dataplane/runtime/async_file_io.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/dispatch.hh"
 
@@ -86,16 +87,17 @@ void deliver(const std::shared_ptr<transport_connection>& conn, smb2::processing
 
 // Called on the worker that owns the connection, when nothing of this connection is
 // queued before the message. Where it runs is the engine's decision (plan_message, the
-// command table's placement column): an ECHO, a READ the worker may serve, a WRITE to
-// a file in memory run right here, encrypted or not; the rest goes to the connection's
-// strand on the request threads, decrypted already if it was encrypted. A READ the
-// worker started but could not finish without waiting (not in the page cache) goes on
-// there too, after its checks.
+// command table's placement column): an ECHO, a READ or a WRITE run right here,
+// encrypted or not; the rest goes to the connection's strand on the request threads,
+// decrypted already if it was encrypted. A READ or WRITE whose file I/O may wait is
+// suspended after its checks, its I/O queued on this worker's ring, and it is answered
+// from the completion (finish_suspended), here too.
 bool smb_server::process_on_worker(const std::shared_ptr<client>& c,
                                    const std::shared_ptr<transport_connection>& conn,
                                    pool_buffer& msg, smb2::message_plan& plan) {
-    if (!c->strand->idle()) {
-        return false;
+    async_file_io* io = async_file_io::local();
+    if (!io || !c->strand->idle()) {
+        return false; // not on a worker (a test), or ordered behind queued work
     }
     std::unique_lock lock(c->state_mutex, std::try_to_lock);
     if (!lock || c->closed || !c->state) {
@@ -119,20 +121,35 @@ bool smb_server::process_on_worker(const std::shared_ptr<client>& c,
     }
     auto result = smb2::process_planned(*c->state, std::move(msg), plan);
     deliver(conn, result, c->closed);
-    if (!result.suspended) {
-        counters::add(counters::data().smb2_messages_on_worker, 1);
-        return true;
+    counters::add(counters::data().smb2_messages_on_worker, 1);
+    if (result.suspended) {
+        auto s = result.suspended;
+        smb2::start_suspended(*s, *io, [c, conn, s] { finish_suspended(c, conn, s); });
     }
-    counters::add(counters::data().smb2_messages_to_request_threads, 1);
-    c->strand->post([c, conn, suspended = std::move(result.suspended)] {
-        std::lock_guard lock(c->state_mutex);
-        if (c->closed) {
-            return;
-        }
-        auto finished = smb2::resume(*c->state, *suspended);
-        deliver(conn, finished, c->closed);
-    });
     return true;
+}
+
+// The completion of a suspended request's file I/O, on the worker: it is answered
+// here unless a request thread holds the connection now; then on the strand, after it.
+void smb_server::finish_suspended(const std::shared_ptr<client>& c,
+                                  const std::shared_ptr<transport_connection>& conn,
+                                  const std::shared_ptr<smb2::suspended_request>& s) {
+    auto finish = [c, conn, s] {
+        if (c->closed || !c->state) {
+            return; // the connection went while the I/O ran: nobody to answer
+        }
+        auto result = smb2::finish_suspended(*c->state, *s);
+        deliver(conn, result, c->closed);
+    };
+    if (std::unique_lock lock(c->state_mutex, std::try_to_lock); lock) {
+        finish();
+        return;
+    }
+    counters::add(counters::data().smb2_completions_to_request_threads, 1);
+    c->strand->post([c, finish] {
+        std::lock_guard lock(c->state_mutex);
+        finish();
+    });
 }
 
 void smb_server::on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) {

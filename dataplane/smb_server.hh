@@ -41,6 +41,9 @@ private:
     bool process_on_worker(const std::shared_ptr<client>& c,
                            const std::shared_ptr<transport_connection>& conn, pool_buffer& msg,
                            smb2::message_plan& plan);
+    static void finish_suspended(const std::shared_ptr<client>& c,
+                                 const std::shared_ptr<transport_connection>& conn,
+                                 const std::shared_ptr<smb2::suspended_request>& s);
 
     const dataplane_settings& _settings;
     control_client& _control;

@@ -45,6 +45,10 @@ constexpr named_counter named[] = {
     {"smb2_messages_on_worker", &data_path::smb2_messages_on_worker},
     {"smb2_messages_to_request_threads", &data_path::smb2_messages_to_request_threads},
     {"smb2_read_file_reads", &data_path::smb2_read_file_reads},
+    {"worker_file_reads", &data_path::worker_file_reads},
+    {"worker_file_writes", &data_path::worker_file_writes},
+    {"worker_file_syncs", &data_path::worker_file_syncs},
+    {"smb2_completions_to_request_threads", &data_path::smb2_completions_to_request_threads},
 };
 // Every live thread's block, and what ended threads counted. The mutex is taken when a
 // thread counts for the first time, when it ends, and by readers: never per message.

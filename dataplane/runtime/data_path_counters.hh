@@ -68,14 +68,22 @@ struct alignas(64) data_path {
     // (the pool ran dry) and was registered for that transfer alone.
     counter rdma_transfer_registrations;
     // SMB2 messages the network worker processed itself (smb_server::process_on_worker:
-    // ECHO, READs from the page cache, WRITEs to files in memory), and those it handed
-    // to the request threads (a READ the worker checked but could not read without
-    // waiting counts there).
+    // ECHO, READ, WRITE, their file I/O asynchronous there when it may wait), and those
+    // it handed to the request threads (compounds, other commands, streams, RDMA
+    // channels). A deferred READ or WRITE whose completion found a request thread
+    // holding the connection is answered on the strand instead: counted apart.
     counter smb2_messages_on_worker;
     counter smb2_messages_to_request_threads;
+    counter smb2_completions_to_request_threads;
     // File reads issued for SMB2 READ requests (each attempt, on a worker or a request
     // thread): none happens before the request passed its checks (dispatch.cc).
     counter smb2_read_file_reads;
+    // File operations a worker handed to its own io_uring (file_io_ring.hh) instead of
+    // waiting for them: READ data the page cache did not hold, WRITEs to file systems
+    // with a device behind them, `direct io` files, and write-through flushes.
+    counter worker_file_reads;
+    counter worker_file_writes;
+    counter worker_file_syncs;
 };
 
 // The calling thread's block (registered on first use). Write to it only through add().

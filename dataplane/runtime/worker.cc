@@ -59,6 +59,10 @@ std::vector<int> worker::allowed_cpus() {
 }
 
 void worker::start() {
+    // Every worker has its file I/O ring; the request handlers it runs find it through
+    // async_file_io::local().
+    _file_io = std::make_unique<file_io_ring>(buffer_pool::global());
+    _pollers.push_back(_file_io.get());
     for (poller* p : _pollers) {
         if (int fd = p->wait_fd(); fd >= 0) {
             epoll_event ev{};
@@ -105,6 +109,7 @@ void worker::run() {
             LOG_WARN("worker %u: cannot pin to CPU %d: %s", _index, _cpu, strerror(e));
         }
     }
+    async_file_io::set_local(_file_io.get());
     LOG_INFO("worker %u running on CPU %d, idle policy %s", _index, _cpu,
              _policy == idle_policy::poll ? "poll" : "adaptive");
     // The clock is read only every so many idle polls: an idle poll is a few dozen

@@ -10,28 +10,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/control_channel.hh"
+#include "dataplane/runtime/file_io_ring.hh"
+#include "dataplane/runtime/poller.hh"
 
 namespace smbx {
-
-// Something a worker polls. Called only on the worker's thread.
-class poller {
-public:
-    virtual ~poller() = default;
-    // Does the work that is ready, without blocking. Returns how much (0: nothing).
-    virtual unsigned poll() = 0;
-    // A descriptor that becomes readable when poll() would find work; -1 if none.
-    virtual int wait_fd() { return -1; }
-    // The worker is about to sleep (adaptive policy): arm wait_fd(). False when work
-    // arrived meanwhile, so the worker polls again instead.
-    virtual bool before_sleep() { return true; }
-    // The worker woke up: disarm what before_sleep() armed.
-    virtual void after_sleep() {}
-};
 
 class worker {
 public:
@@ -41,7 +29,7 @@ public:
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;
 
-    // Before start(): the pollers this worker drives.
+    // Before start(): the pollers this worker drives (besides its file I/O ring).
     void add_poller(poller* p) { _pollers.push_back(p); }
     void start();
     // Any thread: ends the loop; join() waits for it.
@@ -68,6 +56,7 @@ private:
     const int _cpu;
     const idle_policy _policy;
     std::vector<poller*> _pollers;
+    std::unique_ptr<file_io_ring> _file_io; // created by start(), polled last
     std::thread _thread;
     std::atomic<bool> _stopping{false};
     std::atomic<bool> _sleeping{false};

@@ -130,7 +130,7 @@ struct one_result {
 };
 
 // One request on its way through the stages. A request a worker suspends keeps this
-// (on the heap, where request::read_write may point into it) until resume().
+// (on the heap, where request::read_write may point into it) until finish_suspended().
 struct request_state {
     request_state(connection& conn, byte_span message, const header& received)
         : h(received), req{conn, received, message} {}
@@ -286,8 +286,8 @@ bool run_checks(request_state& st, const chain_state& chain, const message_conte
 }
 
 // Stage 3, the command's handler, for a request that passed its checks. False: drop
-// the connection. A handler on a worker whose file I/O would wait sets would_block:
-// the request is then suspended (resume() calls this again on a request thread).
+// the connection. A handler on a worker whose file I/O may wait leaves it in
+// deferred_io: the request is then suspended until that I/O ended (finish_suspended).
 bool call_handler(request_state& st) {
     request& req = st.req;
     response& resp = st.resp;
@@ -303,7 +303,7 @@ bool call_handler(request_state& st) {
     if (resp.disconnect) {
         return false;
     }
-    if (resp.would_block) {
+    if (resp.deferred_io) {
         return true;
     }
     header& rh = st.rh;
@@ -433,8 +433,8 @@ void respond(request_state& st, chain_state& chain, const message_context& ctx, 
     update_preauth(st, out);
 }
 
-// One request of a message through the stages. A request a worker cannot finish
-// without waiting ends up in `suspended` (out.suspended), unanswered.
+// One request of a message through the stages. A request whose file I/O a worker
+// deferred ends up in `suspended` (out.suspended), unanswered.
 one_result process_one(connection& conn, byte_span message, chain_state& chain,
                        const message_context& ctx, bool last_in_chain,
                        std::unique_ptr<request_state>& suspended) {
@@ -469,7 +469,7 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain,
         out.disconnect = true;
         return out;
     }
-    if (st.resp.would_block) {
+    if (st.resp.deferred_io) {
         suspended = std::make_unique<request_state>(std::move(st));
         out.suspended = true;
         out.send = false;
@@ -691,20 +691,23 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted,
 
 } // namespace
 
-processing_result resume(connection& conn, suspended_request& s) {
+void start_suspended(suspended_request& s, async_file_io& io, std::function<void()> done) {
+    s.state->resp.deferred_io->start(io, std::move(done));
+}
+
+processing_result finish_suspended(connection& conn, suspended_request& s) {
     processing_result result;
     request_state& st = *s.state;
-    // Off the worker, the handler may wait for its file I/O. It starts over from the
-    // checked request: nothing of its first run was answered or kept.
-    st.req.on_worker = false;
-    st.req.chain_file_id = &s.chain.last_file_id; // the walk's chain_state is gone
-    st.resp = response();
-    st.resp.body.buffer().reserve(small_body);
-    std::vector<one_result> parts(1);
-    if (!call_handler(st)) {
-        result.disconnect = true;
+    // The session may have ended while the I/O ran (a LOGOFF through another request):
+    // nothing is answered then, with the session's keys gone.
+    st.sess = st.req.sess = conn.find_session(st.rh.session_id);
+    if (!st.sess) {
         return result;
     }
+    st.req.chain_file_id = &s.chain.last_file_id; // the walk's chain_state is gone
+    auto io = std::move(st.resp.deferred_io);
+    io->complete(st.req, st.resp);
+    std::vector<one_result> parts(1);
     respond(st, s.chain, s.context, parts[0]);
     if (parts[0].disconnect) {
         result.disconnect = true; // its response could not be completed (update_preauth)

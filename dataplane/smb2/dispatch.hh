@@ -7,24 +7,27 @@
 // complete_async(), on the connection's strand.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "dataplane/runtime/async_file_io.hh"
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/connection.hh"
 #include "dataplane/smb2/read_write.hh"
 
 namespace smbx::smb2 {
 
-// A READ a worker started and could not finish without waiting (resume()).
+// A READ or WRITE whose file I/O a worker runs without waiting for it: checked, not
+// answered yet (start_suspended, finish_suspended).
 struct suspended_request;
 
 struct processing_result {
     std::vector<out_message> replies; // each one complete message or chain, in order
     bool disconnect = false;          // close the connection after sending the replies
-    // Set when a request run on a worker would wait for its file I/O: it passed its
-    // checks and is not answered yet; resume() finishes it on a request thread.
+    // Set when a request run on a worker deferred its file I/O: it passed its checks and
+    // is not answered yet; start_suspended() runs the I/O, finish_suspended() answers.
     std::shared_ptr<suspended_request> suspended;
 };
 
@@ -38,9 +41,10 @@ bool decrypt_in_place(connection& conn, pool_buffer& message);
 processing_result process_decrypted(connection& conn, pool_buffer message);
 
 // Where a received message runs, decided once from the command table's placement
-// column, before any check and without touching file data: a single ECHO, a READ the
-// worker may serve (read_may_run_on_worker) or a WRITE to a file in memory run on the
-// polling worker; everything else, compounds included, on the request threads. A
+// column, before any check and without touching file data: a single ECHO, READ or
+// WRITE runs on the polling worker, its file I/O asynchronous there, unless it needs
+// what has no asynchronous form yet (read_may_run_on_worker, write_may_run_on_worker);
+// everything else, compounds included, on the request threads. A
 // single READ or WRITE is parsed here, and the engine and its handler use that parse.
 struct message_plan {
     bool on_worker = false;
@@ -50,10 +54,15 @@ struct message_plan {
 message_plan plan_message(connection& conn, byte_span message);
 // process_message for a message plan_message() placed (`message` decrypted in place
 // when plan.decrypted). On a worker (plan.on_worker), a READ whose data is not in the
-// page cache comes back suspended, after its checks and before any answer.
+// page cache, or a WRITE that may wait for a device, comes back suspended: after its
+// checks, before any answer and before its file I/O.
 processing_result process_planned(connection& conn, pool_buffer message, const message_plan& plan);
-// Finishes a suspended request off the worker, where its file I/O may wait.
-processing_result resume(connection& conn, suspended_request& request);
+// Queues a suspended request's file I/O on `io` (the worker's); `done` runs on io's
+// thread when it ended, and keeps the request alive until then.
+void start_suspended(suspended_request& request, async_file_io& io, std::function<void()> done);
+// The response of a suspended request whose file I/O ended, signed or sealed as it
+// would have been at once; nothing when its session ended meanwhile.
+processing_result finish_suspended(connection& conn, suspended_request& request);
 
 // Finishes the pending request `async_id` (3.3.4.2) with `status` and response `body`
 // (empty: an ERROR body): the final response, signed or encrypted as the interim one

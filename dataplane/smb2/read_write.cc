@@ -1,12 +1,15 @@
 // SMB2 READ and WRITE (MS-SMB2 2.2.19-2.2.22, 3.3.5.12, 3.3.5.13) on files and named
-// pipes. File data moves between the file and pool buffers through io_uring
-// (runtime/file_io.hh), on the request threads; a network worker does it itself only
-// where it cannot wait: READ data in the page cache (RWF_NOWAIT), and WRITEs to files
-// in memory (tmpfs). Either way the engine has run the request's checks first, and a
-// READ reads the file only after its own (open, access, range, locks) passed. On an
-// SMB Direct connection a READ or WRITE may name an RDMA channel: the data then moves
-// by RDMA WRITE / RDMA READ between that same pool buffer and the client's memory, and
-// the request thread waits for the transfer.
+// pipes. File data moves between the file and pool buffers through io_uring. On the
+// network worker that owns the connection, nothing waits: READ data the page cache
+// holds is read at once (RWF_NOWAIT), a WRITE to a file in memory (tmpfs) is written at
+// once, and every other file read or write (other file systems, `direct io`, the flush
+// of a write-through) is deferred to the worker's asynchronous file I/O
+// (deferred_file_io.hh), the request finished in its completion. Either way the engine
+// has run the request's checks first, and the file is touched only after the
+// handler's own (open, access, range, locks) passed. Off the worker (a compound, a
+// stream, an RDMA channel) the request thread waits for its I/O. On an SMB Direct
+// connection a READ or WRITE may name an RDMA channel: the data then moves by RDMA
+// WRITE / RDMA READ between that same pool buffer and the client's memory.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,9 +80,10 @@ void read_pipe(ipc_pipe::named_pipe& pipe, uint32_t length, response& resp) {
 // moves. nullopt (STATUS_INVALID_PARAMETER): not an SMB Direct connection (3.3.5.12,
 // 3.3.5.13), V1_INVALIDATE below 3.0.2, a malformed or empty list, buffers smaller
 // than `length`, or more than the negotiated MaxReadWriteSize.
-std::optional<std::vector<buffer_descriptor_v1>>
-rdma_buffers(request& req, uint32_t channel, uint16_t info_offset, uint16_t info_length,
-             size_t fixed_end, uint32_t length) {
+std::optional<std::vector<buffer_descriptor_v1>> rdma_buffers(request& req, uint32_t channel,
+                                                              uint16_t info_offset,
+                                                              uint16_t info_length,
+                                                              size_t fixed_end, uint32_t length) {
     if (!req.conn.rdma || (channel == channel_rdma_v1_invalidate && req.conn.dialect < 0x0302)) {
         return std::nullopt;
     }
@@ -209,36 +213,49 @@ bool start_read(request& req, response& resp, file_read& op) {
     return true;
 }
 
-// The file read itself, into `data`: the bytes read or -errno. On a worker it never
-// waits: -EAGAIN when the page cache does not hold the data (or the file system cannot
-// say so without waiting).
-ssize_t read_file_data(const request& req, file_read& op, pool_buffer& data) {
+// The file read on a worker, when it cannot wait: the bytes read or -errno; -EAGAIN
+// when the page cache does not hold the data (or the file system cannot say so without
+// waiting), and always for `direct io` (it waits for the device).
+ssize_t read_without_waiting(file_read& op, pool_buffer& data) {
     vfs::file_open& f = *op.file;
     using reads = vfs::file_open::nowait_read;
-    if (req.on_worker) {
-        if (f.direct_io() || f.worker_reads() == reads::unsupported) {
-            return -EAGAIN;
-        }
-        counters::add(counters::data().smb2_read_file_reads, 1);
-        // A memory file system never waits for a device: its plain read is what
-        // RWF_NOWAIT would be, which it refuses (EOPNOTSUPP).
-        ssize_t n = f.worker_reads() == reads::memory_backed
-                        ? file_io::read(f.fd(), data, op.length, op.offset)
-                        : file_io::read_nowait(f.fd(), data, op.length, op.offset);
-        if (n == -EOPNOTSUPP) {
-            f.set_worker_reads(reads::unsupported); // do not ask again for this open
-            return -EAGAIN;
-        }
-        return n;
+    if (f.direct_io() || f.worker_reads() == reads::unsupported) {
+        return -EAGAIN;
     }
     counters::add(counters::data().smb2_read_file_reads, 1);
-    ssize_t got = file_io::read(f.fd(), data, op.length, op.offset);
-    if (got == -EINVAL && f.direct_io()) {
-        // O_DIRECT needs block-aligned offset, length and memory: this one is not.
+    // A memory file system never waits for a device: its plain read is what RWF_NOWAIT
+    // would be, which it refuses (EOPNOTSUPP).
+    ssize_t n = f.worker_reads() == reads::memory_backed
+                    ? file_io::read(f.fd(), data, op.length, op.offset)
+                    : file_io::read_nowait(f.fd(), data, op.length, op.offset);
+    if (n == -EOPNOTSUPP) {
+        f.set_worker_reads(reads::unsupported); // do not ask again for this open
+        return -EAGAIN;
+    }
+    return n;
+}
+
+// O_DIRECT takes only block-aligned offsets, lengths and memory: what the device
+// refuses that way (EINVAL) goes through the file's buffered descriptor instead. The
+// counters say which way `direct io` data went.
+bool retry_buffered(vfs::file_open& f, ssize_t result) {
+    if (result == -EINVAL && f.direct_io()) {
         counters::add(counters::data().direct_io_unaligned, 1);
+        return true;
+    }
+    if (result > 0 && f.direct_io()) {
+        counters::add(counters::data().direct_io_bytes, uint64_t(result));
+    }
+    return false;
+}
+
+// The file read on a request thread, which may wait: the bytes read or -errno.
+ssize_t read_file_data(file_read& op, pool_buffer& data) {
+    vfs::file_open& f = *op.file;
+    counters::add(counters::data().smb2_read_file_reads, 1);
+    ssize_t got = file_io::read(f.fd(), data, op.length, op.offset);
+    if (retry_buffered(f, got)) {
         got = file_io::read(f.buffered_fd(), data, op.length, op.offset);
-    } else if (got > 0 && f.direct_io()) {
-        counters::add(counters::data().direct_io_bytes, uint64_t(got));
     }
     return got;
 }
@@ -277,6 +294,41 @@ void complete_read(request& req, response& resp, file_read& op, pool_buffer data
 
 } // namespace
 
+namespace {
+
+// A READ's file read on the worker's asynchronous queue; complete() is complete_read.
+class deferred_read final : public deferred_file_io {
+public:
+    deferred_read(file_read op, pool_buffer data) : _op(std::move(op)), _data(std::move(data)) {}
+
+    void start(async_file_io& io, std::function<void()> done) override {
+        issue(io, _op.file->fd(), std::move(done));
+    }
+    void complete(request& req, response& resp) override {
+        complete_read(req, resp, _op, std::move(_data), _got);
+    }
+
+private:
+    void issue(async_file_io& io, int fd, std::function<void()> done) {
+        counters::add(counters::data().smb2_read_file_reads, 1);
+        io.read(fd, _data.data(), std::min<size_t>(_op.length, _data.capacity()), _op.offset,
+                [this, &io, fd, done = std::move(done)](ssize_t got) mutable {
+                    if (fd == _op.file->fd() && retry_buffered(*_op.file, got)) {
+                        issue(io, _op.file->buffered_fd(), std::move(done));
+                        return;
+                    }
+                    _got = got;
+                    done();
+                });
+    }
+
+    file_read _op;
+    pool_buffer _data;
+    ssize_t _got = 0;
+};
+
+} // namespace
+
 void handle_read(request& req, response& resp) {
     file_read op;
     if (!start_read(req, resp, op)) {
@@ -285,9 +337,14 @@ void handle_read(request& req, response& resp) {
     // The file is read straight into a pool buffer, and that buffer is what goes to the
     // wire after the response body (no copy of the data in user space).
     pool_buffer data = pool_get(op.length);
-    ssize_t got = read_file_data(req, op, data);
-    if (got == -EAGAIN && req.on_worker) {
-        resp.would_block = true; // the engine finishes it on a request thread
+    if (!req.on_worker) {
+        ssize_t got = read_file_data(op, data);
+        complete_read(req, resp, op, std::move(data), got);
+        return;
+    }
+    ssize_t got = read_without_waiting(op, data);
+    if (got == -EAGAIN) {
+        resp.deferred_io = std::make_unique<deferred_read>(std::move(op), std::move(data));
         return;
     }
     complete_read(req, resp, op, std::move(data), got);
@@ -295,16 +352,13 @@ void handle_read(request& req, response& resp) {
 
 namespace {
 
-// The data goes to the file from the pool buffer it was received into. With O_DIRECT,
-// what is not block aligned (a WRITE's data sits after its headers in the message, so
-// its address rarely is) goes through the buffered descriptor.
+// The data goes to the file from the pool buffer it was received into (a WRITE's data
+// sits after its headers in the message, so its address is rarely block aligned and
+// O_DIRECT takes the buffered way: retry_buffered).
 ssize_t write_file(vfs::file_open& f, byte_span data, uint64_t offset) {
     ssize_t n = file_io::write(f.fd(), data, offset);
-    if (n == -EINVAL && f.direct_io()) {
-        counters::add(counters::data().direct_io_unaligned, 1);
+    if (retry_buffered(f, n)) {
         n = file_io::write(f.buffered_fd(), data, offset);
-    } else if (n > 0 && f.direct_io()) {
-        counters::add(counters::data().direct_io_bytes, uint64_t(n));
     }
     return n;
 }
@@ -351,23 +405,16 @@ bool read_may_run_on_worker(connection& conn, uint64_t session_id, const read_wr
     if (rw.length == 0 || rw.length > connection::max_read_size || rw.offset > max_file_offset) {
         return true; // answered without I/O
     }
-    auto h = conn.find_open(session_id, rw.id);
-    if (!h || h->is_pipe()) {
-        return true; // FILE_CLOSED, or a pipe read from memory
-    }
-    auto f = vfs::as_file_open(h);
-    if (!f || f->is_directory()) {
-        return true;
-    }
-    // Stream data lives in extended attributes, and O_DIRECT always waits for the
-    // device: the request threads do those.
-    return !f->is_stream() && !f->direct_io() &&
-           f->worker_reads() != vfs::file_open::nowait_read::unsupported;
+    auto f = vfs::as_file_open(conn.find_open(session_id, rw.id));
+    // Stream data lives in extended attributes, which io_uring has no asynchronous
+    // read of that takes an offset: the request threads read it. The rest (FILE_CLOSED,
+    // a pipe read from memory, a file read from the page cache or asynchronously) here.
+    return !f || !f->is_stream();
 }
 
 bool write_may_run_on_worker(connection& conn, uint64_t session_id, const read_write_request& rw) {
-    if (rw.channel != channel_none || (rw.flags & writeflag_write_through)) {
-        return false; // waits for an RDMA transfer, or for the device
+    if (rw.channel != channel_none) {
+        return false; // waits for an RDMA transfer
     }
     auto h = conn.find_open(session_id, rw.id);
     if (!h) {
@@ -377,13 +424,7 @@ bool write_may_run_on_worker(connection& conn, uint64_t session_id, const read_w
         return false; // a pipe write runs the RPC: the request threads do that
     }
     auto f = vfs::as_file_open(h);
-    if (!f || f->is_directory()) {
-        return true; // INVALID_DEVICE_REQUEST
-    }
-    // A write to a memory file system (tmpfs) is a copy into its pages; it never waits
-    // for a device. Other file systems may, and stream data lives in xattrs.
-    return !f->is_stream() && !f->direct_io() &&
-           f->worker_reads() == vfs::file_open::nowait_read::memory_backed;
+    return !f || !f->is_stream(); // as for READ: stream data lives in xattrs
 }
 
 namespace {
@@ -522,7 +563,8 @@ bool start_write(request& req, response& resp, file_write& op) {
     return true;
 }
 
-// The file write itself, and the flush a write-through asks for: 0 or -errno.
+// The file write itself, and the flush a write-through asks for, on a request thread:
+// 0 or -errno.
 ssize_t write_file_data(file_write& op) {
     if (ssize_t n = write_file(*op.file, op.data, op.offset); n < 0) {
         return n;
@@ -543,11 +585,58 @@ void complete_write(response& resp, file_write& op, ssize_t result) {
     write_write_response(resp, op.length);
 }
 
+// A WRITE's file write, and the flush a write-through asks for (WRITEFLAG_WRITE_THROUGH,
+// 2.2.21), on the worker's asynchronous queue; complete() is complete_write. The data
+// stays in the request's message, which the suspended request holds.
+class deferred_write final : public deferred_file_io {
+public:
+    explicit deferred_write(file_write op) : _op(std::move(op)) {}
+
+    void start(async_file_io& io, std::function<void()> done) override {
+        issue(io, _op.file->fd(), std::move(done));
+    }
+    void complete(request&, response& resp) override { complete_write(resp, _op, _result); }
+
+private:
+    void issue(async_file_io& io, int fd, std::function<void()> done) {
+        io.write(fd, _op.data.data(), _op.data.size(), _op.offset,
+                 [this, &io, fd, done = std::move(done)](ssize_t n) mutable {
+                     if (fd == _op.file->fd() && retry_buffered(*_op.file, n)) {
+                         issue(io, _op.file->buffered_fd(), std::move(done));
+                         return;
+                     }
+                     if (n < 0 || !_op.write_through) {
+                         _result = n < 0 ? n : 0;
+                         done();
+                         return;
+                     }
+                     io.sync_data(_op.file->fd(), [this, done = std::move(done)](ssize_t r) {
+                         _result = r;
+                         done();
+                     });
+                 });
+    }
+
+    file_write _op;
+    ssize_t _result = 0;
+};
+
+// Whether a worker writes this at once: a copy into the pages of a memory file system
+// (tmpfs) never waits for a device. Everything else may, and is deferred.
+bool writes_without_waiting(const file_write& op) {
+    return op.file->worker_reads() == vfs::file_open::nowait_read::memory_backed &&
+           !op.file->direct_io() && !op.write_through;
+}
+
 } // namespace
 
 void handle_write(request& req, response& resp) {
     file_write op;
     if (!start_write(req, resp, op)) {
+        return;
+    }
+    if (req.on_worker && !writes_without_waiting(op)) {
+        resp.deferred_io = std::make_unique<deferred_write>(std::move(op));
         return;
     }
     complete_write(resp, op, write_file_data(op));

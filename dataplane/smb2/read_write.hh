@@ -35,15 +35,15 @@ constexpr uint32_t writeflag_write_through = 0x00000001;
 // nullopt when the message ends inside it; StructureSize is the command table's check.
 std::optional<read_write_request> parse_read_write(command cmd, byte_span message);
 
-// Whether a polling worker may run this READ, which it does as far as it can without
-// waiting (a read the page cache cannot serve is finished on a request thread): no
-// RDMA channel (the transfer waits), no stream (xattrs) and no O_DIRECT file (always
-// waits for the device). Decided from the open the request names, before any check:
-// the checks then run on the worker, and no file data is read before they pass.
+// Whether a polling worker may run this READ: reading what the page cache holds at
+// once, and deferring the rest to its asynchronous file I/O. Not with an RDMA channel
+// (the transfer waits) nor on a stream (extended attributes have no asynchronous
+// form). Decided from the open the request names, before any check: the checks then
+// run on the worker, and no file data is read before they pass.
 bool read_may_run_on_worker(connection& conn, uint64_t session_id, const read_write_request& rw);
-// Whether a polling worker may run this WRITE: one that cannot wait for a device (a
-// file in memory, tmpfs) or fails without I/O. Not a pipe (the RPC runs), not
-// write-through, no RDMA channel.
+// Whether a polling worker may run this WRITE, the same way (a write to a file in
+// memory at once, others deferred): not a pipe (the RPC runs), not a stream, no RDMA
+// channel.
 bool write_may_run_on_worker(connection& conn, uint64_t session_id, const read_write_request& rw);
 
 } // namespace smbx::smb2

@@ -12,6 +12,7 @@
 #include "common/ntstatus.hh"
 #include "dataplane/runtime/buffer_pool.hh"
 #include "dataplane/smb2/connection.hh"
+#include "dataplane/smb2/deferred_file_io.hh"
 #include "dataplane/smb2/read_write.hh"
 #include "dataplane/smb2/wire.hh"
 
@@ -32,8 +33,8 @@ struct request {
     // A READ's or WRITE's fields, parsed once by the engine (read_write.hh); null when
     // a test calls the handler directly, which then parses them itself.
     const read_write_request* read_write = nullptr;
-    // It runs on a polling worker, so its file I/O must not wait: a READ the page cache
-    // cannot serve sets response::would_block and is finished on a request thread.
+    // It runs on a polling worker, so its file I/O must not wait: what may wait goes to
+    // the worker's asynchronous file I/O (response::deferred_io).
     bool on_worker = false;
 
     // Reader over the whole request, positioned at the start of the body.
@@ -84,9 +85,10 @@ struct response {
     // BUFFER_TOO_SMALL needs (3.3.5.20.3).
     bytes error_data;
     bool pending = false; // set by go_async(): the engine sends an interim response
-    // Set by a handler running on a worker whose file I/O would wait: nothing answered
-    // yet; the engine calls the handler again on a request thread (dispatch.hh resume).
-    bool would_block = false;
+    // Set by a handler running on a worker whose file I/O may wait: nothing answered
+    // yet; the engine runs the I/O on the worker's queue and the response is finished in
+    // its completion (deferred_file_io.hh).
+    std::unique_ptr<deferred_file_io> deferred_io;
     // READ data, sent after the body from the pool buffer the file was read into.
     pool_buffer payload;
 

@@ -366,6 +366,8 @@ uint32_t errno_to_status(int err) {
         return status::sharing_violation;
     case ENOTSUP:
         return status::not_supported;
+    case EIO: // the device failed the I/O (MS-ERREF 2.3.1; Samba maps it the same)
+        return status::io_device_error;
     default:
         return status::unsuccessful;
     }

@@ -25,10 +25,21 @@ bench() {
 }
 counter() { smbxctl status 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'; }
 
+# Every READ and WRITE of a `direct io` share waits for the device: the worker runs it
+# all the same, its file I/O on the worker's ring (counters worker_file_*).
+reads=$(counter worker_file_reads)
+writes=$(counter worker_file_writes)
+handed=$(counter smb2_messages_to_request_threads)
 check "1 MiB writes then reads, verified" bench --rw write --bs 1m --size 32m --seed 5 --verify
 check "read back, verified" bench --rw read --bs 1m --size 32m --seed 5 --no-fill --verify
 check "4 KiB random reads and writes, verified" bench --rw randrw --bs 4k --iodepth 16 \
     --size 8m --verify
+reads=$(($(counter worker_file_reads) - reads))
+writes=$(($(counter worker_file_writes) - writes))
+handed=$(($(counter smb2_messages_to_request_threads) - handed))
+assert_true "the worker read the 1 MiB READs through its ring ($reads reads)" test "$reads" -ge 32
+assert_true "the worker wrote the 1 MiB WRITEs through its ring ($writes writes)" test "$writes" -ge 32
+assert_true "little was handed to the request threads ($handed: setup only)" test "$handed" -lt 100
 direct=$(counter direct_io_bytes)
 assert_true "O_DIRECT moved the aligned data (direct_io_bytes $direct)" test "${direct:-0}" -ge $((64 * 1024 * 1024))
 unaligned_before=$(counter direct_io_unaligned)

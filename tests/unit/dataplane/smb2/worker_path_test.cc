@@ -1,13 +1,16 @@
 // Where a request runs (dispatch.hh plan_message, the command table's placement
-// column) and what a polling worker does with it: a single ECHO, a READ it may serve
-// from the page cache, or a WRITE to a file in memory run on the worker; everything
-// else on the request threads. The READ and WRITE are parsed once, by the plan, and
-// no file data is read before the request passed its checks (the signature first).
+// column) and what a polling worker does with it: a single ECHO, READ or WRITE runs on
+// the worker, its file I/O at once where it cannot wait (the page cache, a file in
+// memory) and otherwise deferred to the worker's asynchronous file I/O, the request
+// answered in the completion; everything else on the request threads. The READ and
+// WRITE are parsed once, by the plan, and no file data is read before the request
+// passed its checks (the signature first).
 #include "dataplane/smb2/dispatch.hh"
 
 #include <fstream>
 #include <iterator>
 
+#include "../runtime/fake_async_file_io.hh"
 #include "../vfs/smb2_harness.hh"
 #include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/crypto.hh"
@@ -25,9 +28,12 @@ uint64_t file_reads() {
     return counters::total(&counters::data_path::smb2_read_file_reads);
 }
 
+using fake_io = smbx::testing::fake_async_file_io;
+
 class worker_path : public smb2_fixture {
 protected:
     uint64_t next_message_id = 0;
+    fake_io io; // the worker's asynchronous file I/O, completed by each test
 
     void SetUp() override {
         smb2_fixture::SetUp();
@@ -76,6 +82,32 @@ protected:
         EXPECT_TRUE(smb2::crypto::sign_in_place(conn->signing_alg,
                                                 good ? sess->signing_key : bytes(16, 0x99), m));
         return m;
+    }
+    // A suspended request's deferred I/O started on `io`; the test completes it.
+    void start(const smb2::processing_result& r, bool& done) {
+        ASSERT_TRUE(r.suspended);
+        smb2::start_suspended(*r.suspended, io, [&done] { done = true; });
+    }
+    // Runs a planned message on the "worker": its deferred I/O, if any, done for real.
+    smb2::processing_result run_on_worker(const bytes& msg) {
+        auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), plan(msg));
+        if (!r.suspended) {
+            return r;
+        }
+        bool done = false;
+        start(r, done);
+        io.run_all();
+        EXPECT_TRUE(done);
+        return smb2::finish_suspended(*conn, *r.suspended);
+    }
+    std::string file_content(const char* name) {
+        std::ifstream in(share.root() + "/" + name);
+        return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    bytes write_message(file_id f, std::string_view data, uint32_t flags = 0, uint64_t offset = 0) {
+        bytes body = write_body(f, offset, data);
+        body[44] = uint8_t(flags); // Flags (2.2.21), after the fixed fields before it
+        return message(smb2::command::write, body);
     }
     std::string fill(const char* name, file_id& id, size_t size) {
         id = open(name, rw, 2 /*CREATE*/);
@@ -161,14 +193,15 @@ TEST_F(worker_path, a_read_without_access_or_on_a_closed_file_reads_no_file_data
     EXPECT_EQ(file_reads(), before);
 }
 
-TEST_F(worker_path, a_read_the_worker_cannot_serve_without_waiting_is_resumed_off_it) {
+TEST_F(worker_path, a_read_the_page_cache_cannot_serve_is_read_asynchronously_on_the_worker) {
     file_id id;
     std::string data = fill("slow.bin", id, 16384);
     auto msg = message(smb2::command::read, read_body(id, 4096, 8192));
     auto p = plan(msg);
     ASSERT_TRUE(p.on_worker);
     // As if the file system had refused RWF_NOWAIT since the plan: the worker may not
-    // read it, so the request stops after its checks, unanswered.
+    // read it at once, so the request stops after its checks, unanswered, its read
+    // deferred and not yet issued.
     auto f = as_file_open(conn->find_open(*sess, id));
     ASSERT_TRUE(f);
     f->set_worker_reads(file_open::nowait_read::unsupported);
@@ -178,13 +211,77 @@ TEST_F(worker_path, a_read_the_worker_cannot_serve_without_waiting_is_resumed_of
     EXPECT_TRUE(r.replies.empty());
     EXPECT_EQ(file_reads(), before);
 
-    auto done = smb2::resume(*conn, *r.suspended);
-    EXPECT_FALSE(done.suspended);
-    EXPECT_EQ(status_of(done), status::success);
-    EXPECT_EQ(payload_of(done), data.substr(4096, 8192));
-    EXPECT_EQ(file_reads(), before + 1) << "read once, off the worker";
-    EXPECT_FALSE(plan(message(smb2::command::read, read_body(id, 0, 1))).on_worker)
-        << "and such a file's READs go to the request threads from then on";
+    bool done = false;
+    start(r, done);
+    ASSERT_EQ(io.queued.size(), 1u);
+    EXPECT_EQ(io.queued.front().what, fake_io::kind::read);
+    EXPECT_EQ(io.queued.front().fd, f->fd());
+    EXPECT_EQ(io.queued.front().offset, 4096u);
+    EXPECT_EQ(io.queued.front().length, 8192u);
+    EXPECT_FALSE(done) << "nothing completes before the I/O does";
+    io.run_all();
+    EXPECT_TRUE(done);
+    auto finished = smb2::finish_suspended(*conn, *r.suspended);
+    EXPECT_EQ(status_of(finished), status::success);
+    EXPECT_EQ(payload_of(finished), data.substr(4096, 8192));
+    EXPECT_EQ(file_reads(), before + 1) << "read once, on the worker's queue";
+    EXPECT_TRUE(plan(message(smb2::command::read, read_body(id, 0, 1))).on_worker)
+        << "such a file's READs stay on the worker, deferred";
+}
+
+TEST_F(worker_path, a_device_error_in_the_completion_becomes_the_reads_status) {
+    file_id id;
+    fill("eio.bin", id, 8192);
+    as_file_open(conn->find_open(*sess, id))->set_worker_reads(file_open::nowait_read::unsupported);
+    auto msg = message(smb2::command::read, read_body(id, 0, 4096));
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), plan(msg));
+    bool done = false;
+    start(r, done);
+    io.fail_next(EIO);
+    ASSERT_TRUE(done);
+    auto finished = smb2::finish_suspended(*conn, *r.suspended);
+    EXPECT_EQ(status_of(finished), status::io_device_error);
+    EXPECT_TRUE(payload_of(finished).empty());
+}
+
+TEST_F(worker_path, a_direct_io_read_is_deferred_and_retried_buffered_when_unaligned) {
+    file_id id;
+    std::string data = fill("direct.bin", id, 8192);
+    auto f = as_file_open(conn->find_open(*sess, id));
+    f->set_direct_io(true);
+    auto msg = message(smb2::command::read, read_body(id, 100, 1000));
+    auto p = plan(msg);
+    ASSERT_TRUE(p.on_worker) << "direct io: on the worker, never from the page cache";
+    auto unaligned = counters::total(&counters::data_path::direct_io_unaligned);
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), p);
+    bool done = false;
+    start(r, done);
+    io.fail_next(EINVAL); // what O_DIRECT answers to an unaligned read
+    EXPECT_FALSE(done);
+    ASSERT_EQ(io.queued.size(), 1u);
+    EXPECT_EQ(io.queued.front().fd, f->buffered_fd()) << "again, through the page cache";
+    io.run_all();
+    ASSERT_TRUE(done);
+    auto finished = smb2::finish_suspended(*conn, *r.suspended);
+    EXPECT_EQ(status_of(finished), status::success);
+    EXPECT_EQ(payload_of(finished), data.substr(100, 1000));
+    EXPECT_EQ(counters::total(&counters::data_path::direct_io_unaligned), unaligned + 1);
+}
+
+TEST_F(worker_path, a_suspended_read_whose_session_ended_meanwhile_is_not_answered) {
+    file_id id;
+    fill("gone.bin", id, 4096);
+    as_file_open(conn->find_open(*sess, id))->set_worker_reads(file_open::nowait_read::unsupported);
+    auto msg = message(smb2::command::read, read_body(id, 0, 4096));
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), plan(msg));
+    bool done = false;
+    start(r, done);
+    conn->remove_session(7); // a LOGOFF ran while the read was in the kernel
+    io.run_all();
+    ASSERT_TRUE(done);
+    auto finished = smb2::finish_suspended(*conn, *r.suspended);
+    EXPECT_TRUE(finished.replies.empty());
+    EXPECT_FALSE(finished.disconnect);
 }
 
 TEST_F(worker_path, only_single_plain_echo_and_read_stay_on_the_worker) {
@@ -213,37 +310,100 @@ TEST_F(worker_path, only_single_plain_echo_and_read_stay_on_the_worker) {
         << "nothing before NEGOTIATE";
 }
 
-TEST_F(worker_path, only_writes_to_files_in_memory_stay_on_the_worker) {
+TEST_F(worker_path, a_write_to_a_file_in_memory_is_written_at_once_on_the_worker) {
     auto id = open("w.bin", rw, 2);
-    auto write = [&](file_id f, uint32_t flags = 0) {
-        bytes body = write_body(f, 0, "data");
-        body[44] = uint8_t(flags); // Flags (2.2.21), after the fixed fields before it
-        return message(smb2::command::write, body);
-    };
-    // The fixture's share is on a disk file system: a write may wait for the device.
-    EXPECT_FALSE(plan(write(id)).on_worker);
     // The same file as if it lived in tmpfs (create_file decides that with fstatfs).
     auto f = as_file_open(conn->find_open(*sess, id));
     ASSERT_TRUE(f);
     f->set_worker_reads(file_open::nowait_read::memory_backed);
-    auto p = plan(write(id));
+    auto msg = write_message(id, "data");
+    auto p = plan(msg);
     EXPECT_TRUE(p.on_worker);
     ASSERT_TRUE(p.read_write);
     EXPECT_EQ(p.read_write->length, 4u);
     EXPECT_EQ(p.read_write->data_offset, smb2::header_size + 48);
-    auto wt = plan(write(id, 1 /*WRITE_THROUGH*/));
-    EXPECT_FALSE(wt.on_worker) << "write-through waits for the device";
-    EXPECT_EQ(wt.read_write->flags, 1u);
-    // What fails without I/O is answered on the worker.
-    EXPECT_TRUE(plan(write({1, 999})).on_worker);
-    // The engine then writes on the worker, with the plan's parse.
-    auto msg = write(id);
-    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), plan(msg));
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), p);
     EXPECT_FALSE(r.suspended);
+    EXPECT_TRUE(io.queued.empty());
     EXPECT_EQ(status_of(r), status::success);
-    std::ifstream in(share.root() + "/w.bin");
-    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(got, "data");
+    EXPECT_EQ(file_content("w.bin"), "data");
+}
+
+TEST_F(worker_path, a_write_to_a_disk_file_is_written_asynchronously_on_the_worker) {
+    auto id = open("d.bin", rw, 2);
+    // The fixture's share is on a disk file system: the write may wait for the device.
+    auto msg = write_message(id, "on disk", 0, 3);
+    auto p = plan(msg);
+    ASSERT_TRUE(p.on_worker);
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), p);
+    ASSERT_TRUE(r.suspended);
+    EXPECT_TRUE(r.replies.empty());
+    EXPECT_EQ(file_content("d.bin"), "") << "nothing written before the I/O runs";
+    bool done = false;
+    start(r, done);
+    ASSERT_EQ(io.queued.size(), 1u);
+    EXPECT_EQ(io.queued.front().what, fake_io::kind::write);
+    EXPECT_EQ(io.queued.front().offset, 3u);
+    io.run_all();
+    ASSERT_TRUE(done);
+    EXPECT_EQ(status_of(smb2::finish_suspended(*conn, *r.suspended)), status::success);
+    EXPECT_EQ(file_content("d.bin"), std::string("\0\0\0on disk", 10));
+    EXPECT_EQ(io.history, std::vector<fake_io::kind>{fake_io::kind::write});
+}
+
+TEST_F(worker_path, a_write_through_is_flushed_before_it_is_answered) {
+    auto id = open("wt.bin", rw, 2);
+    auto f = as_file_open(conn->find_open(*sess, id));
+    f->set_worker_reads(file_open::nowait_read::memory_backed); // even in memory
+    auto msg = write_message(id, "durable", 1 /*WRITEFLAG_WRITE_THROUGH*/);
+    auto p = plan(msg);
+    ASSERT_TRUE(p.on_worker);
+    EXPECT_EQ(p.read_write->flags, 1u);
+    auto r = run_on_worker(msg);
+    EXPECT_EQ(status_of(r), status::success);
+    EXPECT_EQ(io.history,
+              (std::vector<fake_io::kind>{fake_io::kind::write, fake_io::kind::sync_data}));
+    EXPECT_EQ(file_content("wt.bin"), "durable");
+}
+
+TEST_F(worker_path, write_errors_in_the_completion_become_the_writes_status) {
+    auto id = open("full.bin", rw, 2);
+    struct {
+        int err;
+        bool in_flush;
+        uint32_t status;
+    } cases[] = {
+        {ENOSPC, false, status::disk_full},
+        {EDQUOT, false, status::disk_full},
+        {EIO, false, status::io_device_error},
+        {EIO, true, status::io_device_error}, // the write-through's flush failed
+    };
+    for (auto& c : cases) {
+        io.history.clear();
+        auto msg = write_message(id, "x", c.in_flush ? 1 : 0);
+        auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), plan(msg));
+        bool done = false;
+        start(r, done);
+        if (c.in_flush) {
+            io.complete_next(); // the write itself succeeds
+        }
+        io.fail_next(c.err);
+        ASSERT_TRUE(done);
+        EXPECT_TRUE(io.queued.empty()) << "no flush after a failed write";
+        EXPECT_EQ(status_of(smb2::finish_suspended(*conn, *r.suspended)), c.status)
+            << "errno " << c.err << (c.in_flush ? " in the flush" : "");
+    }
+}
+
+TEST_F(worker_path, pipe_stream_and_rdma_channel_writes_stay_off_the_worker) {
+    auto id = open("s.txt", rw, 2);
+    auto s = open("s.txt:alt", rw, 2);
+    EXPECT_FALSE(plan(write_message(s, "x")).on_worker) << "stream data lives in xattrs";
+    // What fails without I/O is answered on the worker.
+    EXPECT_TRUE(plan(write_message({1, 999}, "x")).on_worker);
+    bytes body = write_body(id, 0, "");
+    body[32] = 1; // Channel (2.2.21): SMB2_CHANNEL_RDMA_V1
+    EXPECT_FALSE(plan(message(smb2::command::write, body)).on_worker);
 }
 
 } // namespace
