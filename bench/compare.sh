@@ -16,6 +16,7 @@
 # bench/smbx-bench are (default: build/ beside this script's parent).
 # Knobs: DURATION (seconds per run, default 3), SAMBA_PORT, SMBX_PORT, IPERF_PORT
 # (default 4457), SMBX_GLOBAL_LINES (extra [global] lines for smbx, e.g. "workers = 2"),
+# SMBX_SHARE_LINES (extra lines for smbx's [bench] share, e.g. "direct io = yes"),
 # KEEP_WORKDIR=1, DPDK=0 (skip the DPDK transport's figures, bench/compare_dpdk.sh, which
 # run at the end as root). Installs samba, samba-testsuite, iperf3, gnuplot-nox when missing.
 # Exit code: 0, or 1 if a run failed or --verify found a mismatch.

@@ -188,6 +188,7 @@ ${SMBX_GLOBAL_LINES:-}
 [bench]
     path = $W/share-smbx
     read only = no
+${SMBX_SHARE_LINES:-}
 EOF
     printf '%s\n' "$BENCH_PASS" |
         timeout 30 "$BUILD/smbxctl" --config "$SMBX_CONF" user add "$BENCH_USER" \
