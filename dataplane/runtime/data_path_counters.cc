@@ -7,7 +7,13 @@
 
 namespace smbx::counters {
 
+// Plain thread-local data (no guard, no destructor), so that it stays usable while
+// the thread ends.
+thread_local constinit data_path* detail::tls_block = nullptr;
+
 namespace {
+
+using detail::tls_block;
 
 struct published_sums {
     std::mutex mutex;
@@ -65,10 +71,6 @@ block_registry& registry() {
     return *r;
 }
 
-// The calling thread's block: plain thread-local data (no guard, no destructor), so
-// that it stays usable while the thread ends.
-thread_local data_path* tls_block = nullptr;
-
 // Folds the thread's block into the retired sum when the thread ends.
 struct block_retirement {
     ~block_retirement() {
@@ -85,6 +87,10 @@ struct block_retirement {
     }
 };
 
+} // namespace
+
+namespace detail {
+
 data_path& register_block() {
     auto* block = new data_path; // its own cache lines (alignas), not in the TLS area
     {
@@ -97,6 +103,10 @@ data_path& register_block() {
     (void)at_exit;
     return *block;
 }
+
+} // namespace detail
+
+namespace {
 
 uint64_t sum_locked(block_registry& r, counter data_path::*field) {
     uint64_t sum = (r.retired.*field).load();
@@ -126,10 +136,6 @@ void published_counters::set(const std::string& name, uint64_t value) {
     }
     sum->second += value - mine->second; // unsigned wrap-around makes a decrease work too
     mine->second = value;
-}
-
-data_path& data() {
-    return tls_block ? *tls_block : register_block();
 }
 
 uint64_t total(counter data_path::*field) {

@@ -86,8 +86,18 @@ struct alignas(64) data_path {
     counter worker_file_syncs;
 };
 
+namespace detail {
+// The calling thread's block; constinit, so other files read it without a TLS
+// wrapper call: data() is on every request's path.
+extern thread_local constinit data_path* tls_block;
+data_path& register_block();
+} // namespace detail
+
 // The calling thread's block (registered on first use). Write to it only through add().
-data_path& data();
+inline data_path& data() {
+    data_path* b = detail::tls_block;
+    return b ? *b : detail::register_block();
+}
 
 inline void add(counter& c, uint64_t n) {
     c.add(n);
