@@ -335,11 +335,12 @@ void build_response(request_state& st, one_result& out) {
     if (st.h.cmd != command::cancel) {
         st.rh.credits = st.req.conn.credits.grant(std::max<uint16_t>(st.h.credits, 1));
     }
-    byte_writer w;
-    w.buffer().reserve(header_size + resp.body.size());
-    write_header(w, st.rh);
-    w.put(resp.body.buffer());
-    out.message = w.take();
+    // The header goes in front of the body in the body's own vector, which was
+    // reserved with room for it: no allocation and no copy of the body.
+    bytes& m = resp.body.buffer();
+    m.insert(m.begin(), header_size, 0);
+    write_header(std::span<uint8_t, header_size>(m.data(), header_size), st.rh);
+    out.message = std::move(m);
     out.payload = std::move(resp.payload);
 }
 
@@ -445,7 +446,8 @@ one_result process_one(connection& conn, byte_span message, chain_state& chain,
         return out;
     }
     request_state st(conn, message, h);
-    st.resp.body.buffer().reserve(small_body); // most bodies fit: no growth by doubling
+    // Most bodies fit, with the header build_response() puts in front: no growth.
+    st.resp.body.buffer().reserve(header_size + small_body);
     take_chain_ids(st, chain, ctx, last_in_chain);
 
     uint16_t cmd = static_cast<uint16_t>(h.cmd);

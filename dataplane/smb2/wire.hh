@@ -129,6 +129,8 @@ struct header {
 // Parse the 64-byte header at the start of `message`. False if it is not an SMB2 header.
 bool parse_header(byte_span message, header& out);
 // Append a 64-byte header to `w`.
+// The 64-byte header into `out` (a response built in place).
+void write_header(std::span<uint8_t, header_size> out, const header& h);
 void write_header(byte_writer& w, const header& h);
 
 // The SMB2 TRANSFORM_HEADER (2.2.41).
