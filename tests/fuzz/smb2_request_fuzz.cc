@@ -2,32 +2,23 @@
 // (single request, compound chain, transform, or SMB1) on a connection that has
 // already negotiated 3.1.1 and holds a valid session (id 1) with a tree connect (id 1)
 // on a scratch share, so the handlers behind the checks are reached too.
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <string>
 
-#include "common/log.hh"
-#include "dataplane/control_client.hh"
 #include "dataplane/smb2/dispatch.hh"
+#include "tests/fuzz/smb2_fuzz_support.hh"
 
 using namespace smbx;
 
 namespace {
 
-struct world {
-    control_channel channel;
-    int wake_a = eventfd(0, 0);
-    int wake_b = eventfd(0, 0);
-    dataplane_settings settings;
-    std::unique_ptr<control_client> control;
+// The engine's stand-ins plus a scratch share with a directory and a file.
+struct world : smb2::fuzzing::engine_world {
     std::string share;
 
     world() {
-        log::set_level(-1);
-        channel.create();
-        control = std::make_unique<control_client>(channel, wake_a, wake_b);
-        control->set_timeout(std::chrono::milliseconds(0));
         char tmpl[] = "/tmp/smbx-fuzz-share-XXXXXX";
         share = mkdtemp(tmpl);
         std::filesystem::create_directories(share + "/dir");
