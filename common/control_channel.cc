@@ -65,8 +65,8 @@ bool control_channel::attach(int fd) {
     _fd = fd;
     _layout = l;
     auto* base = static_cast<uint8_t*>(p);
-    _to_control = shm_ring::attach(base + l->to_control_offset);
-    _to_dataplane = shm_ring::attach(base + l->to_dataplane_offset);
+    _to_control = shm_ring::attach(base + l->to_control_offset, slot_count, slot_size);
+    _to_dataplane = shm_ring::attach(base + l->to_dataplane_offset, slot_count, slot_size);
     return true;
 }
 

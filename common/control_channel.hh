@@ -95,8 +95,8 @@ public:
 private:
     int _fd = -1;
     control_channel_layout* _layout = nullptr;
-    shm_ring _to_control = shm_ring::attach(nullptr);
-    shm_ring _to_dataplane = shm_ring::attach(nullptr);
+    shm_ring _to_control = shm_ring::attach(nullptr, 0, 0);
+    shm_ring _to_dataplane = shm_ring::attach(nullptr, 0, 0);
 };
 
 } // namespace smbx

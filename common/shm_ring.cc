@@ -10,14 +10,16 @@ shm_ring shm_ring::format(void* memory, uint32_t slot_count, uint32_t slot_size)
     h->tail.store(0, std::memory_order_relaxed);
     h->slot_count = slot_count;
     h->slot_size = slot_size;
-    return shm_ring(h);
+    return shm_ring(h, slot_count, slot_size);
 }
 
-shm_ring shm_ring::attach(void* memory) { return shm_ring(static_cast<shm_ring_header*>(memory)); }
+shm_ring shm_ring::attach(void* memory, uint32_t slot_count, uint32_t slot_size) {
+    return shm_ring(static_cast<shm_ring_header*>(memory), slot_count, slot_size);
+}
 
 uint8_t* shm_ring::slot(uint64_t index) const {
     auto* base = reinterpret_cast<uint8_t*>(_hdr) + sizeof(shm_ring_header);
-    return base + (index & (_hdr->slot_count - 1)) * size_t(_hdr->slot_size);
+    return base + (index & (_slot_count - 1)) * size_t(_slot_size);
 }
 
 bool shm_ring::push(byte_span message) {
@@ -26,7 +28,7 @@ bool shm_ring::push(byte_span message) {
     }
     uint64_t head = _hdr->head.load(std::memory_order_relaxed);
     uint64_t tail = _hdr->tail.load(std::memory_order_acquire);
-    if (head - tail >= _hdr->slot_count) {
+    if (head - tail >= _slot_count) { // full, or a tail past head (corrupt)
         return false;
     }
     uint8_t* s = slot(head);
@@ -44,6 +46,12 @@ std::optional<bytes> shm_ring::pop() {
     uint64_t tail = _hdr->tail.load(std::memory_order_relaxed);
     uint64_t head = _hdr->head.load(std::memory_order_acquire);
     if (tail == head) {
+        return std::nullopt;
+    }
+    if (head - tail > _slot_count) {
+        // Counters the producer could not have written honestly (nor a crash mid-push):
+        // drop the claim rather than read up to 2^64 slots of whatever is there.
+        _hdr->tail.store(head, std::memory_order_release);
         return std::nullopt;
     }
     const uint8_t* s = slot(tail);

@@ -1,6 +1,10 @@
 // Single-producer single-consumer message ring in shared memory. Fixed-size slots,
 // no pointers: a slot holds a small header and the message bytes. Either side may die
 // and come back: the ring is only head/tail counters and slot contents.
+// Neither side trusts what the other can write: the geometry each uses is its own copy
+// (the header's is only a record of it), and counters that claim more than the ring
+// holds are dropped, so a compromised data plane cannot make smbx-control read or write
+// outside the ring, nor spin on it.
 #pragma once
 
 #include <atomic>
@@ -32,22 +36,26 @@ public:
     }
     // Initialise fresh memory (the creator does this once).
     static shm_ring format(void* memory, uint32_t slot_count, uint32_t slot_size);
-    // Attach to memory that format() initialised.
-    static shm_ring attach(void* memory);
+    // Attach to memory that format() initialised with this geometry.
+    static shm_ring attach(void* memory, uint32_t slot_count, uint32_t slot_size);
 
-    size_t max_message() const { return _hdr->slot_size - slot_header; }
+    size_t max_message() const { return _slot_size - slot_header; }
 
     // Producer side. False when the ring is full or the message is too large.
     bool push(byte_span message);
-    // Consumer side. Empty when the ring is empty.
+    // Consumer side. Empty when the ring is empty, or when the counters say more is
+    // queued than the ring holds: then what they claim is dropped.
     std::optional<bytes> pop();
     bool empty() const;
 
 private:
-    shm_ring(shm_ring_header* h) : _hdr(h) {}
+    shm_ring(shm_ring_header* h, uint32_t slot_count, uint32_t slot_size)
+        : _hdr(h), _slot_count(slot_count), _slot_size(slot_size) {}
     uint8_t* slot(uint64_t index) const;
 
     shm_ring_header* _hdr = nullptr;
+    uint32_t _slot_count = 0; // power of two
+    uint32_t _slot_size = 0;  // bytes per slot, header included
 };
 
 } // namespace smbx

@@ -86,8 +86,39 @@ TEST(shm_ring, wraparound_many_times) {
 TEST(shm_ring, attach_sees_formatted_ring) {
     ring_memory m(8, 64);
     ASSERT_TRUE(m.ring.push(message(5, 5)));
-    auto other = shm_ring::attach(m.memory.get());
+    auto other = shm_ring::attach(m.memory.get(), 8, 64);
     EXPECT_EQ(other.pop(), message(5, 5));
+    EXPECT_TRUE(m.ring.empty());
+}
+
+// The other process can write the whole header: the geometry each side uses is its own,
+// so a rewritten slot count or size moves no slot outside the ring (found by
+// ipc_messages_fuzz: smbx-control read past the mapping on a data plane's say-so).
+TEST(shm_ring, geometry_rewritten_in_shared_memory_is_ignored) {
+    ring_memory m(4, 32);
+    auto* h = reinterpret_cast<smbx::shm_ring_header*>(m.memory.get());
+    h->slot_count = 1u << 31;
+    h->slot_size = 4; // below the slot header: max_message() would wrap around
+    EXPECT_EQ(m.ring.max_message(), 32u - shm_ring::slot_header);
+    for (uint64_t i = 0; i < 10; ++i) {
+        ASSERT_TRUE(m.ring.push(message(i, 24)));
+        ASSERT_EQ(m.ring.pop(), message(i, 24));
+    }
+    EXPECT_FALSE(m.ring.push(message(0, 25)));
+}
+
+// Counters claiming more than the ring holds (head far past tail) are dropped at once,
+// not read slot by slot (a consumer draining the ring would spin for 2^64 pops).
+TEST(shm_ring, impossible_counters_are_dropped) {
+    ring_memory m(4, 32);
+    ASSERT_TRUE(m.ring.push(message(1, 8)));
+    auto* h = reinterpret_cast<smbx::shm_ring_header*>(m.memory.get());
+    h->head.store(~uint64_t(0) - 3);
+    EXPECT_FALSE(m.ring.pop());
+    EXPECT_TRUE(m.ring.empty());
+    // And the ring goes on working from there.
+    ASSERT_TRUE(m.ring.push(message(2, 8)));
+    EXPECT_EQ(m.ring.pop(), message(2, 8));
     EXPECT_TRUE(m.ring.empty());
 }
 
