@@ -1,7 +1,6 @@
 // What the SMB2 engine fuzz targets (smb2_request_fuzz, smb2_negotiate_fuzz) share: the
 // process-wide stand-ins a connection needs (the data plane's settings and a control
-// client on an in-process ring that nobody answers), made once, and the abort that
-// reports a broken invariant as a crash.
+// client on an in-process ring that nobody answers), made once.
 #pragma once
 
 #include <chrono>
@@ -11,14 +10,9 @@
 
 #include "common/log.hh"
 #include "dataplane/control_client.hh"
+#include "tests/fuzz/fuzz_check.hh"
 
 namespace smbx::smb2::fuzzing {
-
-inline void check(bool ok) {
-    if (!ok) {
-        std::abort();
-    }
-}
 
 // Built once per process: a connection borrows these, so per-input setup is only the
 // connection itself.

@@ -14,7 +14,7 @@
 #include "tests/fuzz/smb2_fuzz_support.hh"
 
 using namespace smbx;
-using smb2::fuzzing::check;
+using smbx::fuzzing::check;
 
 namespace {
 
