@@ -56,6 +56,7 @@ bool write_all(int fd, std::string_view data) {
 }
 
 // Reads until EOF (or `stop_at_newline` and a newline), the size limit, or the deadline.
+// With `stop_at_newline`, a line of `limit` bytes or more (newline excluded) is refused.
 std::optional<std::string> read_until(int fd, bool stop_at_newline, size_t limit,
                                       std::chrono::steady_clock::time_point deadline) {
     std::string out;
@@ -78,8 +79,13 @@ std::optional<std::string> read_until(int fd, bool stop_at_newline, size_t limit
             return out;
         }
         out.append(buf, size_t(n));
-        if (stop_at_newline && out.find('\n') != std::string::npos) {
-            return out.substr(0, out.find('\n'));
+        if (size_t nl = stop_at_newline ? out.find('\n') : std::string::npos;
+            nl != std::string::npos) {
+            // A line is held to the limit however it arrived: whole in one read or not.
+            if (nl >= limit) {
+                return std::nullopt;
+            }
+            return out.substr(0, nl);
         }
     }
     return std::nullopt;

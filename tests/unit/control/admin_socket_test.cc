@@ -1,6 +1,8 @@
 #include "control/admin_socket.hh"
 
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -112,6 +114,32 @@ TEST_F(admin_socket_test, silent_client_does_not_hang_server) {
     EXPECT_FALSE(called);
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
     close(c);
+    close(r.socket->fd());
+}
+
+// The command line is limited to 256 bytes however it arrives; a longer one sent in a
+// single write was taken whole (found by config_fuzz).
+TEST_F(admin_socket_test, command_line_limit_holds_for_one_write) {
+    auto r = open_admin_socket(_path);
+    ASSERT_TRUE(r.socket);
+    auto send_line = [&](const std::string& line) {
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strcpy(a.sun_path, _path.c_str());
+        EXPECT_EQ(connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        EXPECT_EQ(write(c, line.data(), line.size()), ssize_t(line.size()));
+        std::optional<std::string> seen;
+        r.socket->serve_one([&](std::string_view cmd) {
+            seen = std::string(cmd);
+            return std::string("ok\n");
+        });
+        close(c);
+        return seen;
+    };
+    EXPECT_EQ(send_line(std::string(255, 'a') + "\n"), std::string(255, 'a'));
+    EXPECT_FALSE(send_line(std::string(256, 'a') + "\n"));
+    EXPECT_FALSE(send_line(std::string(1000, 'a') + "\nstatus\n"));
     close(r.socket->fd());
 }
 
