@@ -77,23 +77,29 @@ int main(int argc, char** argv) {
     smbx::buffer_pool::set_global(&pool);
 
     smbx::control_client control(channel, wake_control, wake_dataplane);
-    // Request threads run handlers, which wait for the file system or the control plane;
-    // a few per worker keep the cores busy while some of them wait. The workers only
-    // move bytes and never block.
+    // Request threads run what the workers do not (metadata, waits for the control
+    // plane): a small pool per worker, pinned to that worker's core, so a connection's
+    // work stays on one core. A few per worker keep the core busy while some wait.
     unsigned workers = std::max(1u, settings.workers);
-    unsigned threads = std::max(4u, workers * 2);
-    smbx::request_executor executor(threads);
-    smbx::smb_server server(settings, control, executor);
+    unsigned threads_per_worker = std::max(2u, (4u + workers - 1) / workers);
+    auto cpus = smbx::worker::allowed_cpus();
+    auto cpu_of = [&cpus](unsigned i) { return cpus.empty() ? -1 : cpus[i % cpus.size()]; };
+    std::vector<std::unique_ptr<smbx::request_executor>> executors;
+    std::vector<smbx::request_executor*> executors_view;
+    for (unsigned i = 0; i < workers; ++i) {
+        executors.push_back(
+            std::make_unique<smbx::request_executor>(threads_per_worker, cpu_of(i)));
+        executors_view.push_back(executors.back().get());
+    }
+    smbx::smb_server server(settings, control, executors_view);
     // The first worker polls the control ring along with its network (below).
     control.start([&server] { return server.status(); }, false);
 
     // One worker per core; the first one also polls the control ring.
-    auto cpus = smbx::worker::allowed_cpus();
     std::vector<std::unique_ptr<smbx::worker>> pool_workers;
     std::vector<smbx::worker*> workers_view;
     for (unsigned i = 0; i < workers; ++i) {
-        int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
-        pool_workers.push_back(std::make_unique<smbx::worker>(i, cpu, settings.idle));
+        pool_workers.push_back(std::make_unique<smbx::worker>(i, cpu_of(i), settings.idle));
         workers_view.push_back(pool_workers.back().get());
     }
     pool_workers.front()->add_poller(&control);
@@ -132,9 +138,9 @@ int main(int argc, char** argv) {
     for (auto& w : pool_workers) {
         w->start();
     }
-    LOG_NOTICE("serving SMB2 over %s: %u worker(s), idle policy %s, %u request threads",
+    LOG_NOTICE("serving SMB2 over %s: %u worker(s), idle policy %s, %u request threads per worker",
                names.c_str(), workers,
-               settings.idle == smbx::idle_policy::poll ? "poll" : "adaptive", threads);
+               settings.idle == smbx::idle_policy::poll ? "poll" : "adaptive", threads_per_worker);
     uint64_t v;
     while (read(g_stop_fd, &v, sizeof v) < 0 && errno == EINTR) {
     }
@@ -147,7 +153,9 @@ int main(int argc, char** argv) {
     }
     // Nobody polls the control ring now: calls still waiting return at once.
     control.stop();
-    executor.stop();
+    for (auto& e : executors) {
+        e->stop();
+    }
     for (auto it = started.backends.rbegin(); it != started.backends.rend(); ++it) {
         (*it)->stop();
     }

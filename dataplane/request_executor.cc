@@ -1,5 +1,9 @@
 #include "dataplane/request_executor.hh"
 
+#include <cstdio>
+
+#include "dataplane/runtime/worker.hh"
+
 namespace smbx {
 
 void request_executor::strand::post(std::function<void()> fn) {
@@ -17,9 +21,9 @@ void request_executor::strand::post(std::function<void()> fn) {
     }
 }
 
-request_executor::request_executor(unsigned threads) {
+request_executor::request_executor(unsigned threads, int cpu) : _cpu(cpu) {
     for (unsigned i = 0; i < threads; ++i) {
-        _threads.emplace_back([this] { run_thread(); });
+        _threads.emplace_back([this, i] { run_thread(i); });
     }
 }
 
@@ -66,7 +70,10 @@ void request_executor::schedule(std::shared_ptr<strand> s) {
     _cv.notify_one();
 }
 
-void request_executor::run_thread() {
+void request_executor::run_thread(unsigned index) {
+    char name[16];
+    snprintf(name, sizeof name, "smbx-req-%d.%u", _cpu, index);
+    worker::name_and_pin_this_thread(name, _cpu);
     while (true) {
         std::shared_ptr<strand> s;
         {

@@ -8,13 +8,21 @@
 #include "common/log.hh"
 #include "dataplane/runtime/async_file_io.hh"
 #include "dataplane/runtime/data_path_counters.hh"
+#include "dataplane/runtime/worker.hh"
 #include "dataplane/smb2/dispatch.hh"
 
 namespace smbx {
 
+request_executor& smb_server::executor_here() const {
+    worker* w = worker::current();
+    return *_executors[w ? w->index() % _executors.size() : 0];
+}
+
 void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
     auto c = std::make_shared<client>();
-    c->strand = _executor.make_strand();
+    // Called on the worker that owns the connection for life: its requests that leave
+    // the worker run on the helper threads of that worker's core.
+    c->strand = executor_here().make_strand();
     c->state = std::make_unique<smb2::connection>(_settings, _control, conn->peer_address());
     if (conn->supports_rdma_channel()) {
         c->state->rdma = conn;

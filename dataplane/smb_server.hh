@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/control_channel.hh"
 #include "common/ipc_messages.hh"
@@ -19,9 +20,14 @@ namespace smbx {
 
 class smb_server final : public transport_events {
 public:
+    // `executors`: one per worker, by worker index; a connection's strand runs on the
+    // executor of the worker it is accepted on (one executor serves all if only one).
+    smb_server(const dataplane_settings& settings, control_client& control,
+               std::vector<request_executor*> executors)
+        : _settings(settings), _control(control), _executors(std::move(executors)) {}
     smb_server(const dataplane_settings& settings, control_client& control,
                request_executor& executor)
-        : _settings(settings), _control(control), _executor(executor) {}
+        : smb_server(settings, control, std::vector<request_executor*>{&executor}) {}
 
     void on_connect(const std::shared_ptr<transport_connection>& conn) override;
     void on_message(const std::shared_ptr<transport_connection>& conn, pool_buffer msg) override;
@@ -49,7 +55,9 @@ private:
     control_client& _control;
     // Every session, whichever worker's connection set it up (multichannel binding).
     std::shared_ptr<smb2::session_table> _sessions = std::make_shared<smb2::session_table>();
-    request_executor& _executor;
+    request_executor& executor_here() const;
+
+    const std::vector<request_executor*> _executors;
     std::mutex _clients_mutex;
     std::map<const transport_connection*, std::shared_ptr<client>> _clients;
 };

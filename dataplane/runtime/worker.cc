@@ -97,18 +97,31 @@ void worker::wake() {
     }
 }
 
-void worker::run() {
-    char name[16];
-    snprintf(name, sizeof name, "smbx-worker-%u", _index);
-    pthread_setname_np(pthread_self(), name);
-    if (_cpu >= 0) {
+namespace {
+thread_local worker* current_worker = nullptr;
+} // namespace
+
+worker* worker::current() {
+    return current_worker;
+}
+
+void worker::name_and_pin_this_thread(const char* name, int cpu) {
+    pthread_setname_np(pthread_self(), name); // at most 15 characters: cut otherwise
+    if (cpu >= 0) {
         cpu_set_t set;
         CPU_ZERO(&set);
-        CPU_SET(_cpu, &set);
+        CPU_SET(cpu, &set);
         if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0) {
-            LOG_WARN("worker %u: cannot pin to CPU %d: %s", _index, _cpu, strerror(e));
+            LOG_WARN("%s: cannot pin to CPU %d: %s", name, cpu, strerror(e));
         }
     }
+}
+
+void worker::run() {
+    current_worker = this;
+    char name[16];
+    snprintf(name, sizeof name, "smbx-worker-%u", _index);
+    name_and_pin_this_thread(name, _cpu);
     async_file_io::set_local(_file_io.get());
     LOG_INFO("worker %u running on CPU %d, idle policy %s", _index, _cpu,
              _policy == idle_policy::poll ? "poll" : "adaptive");

@@ -42,11 +42,16 @@ public:
 
     unsigned index() const { return _index; }
     int cpu() const { return _cpu; }
+    // The worker whose thread calls this; nullptr on any other thread.
+    static worker* current();
     // Loop iterations and sleeps so far, for tests and `smbxctl status`.
     uint64_t sleeps() const { return _sleeps.load(std::memory_order_relaxed); }
 
     // The cores this process may run on (sched_getaffinity), in order.
     static std::vector<int> allowed_cpus();
+    // Names the calling thread and, for `cpu` >= 0, pins it to that core (a warning
+    // if it cannot be): a worker, and its helper threads (request_executor).
+    static void name_and_pin_this_thread(const char* name, int cpu);
 
 private:
     void run();

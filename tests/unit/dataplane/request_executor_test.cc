@@ -1,9 +1,12 @@
 // request_executor::stop() drops the work still queued and frees it, including work
 // that owns its own strand (a connection's teardown holds the client that holds the
-// strand): that cycle would otherwise outlive the executor.
+// strand): that cycle would otherwise outlive the executor. A strand runs its items in
+// order; a pinned executor's threads run on their core only.
 #include "dataplane/request_executor.hh"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
@@ -72,4 +75,32 @@ TEST(request_executor, items_of_one_strand_run_in_order) {
     for (int i = 0; i < 100; ++i) {
         EXPECT_EQ(order[size_t(i)], i);
     }
+}
+
+// A worker's helper pool runs on that worker's core only (main.cc pins one per worker).
+TEST(request_executor, pinned_threads_run_only_on_their_core) {
+    int cpu = sched_getcpu();
+    ASSERT_GE(cpu, 0);
+    request_executor ex(2, cpu);
+    auto s = ex.make_strand();
+    std::atomic<int> ran{0};
+    std::atomic<bool> only_that_core{true};
+    for (int i = 0; i < 8; ++i) {
+        s->post([&] {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            bool ok = pthread_getaffinity_np(pthread_self(), sizeof set, &set) == 0 &&
+                      CPU_COUNT(&set) == 1 && CPU_ISSET(cpu, &set) && sched_getcpu() == cpu;
+            if (!ok) {
+                only_that_core = false;
+            }
+            ++ran;
+        });
+    }
+    for (int i = 0; i < 500 && ran < 8; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ex.stop();
+    EXPECT_EQ(ran, 8);
+    EXPECT_TRUE(only_that_core);
 }

@@ -7,11 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
 #include "dataplane/request_executor.hh"
+#include "dataplane/runtime/worker.hh"
 #include "tests/unit/dataplane/smb2/engine_fixture.hh"
 
 using namespace smbx;
@@ -27,7 +31,10 @@ struct recording_connection final : transport_connection {
     bool closed = false;
     std::string peer = "test-peer";
 
+    std::atomic<int> sent_on_cpu{-1}; // the core the last send ran on
+
     void send(out_message m) override {
+        sent_on_cpu = sched_getcpu();
         std::lock_guard lock(mutex);
         sent.push_back(std::move(m));
     }
@@ -109,4 +116,43 @@ TEST_F(server_fixture, raised_limit_after_a_session_lets_large_messages_through)
     server->on_message(c, pool_buffer(negotiate_of_size(max_message_size + 1)));
     EXPECT_TRUE(c->closed);
     server->on_disconnect(c);
+}
+
+// A connection accepted on worker 1 has the request work that leaves the worker (a
+// NEGOTIATE here) run by worker 1's helper pool, on worker 1's core.
+TEST_F(server_fixture, requests_off_the_worker_run_on_the_helper_pool_of_its_core) {
+    auto cpus = worker::allowed_cpus();
+    if (cpus.size() < 2) {
+        GTEST_SKIP() << "needs two cores";
+    }
+    request_executor pool0(1, cpus[0]), pool1(1, cpus[1]);
+    smb_server per_worker(settings, *control, std::vector<request_executor*>{&pool0, &pool1});
+    auto c = std::make_shared<recording_connection>();
+    // What a transport does on its worker: accept, then deliver the first message.
+    struct accepting_poller : poller {
+        smb_server* server;
+        std::shared_ptr<recording_connection> conn;
+        bool done = false;
+        unsigned poll() override {
+            if (!done) {
+                done = true;
+                server->on_connect(conn);
+                server->on_message(conn, pool_buffer(negotiate_of_size(0)));
+            }
+            return 0;
+        }
+    } accept;
+    accept.server = &per_worker;
+    accept.conn = c;
+    worker w(1, -1, idle_policy::poll);
+    w.add_poller(&accept);
+    w.start();
+    bool replied = wait_for_reply(*c);
+    w.stop();
+    w.join();
+    per_worker.on_disconnect(c);
+    pool0.stop();
+    pool1.stop();
+    ASSERT_TRUE(replied);
+    EXPECT_EQ(c->sent_on_cpu.load(), cpus[1]);
 }

@@ -83,3 +83,23 @@ TEST(worker, polling_worker_never_sleeps) {
     w.stop();
     w.join();
 }
+
+// worker::current() names the worker on its own thread (smb_server picks the helper
+// pool of the connection's worker by it), and nothing on any other thread.
+TEST(worker, current_is_the_worker_on_its_thread_only) {
+    struct current_poller : poller {
+        std::atomic<worker*> seen{nullptr};
+        unsigned poll() override {
+            seen = worker::current();
+            return 0;
+        }
+    } p;
+    worker w(3, -1, idle_policy::poll);
+    w.add_poller(&p);
+    w.start();
+    EXPECT_TRUE(wait_for([&] { return p.seen.load() != nullptr; }));
+    EXPECT_EQ(p.seen.load(), &w);
+    EXPECT_EQ(worker::current(), nullptr);
+    w.stop();
+    w.join();
+}
