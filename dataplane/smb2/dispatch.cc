@@ -526,7 +526,7 @@ namespace {
 // Stage 5: the responses of one message signed (3.3.4.1.1), joined into one chain
 // (3.3.4.1.3) and encrypted (3.3.4.1.4) as the request came; then what the message
 // caused for other requests (the outbox).
-void send_responses(connection& conn, std::vector<one_result>& parts, size_t count,
+void send_responses(connection& conn, std::span<one_result> parts, size_t count,
                     const message_context& ctx, processing_result& result) {
     // Final responses the chain caused (a CLOSE ends a waiting CHANGE_NOTIFY) go first.
     for (auto& m : conn.take_outbox()) {
@@ -642,7 +642,10 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted,
 
     // Walk the chain (3.3.5.2.7).
     chain_state chain;
-    std::vector<one_result> parts;
+    // A single request's response stays on the stack; only a compound's go in a vector.
+    one_result single;
+    bool has_single = false;
+    std::vector<one_result> compound;
     std::unique_ptr<request_state> suspended;
     size_t offset = 0;
     size_t count = 0;
@@ -676,7 +679,12 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted,
         }
         bool stop = part.disconnect;
         if (!part.disconnect && part.send) {
-            parts.push_back(std::move(part));
+            if (offset == 0 && next == 0) {
+                single = std::move(part);
+                has_single = true;
+            } else {
+                compound.push_back(std::move(part));
+            }
         }
         if (stop) {
             result.disconnect = true;
@@ -687,7 +695,8 @@ processing_result process(connection& conn, pool_buffer message, bool decrypted,
         }
         offset += next;
     }
-    send_responses(conn, parts, count, ctx, result);
+    send_responses(conn, has_single ? std::span(&single, 1) : std::span(compound), count, ctx,
+                   result);
     return result;
 }
 
@@ -709,13 +718,13 @@ processing_result finish_suspended(connection& conn, suspended_request& s) {
     st.req.chain_file_id = &s.chain.last_file_id; // the walk's chain_state is gone
     auto io = std::move(st.resp.deferred_io);
     io->complete(st.req, st.resp);
-    std::vector<one_result> parts(1);
-    respond(st, s.chain, s.context, parts[0]);
-    if (parts[0].disconnect) {
+    one_result part;
+    respond(st, s.chain, s.context, part);
+    if (part.disconnect) {
         result.disconnect = true; // its response could not be completed (update_preauth)
         return result;
     }
-    send_responses(conn, parts, s.count, s.context, result);
+    send_responses(conn, std::span(&part, 1), s.count, s.context, result);
     return result;
 }
 
