@@ -57,6 +57,7 @@ public:
     uint32_t register_share_mode(uint32_t access, uint32_t share, const std::string& relative);
 
     int fd() const { return _fd.get(); }
+    bool is_file() const final { return true; }
     bool is_directory() const { return _directory; }
     // `direct io = yes` shares: fd() was opened with O_DIRECT (file data bypasses the
     // page cache). I/O the device cannot take unaligned goes through buffered_fd(), a

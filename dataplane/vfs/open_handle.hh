@@ -14,7 +14,7 @@
 
 namespace smbx::smb2 {
 class connection; // only named: CHANGE_NOTIFY's channels, kept by smb2/change_notify.cc
-} // namespace smbx::vfs
+} // namespace smbx::smb2
 
 namespace smbx::vfs {
 
@@ -50,6 +50,8 @@ public:
     std::vector<notify_channel> notify_channels;
 
     virtual bool is_pipe() const { return false; }
+    // A file_open (a file, directory or stream): what as_file_open() casts to.
+    virtual bool is_file() const { return false; }
 };
 
 } // namespace smbx::vfs

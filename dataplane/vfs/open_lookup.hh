@@ -10,10 +10,9 @@
 
 namespace smbx::vfs {
 
-// An open is a file_open or a named pipe (is_pipe): a static cast, no RTTI walk on
-// every READ and WRITE.
+// A virtual is_file() and a static cast: no RTTI walk on every READ and WRITE.
 inline std::shared_ptr<file_open> as_file_open(const std::shared_ptr<open_handle>& h) {
-    return h && !h->is_pipe() ? std::static_pointer_cast<file_open>(h) : nullptr;
+    return h && h->is_file() ? std::static_pointer_cast<file_open>(h) : nullptr;
 }
 
 inline file_id read_file_id(byte_reader& r) {
