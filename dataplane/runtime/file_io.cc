@@ -56,13 +56,7 @@ public:
         io_uring_sqe* sqe = io_uring_get_sqe(&_ring);
         bool fixed = _registered && _registered->contains(p);
         unsigned len = unsigned(std::min<size_t>(n, 1u << 30));
-        if (is_read) {
-            fixed ? io_uring_prep_read_fixed(sqe, fd, p, len, offset, 0)
-                  : io_uring_prep_read(sqe, fd, p, len, offset);
-        } else {
-            fixed ? io_uring_prep_write_fixed(sqe, fd, p, len, offset, 0)
-                  : io_uring_prep_write(sqe, fd, p, len, offset);
-        }
+        prep_read_write(sqe, is_read, fd, p, len, offset, fixed);
         sqe->rw_flags = rw_flags;
         io_uring_cqe* cqe = nullptr;
         int r = io_uring_submit_and_wait(&_ring, 1);
@@ -75,11 +69,7 @@ public:
         ssize_t res = cqe->res;
         io_uring_cqe_seen(&_ring, cqe);
         if (res > 0) {
-            auto& d = counters::data();
-            counters::add(
-                is_read ? (fixed ? d.file_read_fixed_bytes : d.file_read_unregistered_bytes)
-                        : (fixed ? d.file_write_fixed_bytes : d.file_write_unregistered_bytes),
-                uint64_t(res));
+            count_bytes(is_read, fixed, uint64_t(res));
         }
         return res;
     }
@@ -96,6 +86,24 @@ thread_ring& ring() {
 }
 
 } // namespace
+
+void prep_read_write(io_uring_sqe* sqe, bool is_read, int fd, uint8_t* p, unsigned length,
+                     uint64_t offset, bool fixed) {
+    if (is_read) {
+        fixed ? io_uring_prep_read_fixed(sqe, fd, p, length, offset, 0)
+              : io_uring_prep_read(sqe, fd, p, length, offset);
+    } else {
+        fixed ? io_uring_prep_write_fixed(sqe, fd, p, length, offset, 0)
+              : io_uring_prep_write(sqe, fd, p, length, offset);
+    }
+}
+
+void count_bytes(bool is_read, bool fixed, uint64_t bytes) {
+    auto& d = counters::data();
+    counters::add(is_read ? (fixed ? d.file_read_fixed_bytes : d.file_read_unregistered_bytes)
+                          : (fixed ? d.file_write_fixed_bytes : d.file_write_unregistered_bytes),
+                  bytes);
+}
 
 ssize_t read(int fd, pool_buffer& buf, size_t length, uint64_t offset) {
     size_t got = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <liburing.h>
 #include <sys/types.h>
 
 #include "common/byte_codec.hh"
@@ -24,5 +25,12 @@ ssize_t read_nowait(int fd, pool_buffer& buf, size_t length, uint64_t offset);
 // Writes all of `data` at `offset`; data inside the pool goes as a fixed buffer.
 // Returns the bytes written or -errno.
 ssize_t write(int fd, byte_span data, uint64_t offset);
+
+// What the blocking rings here and the workers' asynchronous ring (file_io_ring.hh)
+// share: one read or write prepared as a fixed-buffer operation when `p` lies in the
+// registered pool, and the bytes it moved counted by kind.
+void prep_read_write(io_uring_sqe* sqe, bool is_read, int fd, uint8_t* p, unsigned length,
+                     uint64_t offset, bool fixed);
+void count_bytes(bool is_read, bool fixed, uint64_t bytes);
 
 } // namespace smbx::file_io

@@ -7,6 +7,7 @@
 
 #include "common/log.hh"
 #include "dataplane/runtime/data_path_counters.hh"
+#include "dataplane/runtime/file_io.hh"
 
 namespace smbx {
 
@@ -124,18 +125,11 @@ void file_io_ring::prepare(operation& op) {
     // One operation moves at most 1 GiB; the rest goes on from advance().
     unsigned len = unsigned(std::min<size_t>(op.length - op.done, 1u << 30));
     bool fixed = _registered && p && _registered->contains(p);
-    switch (op.what) {
-    case kind::read:
-        fixed ? io_uring_prep_read_fixed(sqe, op.fd, p, len, op.offset + op.done, 0)
-              : io_uring_prep_read(sqe, op.fd, p, len, op.offset + op.done);
-        break;
-    case kind::write:
-        fixed ? io_uring_prep_write_fixed(sqe, op.fd, p, len, op.offset + op.done, 0)
-              : io_uring_prep_write(sqe, op.fd, p, len, op.offset + op.done);
-        break;
-    case kind::sync_data:
+    if (op.what == kind::sync_data) {
         io_uring_prep_fsync(sqe, op.fd, IORING_FSYNC_DATASYNC);
-        break;
+    } else {
+        file_io::prep_read_write(sqe, op.what == kind::read, op.fd, p, len, op.offset + op.done,
+                                 fixed);
     }
     io_uring_sqe_set_data(sqe, &op);
 }
@@ -149,12 +143,9 @@ bool file_io_ring::advance(operation& op, int result) {
         return true;
     }
     if (result > 0) {
-        auto& d = counters::data();
-        bool fixed = _registered && _registered->contains(op.data + op.done);
-        counters::add(op.what == kind::read
-                          ? (fixed ? d.file_read_fixed_bytes : d.file_read_unregistered_bytes)
-                          : (fixed ? d.file_write_fixed_bytes : d.file_write_unregistered_bytes),
-                      uint64_t(result));
+        file_io::count_bytes(op.what == kind::read,
+                             _registered && _registered->contains(op.data + op.done),
+                             uint64_t(result));
     }
     op.done += size_t(result);
     // A short read ends at end of file (0); a short write goes on, a write of nothing
