@@ -6,7 +6,8 @@
 # for another file system, e.g. /var/tmp on ext4) as [bench], one
 # user for both; then runs in one go, per figure Samba then smbx: a raw loopback TCP
 # baseline (iperf3), 1 MiB sequential READ and WRITE, 4 KiB random READ and WRITE at QD 1
-# and QD 32, 1 MiB READ with AES-128-GCM, with smbx-bench; smbtorture's smb2.bench.echo;
+# and QD 32, 4 KiB random WRITE at QD 32 with a FLUSH after every 8, 1 MiB READ with
+# AES-128-GCM, with smbx-bench; smbtorture's smb2.bench.echo;
 # and a --verify run of ~1,000 mixed random 4 KiB ops at QD 32 against each. Prints every
 # command it runs (lines starting "+ ", on stderr), the load average beside each run,
 # and a table of each figure for both servers with the ratio smbx/Samba. Server CPU is
@@ -133,6 +134,8 @@ say "== 4 KiB random WRITE, QD 1"
 both randwrite_qd1 --rw randwrite --bs 4k --iodepth 1 "${FILE_ARGS[@]}"
 say "== 4 KiB random WRITE, QD 32"
 both randwrite_qd32 --rw randwrite --bs 4k --iodepth 32 "${FILE_ARGS[@]}"
+say "== 4 KiB random WRITE, QD 32, a FLUSH after every 8 (a database log's pattern)"
+both randwrite_flush --rw randwrite --bs 4k --iodepth 32 "${FILE_ARGS[@]}" --flush-every 8
 iperf_run after
 
 # smbtorture smb2.bench.echo: 4 connections sending ECHO for the time limit.
@@ -197,6 +200,7 @@ row "raw loopback TCP, iperf3 MB/s (before, after)" "$(g iperf.before tcp)" "$(g
 row "1 MiB seq READ QD4 MB/s" "$(g read1m.mbs samba)" "$(g read1m.mbs smbx)"
 row "1 MiB seq WRITE QD4 MB/s" "$(g write1m.mbs samba)" "$(g write1m.mbs smbx)"
 row "1 MiB READ AES-128-GCM MB/s" "$(g read1m_enc.mbs samba)" "$(g read1m_enc.mbs smbx)"
+row "4 KiB rand WRITE QD32 + FLUSH/8 IOPS" "$(g randwrite_flush.iops samba)" "$(g randwrite_flush.iops smbx)"
 row "4 KiB rand READ QD1 IOPS" "$(g randread_qd1.iops samba)" "$(g randread_qd1.iops smbx)"
 row "4 KiB rand READ QD1 p99 us" "$(g randread_qd1.p99 samba)" "$(g randread_qd1.p99 smbx)"
 row "4 KiB rand READ QD32 IOPS" "$(g randread_qd32.iops samba)" "$(g randread_qd32.iops smbx)"

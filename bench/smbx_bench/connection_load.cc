@@ -113,12 +113,17 @@ bool connection_load::issue_more() {
                 _written[op.offset / _o.block_size] = true;
             }
             id = _client.send_write(_fid, op.offset, _buf);
+            ++_writes_since_flush;
         } else {
             id = _client.send_read(_fid, op.offset, _o.block_size);
         }
         _pending[id] = {op.offset, op.is_write, clock_type::now()};
         _issued_bytes += _o.block_size;
         ++_issued_ops;
+        if (_o.flush_every && _writes_since_flush >= _o.flush_every && _client.can_send(0)) {
+            _writes_since_flush = 0;
+            _pending[_client.send_flush(_fid)] = {0, false, clock_type::now(), true};
+        }
     }
     return true;
 }
@@ -150,6 +155,10 @@ void connection_load::complete(const response& r, bool timed) {
     }
     inflight f = it->second;
     _pending.erase(it);
+    if (f.is_flush) {
+        ++(r.status == status::success ? _flushes : _errors);
+        return;
+    }
     if (timed) {
         _lat.record(ns_since(f.start));
     }
@@ -221,6 +230,7 @@ void connection_load::merge_into_result() {
     s.errors += _errors;
     s.mismatches += _mismatches;
     s.verified_bytes += _verified;
+    s.flushes += _flushes;
     s.rdma_ios += _client.rdma_ios();
 }
 

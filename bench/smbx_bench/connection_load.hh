@@ -62,6 +62,7 @@ private:
         uint64_t offset;
         bool is_write;
         clock_type::time_point start;
+        bool is_flush = false;
     };
 
     bool needs_fill() const;
@@ -84,6 +85,7 @@ private:
     uint64_t _issued_bytes = 0, _issued_ops = 0;
     uint64_t _ops = 0, _read_ops = 0, _write_ops = 0, _bytes = 0, _errors = 0;
     uint64_t _mismatches = 0, _verified = 0;
+    uint64_t _writes_since_flush = 0, _flushes = 0;
 };
 
 } // namespace smbx::bench

@@ -30,6 +30,8 @@ const char* usage_text =
     "                     registration key) or _V1_INVALIDATE (a memory window bound per\n"
     "                     request, invalidated by the server's reply)\n"
     "  --seed N           --verify pattern seed\n"
+    "  --flush-every N    a FLUSH after every N WRITEs (in the window, untimed: the\n"
+    "                     WRITE IOPS then include the syncs, as a database log's do)\n"
     "  --json             machine-readable summary on stdout\n"
     "  --verify           write a pattern of (offset, seed), check every byte read\n"
     "  --no-fill          read modes: read the files as they are (left by an earlier\n"
@@ -284,6 +286,12 @@ options parse_options(const std::vector<std::string>& args) {
                 } else {
                     throw std::invalid_argument("--dialect: expected 3.1.1, 3.0.2, 3.0 or 2.1");
                 }
+            } else if (a == "--flush-every") {
+                unsigned long n = std::stoul(value(), nullptr, 0);
+                if (n == 0 || n > UINT32_MAX) {
+                    throw std::invalid_argument("--flush-every: expected a count of 1 or more");
+                }
+                o.flush_every = uint32_t(n);
             } else if (a == "--seed") {
                 o.seed = std::stoull(value(), nullptr, 0);
             } else if (a == "--encrypt") {

@@ -27,6 +27,7 @@ struct options {
     bool verify = false;
     bool fill = true; // read modes first write the pattern over the whole file
     uint64_t seed = 0x5eed;
+    uint32_t flush_every = 0; // a FLUSH after every N WRITEs (--flush-every); 0: none
     std::string file_prefix = "smbx-bench";
     // --sweep: one run per (block size, queue depth); empty lists mean not sweeping.
     std::vector<uint32_t> sweep_bs;

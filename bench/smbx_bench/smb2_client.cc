@@ -532,6 +532,15 @@ void smb2_client::close(const file_id& fid) {
     }
 }
 
+uint64_t smb2_client::send_flush(const file_id& fid) {
+    byte_writer w; // FLUSH (2.2.17)
+    w.u16(24);
+    w.u16(0);
+    w.u32(0);
+    w.put(fid);
+    return send(command::flush, w.buffer());
+}
+
 uint64_t smb2_client::send_read(const file_id& fid, uint64_t offset, uint32_t length) {
     byte_writer w;
     w.u16(49);

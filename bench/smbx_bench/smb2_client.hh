@@ -78,6 +78,7 @@ public:
     bool can_send(size_t length) const;
     uint64_t send_read(const file_id& fid, uint64_t offset, uint32_t length);
     uint64_t send_write(const file_id& fid, uint64_t offset, byte_span data);
+    uint64_t send_flush(const file_id& fid);
     // The next final response (interim STATUS_PENDING ones are absorbed).
     response receive(bytes* raw_response = nullptr);
 

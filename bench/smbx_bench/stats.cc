@@ -92,6 +92,11 @@ std::string format_human(const run_summary& s) {
                  (unsigned long long)s.rdma_ios);
         out += buf;
     }
+    if (s.flushes) {
+        snprintf(buf, sizeof(buf), "  %llu FLUSHes (%.0f a second)\n",
+                 (unsigned long long)s.flushes, double(s.flushes) / secs);
+        out += buf;
+    }
     if (s.verified_bytes || s.mismatches) {
         snprintf(buf, sizeof(buf), "  verify: %llu bytes checked, %llu mismatches\n",
                  (unsigned long long)s.verified_bytes, (unsigned long long)s.mismatches);
@@ -111,7 +116,7 @@ std::string format_json(const run_summary& s) {
              "\"iops\":%.1f,\"errors\":%llu,\"mismatches\":%llu,\"verified_bytes\":%llu,"
              "\"latency_ns\":{\"min\":%llu,\"mean\":%.0f,\"p50\":%llu,\"p99\":%llu,"
              "\"p99_9\":%llu,\"max\":%llu},\"cpu_user_s\":%.3f,\"cpu_system_s\":%.3f,"
-             "\"transport\":\"%s\",\"rdma_ios\":%llu}\n",
+             "\"transport\":\"%s\",\"rdma_ios\":%llu,\"flushes\":%llu}\n",
              s.rw.c_str(), s.block_size, s.iodepth, s.connections, s.dialect.c_str(),
              s.signing ? "true" : "false", s.encryption ? "true" : "false", s.seconds,
              (unsigned long long)s.ops, (unsigned long long)s.read_ops,
@@ -121,7 +126,7 @@ std::string format_json(const run_summary& s) {
              (unsigned long long)l.min(), l.mean(), (unsigned long long)l.percentile(50),
              (unsigned long long)l.percentile(99), (unsigned long long)l.percentile(99.9),
              (unsigned long long)l.max(), s.cpu_user, s.cpu_system, s.smb_direct ? "rdma" : "tcp",
-             (unsigned long long)s.rdma_ios);
+             (unsigned long long)s.rdma_ios, (unsigned long long)s.flushes);
     return buf;
 }
 

@@ -48,6 +48,7 @@ struct run_summary {
     uint64_t bytes = 0;
     uint64_t read_ops = 0;
     uint64_t write_ops = 0;
+    uint64_t flushes = 0; // --flush-every: FLUSHes answered with success (not in ops)
     uint64_t errors = 0;
     uint64_t mismatches = 0;
     uint64_t verified_bytes = 0;

@@ -27,6 +27,8 @@ public:
                        completion done) = 0;
     // fdatasync(2): 0 or -errno.
     virtual void sync_data(int fd, completion done) = 0;
+    // fsync(2), the metadata too: 0 or -errno.
+    virtual void sync_file(int fd, completion done) = 0;
 
     // The calling thread's queue: its worker's, or null on other threads.
     static async_file_io* local();

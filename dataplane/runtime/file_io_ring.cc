@@ -92,6 +92,10 @@ void file_io_ring::sync_data(int fd, completion done) {
     start(kind::sync_data, fd, nullptr, 0, 0, std::move(done));
 }
 
+void file_io_ring::sync_file(int fd, completion done) {
+    start(kind::sync_file, fd, nullptr, 0, 0, std::move(done));
+}
+
 void file_io_ring::start(kind what, int fd, uint8_t* data, size_t length, uint64_t offset,
                          completion done) {
     std::unique_ptr<operation> op;
@@ -125,8 +129,8 @@ void file_io_ring::prepare(operation& op) {
     // One operation moves at most 1 GiB; the rest goes on from advance().
     unsigned len = unsigned(std::min<size_t>(op.length - op.done, 1u << 30));
     bool fixed = _registered && p && _registered->contains(p);
-    if (op.what == kind::sync_data) {
-        io_uring_prep_fsync(sqe, op.fd, IORING_FSYNC_DATASYNC);
+    if (is_sync(op.what)) {
+        io_uring_prep_fsync(sqe, op.fd, op.what == kind::sync_data ? IORING_FSYNC_DATASYNC : 0);
     } else {
         file_io::prep_read_write(sqe, op.what == kind::read, op.fd, p, len, op.offset + op.done,
                                  fixed);
@@ -139,7 +143,7 @@ bool file_io_ring::advance(operation& op, int result) {
         prepare(op);
         return false;
     }
-    if (op.what == kind::sync_data || result < 0) {
+    if (is_sync(op.what) || result < 0) {
         return true;
     }
     if (result > 0) {
@@ -160,7 +164,7 @@ bool file_io_ring::advance(operation& op, int result) {
 void file_io_ring::finish(operation* op, ssize_t result) {
     --_in_flight;
     completion done = std::move(op->on_done);
-    if (result >= 0 && op->what != kind::sync_data) {
+    if (result >= 0 && !is_sync(op->what)) {
         result = op->what == kind::write && op->done < op->length ? -EIO : ssize_t(op->done);
     }
     op->on_done = nullptr;
@@ -170,7 +174,7 @@ void file_io_ring::finish(operation* op, ssize_t result) {
 
 void file_io_ring::run_synchronously(operation& op) {
     ssize_t result = 0;
-    while (op.what != kind::sync_data && op.done < op.length) {
+    while (!is_sync(op.what) && op.done < op.length) {
         uint8_t* p = op.data + op.done;
         size_t n = op.length - op.done;
         off_t at = off_t(op.offset + op.done);
@@ -184,7 +188,8 @@ void file_io_ring::run_synchronously(operation& op) {
         }
         op.done += size_t(r);
     }
-    if (op.what == kind::sync_data && ::fdatasync(op.fd) != 0) {
+    if (is_sync(op.what) &&
+        (op.what == kind::sync_data ? ::fdatasync(op.fd) : ::fsync(op.fd)) != 0) {
         result = -errno;
     }
     _done_synchronously.emplace_back(&op, result);

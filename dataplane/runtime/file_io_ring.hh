@@ -36,6 +36,7 @@ public:
     void write(int fd, const uint8_t* data, size_t length, uint64_t offset,
                completion done) override;
     void sync_data(int fd, completion done) override;
+    void sync_file(int fd, completion done) override;
 
     // Submits what was queued and runs the completions that are ready.
     unsigned poll() override;
@@ -51,7 +52,8 @@ public:
     bool buffers_registered() const { return _registered != nullptr; }
 
 private:
-    enum class kind : uint8_t { read, write, sync_data };
+    enum class kind : uint8_t { read, write, sync_data, sync_file };
+    static bool is_sync(kind k) { return k == kind::sync_data || k == kind::sync_file; }
     struct operation {
         kind what = kind::read;
         int fd = -1;

@@ -47,7 +47,7 @@ const command_entry command_table[command_count] = {
     {handle_tree_disconnect, tree_needed, 4, request_thread},               // 0x04
     {handle_create, tree_needed, 57, request_thread},                       // 0x05
     {handle_close, tree_needed, 24, request_thread},                        // 0x06
-    {handle_flush, tree_needed, 24, request_thread},                        // 0x07
+    {handle_flush, tree_needed, 24, on_worker},                             // 0x07
     {handle_read, tree_needed, 49, on_worker_if(read_may_run_on_worker)},   // 0x08
     {handle_write, tree_needed, 49, on_worker_if(write_may_run_on_worker)}, // 0x09
     {handle_lock, tree_needed, 48, request_thread},                         // 0x0A

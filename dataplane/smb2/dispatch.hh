@@ -41,8 +41,8 @@ bool decrypt_in_place(connection& conn, pool_buffer& message);
 processing_result process_decrypted(connection& conn, pool_buffer message);
 
 // Where a received message runs, decided once from the command table's placement
-// column, before any check and without touching file data: a single ECHO, READ or
-// WRITE runs on the polling worker, its file I/O asynchronous there, unless it needs
+// column, before any check and without touching file data: a single ECHO, FLUSH, READ
+// or WRITE runs on the polling worker, its file I/O asynchronous there, unless it needs
 // what has no asynchronous form yet (read_may_run_on_worker, write_may_run_on_worker);
 // everything else, compounds included, on the request threads. A
 // single READ or WRITE is parsed here, and the engine and its handler use that parse.
@@ -54,8 +54,8 @@ struct message_plan {
 message_plan plan_message(connection& conn, byte_span message);
 // process_message for a message plan_message() placed (`message` decrypted in place
 // when plan.decrypted). On a worker (plan.on_worker), a READ whose data is not in the
-// page cache, or a WRITE that may wait for a device, comes back suspended: after its
-// checks, before any answer and before its file I/O.
+// page cache, a WRITE that may wait for a device, or a FLUSH of a file comes back
+// suspended: after its checks, before any answer and before its file I/O.
 processing_result process_planned(connection& conn, pool_buffer message, const message_plan& plan);
 // Queues a suspended request's file I/O on `io` (the worker's); `done` runs on io's
 // thread when it ended, and keeps the request alive until then.

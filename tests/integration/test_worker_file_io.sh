@@ -5,7 +5,8 @@
 # completion; a READ the page cache does not hold is read the same way. smbx-bench's
 # verified 4 KiB random writes, then reads of the same data dropped from the page cache,
 # at QD 32; `smbxctl status` must show the worker doing the file I/O (worker_file_*)
-# and next to nothing handed to the request threads.
+# and next to nothing handed to the request threads. FLUSHes between the WRITEs are
+# fsyncs on the same ring (worker_file_syncs), not request-thread work.
 source "$(dirname "$0")/lib.sh"
 
 smbx_init
@@ -58,5 +59,19 @@ assert_true "little was handed to the request threads ($handed)" test "$handed" 
 waited=$(counter smb2_completions_to_request_threads)
 assert_true "few completions found the connection busy on a request thread ($waited)" \
     test "${waited:-0}" -lt 100
+
+# A FLUSH after every 8 WRITEs (as a database log does): each one an fsync on the
+# worker's ring, answered there.
+syncs=$(counter worker_file_syncs)
+handed=$(counter smb2_messages_to_request_threads)
+check "4 KiB random writes at QD 32 with a FLUSH every 8" \
+    bench --rw randwrite --bs 4k --iodepth 32 --size 8m --io-size 2m --seed 7 --flush-every 8
+flushes=$(awk '/ FLUSHes /{ print $1 }' "$T/bench.out")
+syncs=$(delta worker_file_syncs "$syncs")
+handed=$(delta smb2_messages_to_request_threads "$handed")
+assert_true "the client's FLUSHes succeeded (${flushes:-none} of 64)" test "${flushes:-0}" -ge 60
+assert_true "each FLUSH was an fsync on the worker's ring ($syncs syncs)" \
+    test "$syncs" -ge "${flushes:-1}"
+assert_true "the FLUSHes were not handed to the request threads ($handed)" test "$handed" -lt 20
 
 finish

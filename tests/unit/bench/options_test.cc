@@ -87,6 +87,13 @@ TEST(options, ops_bound_zero_allowed) {
     EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--ops", "many"}), std::invalid_argument);
 }
 
+TEST(options, flush_every_counts_writes) {
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a"}).flush_every, 0u);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--flush-every", "8"}).flush_every, 8u);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--flush-every", "0"}), std::invalid_argument);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--flush-every", "x"}), std::invalid_argument);
+}
+
 TEST(options, sweep_lists) {
     auto o = parse_options({"//s/d", "-U", "a", "--sweep", "bs=4k,64k,1m", "qd=1,8,32", "--size",
                             "8m", "--sweep-out", "/tmp/x"});

@@ -1,5 +1,5 @@
 // An async_file_io whose operations wait in a queue until the test completes them: by
-// doing them for real (pread, pwrite, fdatasync), or with an injected result, such as
+// doing them for real (pread, pwrite, fdatasync, fsync), or with an injected result, such as
 // the EIO or ENOSPC a test cannot get from the disk under it.
 #pragma once
 
@@ -14,7 +14,7 @@ namespace smbx::testing {
 
 class fake_async_file_io : public async_file_io {
 public:
-    enum class kind { read, write, sync_data };
+    enum class kind { read, write, sync_data, sync_file };
     struct operation {
         kind what;
         int fd;
@@ -35,6 +35,9 @@ public:
     void sync_data(int fd, completion done) override {
         queued.push_back({kind::sync_data, fd, nullptr, 0, 0, std::move(done)});
     }
+    void sync_file(int fd, completion done) override {
+        queued.push_back({kind::sync_file, fd, nullptr, 0, 0, std::move(done)});
+    }
 
     // The oldest operation, done for real; false when none is queued.
     bool complete_next() {
@@ -52,6 +55,9 @@ public:
             break;
         case kind::sync_data:
             r = ::fdatasync(op.fd);
+            break;
+        case kind::sync_file:
+            r = ::fsync(op.fd);
             break;
         }
         op.done(r < 0 ? -errno : r);

@@ -104,6 +104,33 @@ TEST(file_io_ring, errors_come_back_as_negative_errno) {
     ::close(read_only);
 }
 
+// FLUSH's fsync (metadata too), counted with the write-through syncs.
+TEST(file_io_ring, a_file_sync_completes_from_poll_with_zero_or_negative_errno) {
+    file_io_ring ring(nullptr);
+    temp_file f;
+    auto syncs = [] { return counters::total(&counters::data_path::worker_file_syncs); };
+    uint64_t before = syncs();
+    ssize_t result = 1;
+    bool done = false;
+    ring.sync_file(f.fd, [&](ssize_t r) {
+        result = r;
+        done = true;
+    });
+    EXPECT_FALSE(done);
+    ASSERT_TRUE(poll_until(ring, done));
+    EXPECT_EQ(result, 0);
+    int closed = ::dup(f.fd);
+    ::close(closed);
+    done = false;
+    ring.sync_file(closed, [&](ssize_t r) {
+        result = r;
+        done = true;
+    });
+    ASSERT_TRUE(poll_until(ring, done));
+    EXPECT_EQ(result, -EBADF);
+    EXPECT_EQ(syncs() - before, 2u);
+}
+
 TEST(file_io_ring, a_burst_larger_than_the_queue_all_completes) {
     file_io_ring ring(nullptr, 8);
     temp_file f;

@@ -395,6 +395,50 @@ TEST_F(worker_path, write_errors_in_the_completion_become_the_writes_status) {
     }
 }
 
+// FLUSH (3.3.5.11) waits for the device: on the worker it is an fsync on the worker's
+// asynchronous file I/O, answered in the completion.
+TEST_F(worker_path, a_flush_is_synced_asynchronously_on_the_worker) {
+    auto id = open("fl.bin", rw, 2);
+    bytes body = close_body(id); // FLUSH (2.2.17) has CLOSE's layout
+    auto msg = message(smb2::command::flush, body);
+    auto p = plan(msg);
+    ASSERT_TRUE(p.on_worker);
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(msg)), p);
+    ASSERT_TRUE(r.suspended) << "not answered before the sync ran";
+    EXPECT_TRUE(r.replies.empty());
+    bool done = false;
+    start(r, done);
+    ASSERT_EQ(io.queued.size(), 1u);
+    EXPECT_EQ(io.queued.front().what, fake_io::kind::sync_file);
+    EXPECT_EQ(io.queued.front().fd, as_file_open(conn->find_open(*sess, id))->fd());
+    io.run_all();
+    ASSERT_TRUE(done);
+    EXPECT_EQ(status_of(smb2::finish_suspended(*conn, *r.suspended)), status::success);
+
+    // The device's error is the FLUSH's status.
+    auto again = message(smb2::command::flush, body);
+    auto r2 = smb2::process_planned(*conn, pool_buffer(bytes(again)), plan(again));
+    done = false;
+    start(r2, done);
+    io.fail_next(EIO);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(status_of(smb2::finish_suspended(*conn, *r2.suspended)), status::io_device_error);
+}
+
+TEST_F(worker_path, a_flush_that_fails_its_checks_is_answered_on_the_worker_without_io) {
+    auto ro = open("ro.bin", file_generic_read, 2);
+    auto denied = message(smb2::command::flush, close_body(ro));
+    auto r = smb2::process_planned(*conn, pool_buffer(bytes(denied)), plan(denied));
+    EXPECT_FALSE(r.suspended);
+    EXPECT_EQ(status_of(r), status::access_denied) << "3.3.5.11: the open may not write";
+    auto closed = message(smb2::command::flush, close_body({1, 999}));
+    auto r2 = smb2::process_planned(*conn, pool_buffer(bytes(closed)), plan(closed));
+    EXPECT_FALSE(r2.suspended);
+    EXPECT_EQ(status_of(r2), status::file_closed);
+    EXPECT_TRUE(io.queued.empty());
+    EXPECT_TRUE(io.history.empty());
+}
+
 TEST_F(worker_path, pipe_stream_and_rdma_channel_writes_stay_off_the_worker) {
     auto id = open("s.txt", rw, 2);
     auto s = open("s.txt:alt", rw, 2);
