@@ -6,7 +6,8 @@
 # for another file system, e.g. /var/tmp on ext4) as [bench], one
 # user for both; then runs in one go, per figure Samba then smbx: a raw loopback TCP
 # baseline (iperf3), 1 MiB sequential READ and WRITE, 4 KiB random READ and WRITE at QD 1
-# and QD 32, 4 KiB random WRITE at QD 32 with a FLUSH after every 8, 1 MiB READ with
+# and QD 32, 4 KiB random WRITE at QD 32 with a FLUSH after every 8, CREATE+CLOSE
+# (--rw create) at QD 1 and 16, 1 MiB READ with
 # AES-128-GCM, with smbx-bench; smbtorture's smb2.bench.echo;
 # and a --verify run of ~1,000 mixed random 4 KiB ops at QD 32 against each. Prints every
 # command it runs (lines starting "+ ", on stderr), the load average beside each run,
@@ -18,7 +19,8 @@
 # Knobs: DURATION (seconds per run, default 3), SAMBA_PORT, SMBX_PORT, IPERF_PORT
 # (default 4457), SMBX_GLOBAL_LINES (extra [global] lines for smbx, e.g. "workers = 2"),
 # SMBX_SHARE_LINES (extra lines for smbx's [bench] share, e.g. "direct io = yes"),
-# KEEP_WORKDIR=1, DPDK=0 (skip the DPDK transport's figures, bench/compare_dpdk.sh, which
+# SMBX_DATAPLANE=PATH (another smbx-dataplane binary, e.g. one built from an older commit,
+# for a before/after with the same client), KEEP_WORKDIR=1, DPDK=0 (skip the DPDK transport's figures, bench/compare_dpdk.sh, which
 # run at the end as root). Installs samba, samba-testsuite, iperf3, gnuplot-nox when missing.
 # Exit code: 0, or 1 if a run failed or --verify found a mismatch.
 
@@ -38,10 +40,11 @@ servers_init
 samba_setup
 smbx_setup
 start_samba
-start_smbx
+start_smbx ${SMBX_DATAPLANE:+"$SMBX_DATAPLANE"}
 say "samba: smbd $(smbd -V | awk '{ print $2 }') pid $SAMBA_PID on 127.0.0.1:$SAMBA_PORT," \
     "share $W/share-samba"
-say "smbx:  pid $SMBX_PID on 127.0.0.1:$SMBX_PORT, share $W/share-smbx, build $BUILD"
+say "smbx:  pid $SMBX_PID on 127.0.0.1:$SMBX_PORT, share $W/share-smbx, build $BUILD" \
+    "${SMBX_DATAPLANE:+, data plane $SMBX_DATAPLANE}"
 say "each run: ${DURATION} s; $(nproc) cores; $(uname -r)"
 
 FAILED=0
@@ -134,6 +137,10 @@ say "== 4 KiB random WRITE, QD 1"
 both randwrite_qd1 --rw randwrite --bs 4k --iodepth 1 "${FILE_ARGS[@]}"
 say "== 4 KiB random WRITE, QD 32"
 both randwrite_qd32 --rw randwrite --bs 4k --iodepth 32 "${FILE_ARGS[@]}"
+say "== CREATE+CLOSE of one file, QD 1 (no oplock or lease)"
+both create_qd1 --rw create --files 1 --iodepth 1
+say "== CREATE+CLOSE of 100 files in turn, QD 16"
+both create_qd16 --rw create --files 100 --iodepth 16
 say "== 4 KiB random WRITE, QD 32, a FLUSH after every 8 (a database log's pattern)"
 both randwrite_flush --rw randwrite --bs 4k --iodepth 32 "${FILE_ARGS[@]}" --flush-every 8
 iperf_run after
@@ -200,6 +207,8 @@ row "raw loopback TCP, iperf3 MB/s (before, after)" "$(g iperf.before tcp)" "$(g
 row "1 MiB seq READ QD4 MB/s" "$(g read1m.mbs samba)" "$(g read1m.mbs smbx)"
 row "1 MiB seq WRITE QD4 MB/s" "$(g write1m.mbs samba)" "$(g write1m.mbs smbx)"
 row "1 MiB READ AES-128-GCM MB/s" "$(g read1m_enc.mbs samba)" "$(g read1m_enc.mbs smbx)"
+row "CREATE+CLOSE QD1 ops/s" "$(g create_qd1.iops samba)" "$(g create_qd1.iops smbx)"
+row "CREATE+CLOSE QD16, 100 files, ops/s" "$(g create_qd16.iops samba)" "$(g create_qd16.iops smbx)"
 row "4 KiB rand WRITE QD32 + FLUSH/8 IOPS" "$(g randwrite_flush.iops samba)" "$(g randwrite_flush.iops smbx)"
 row "4 KiB rand READ QD1 IOPS" "$(g randread_qd1.iops samba)" "$(g randread_qd1.iops smbx)"
 row "4 KiB rand READ QD1 p99 us" "$(g randread_qd1.p99 samba)" "$(g randread_qd1.p99 smbx)"

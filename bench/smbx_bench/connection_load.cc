@@ -79,7 +79,8 @@ void connection_load::fill() {
             uint32_t len = uint32_t(std::min<uint64_t>(chunk, _o.size - next));
             std::span<uint8_t> part(data.data(), len);
             fill_pattern(part, next, _o.seed);
-            _pending[_client.send_write(_fid, next, part)] = {next, true, clock_type::now()};
+            _pending[_client.send_write(_fid, next, part)] = {next, request_kind::write,
+                                                              clock_type::now()};
             next += len;
         }
         if (_pending.empty()) {
@@ -103,8 +104,14 @@ bool connection_load::issue_more() {
         _issued_ops >= _o.max_ops) {
         return false;
     }
+    bool creating = _o.rw == rw_mode::create;
     while (_pending.size() < _o.iodepth && _issued_bytes < _o.io_size && _issued_ops < _o.max_ops &&
-           _client.can_send(_o.block_size)) {
+           _client.can_send(creating ? 0 : _o.block_size)) {
+        if (creating) {
+            send_create();
+            ++_issued_ops;
+            continue;
+        }
         auto op = _gen.next();
         uint64_t id;
         if (op.is_write) {
@@ -117,15 +124,28 @@ bool connection_load::issue_more() {
         } else {
             id = _client.send_read(_fid, op.offset, _o.block_size);
         }
-        _pending[id] = {op.offset, op.is_write, clock_type::now()};
+        _pending[id] = {op.offset, op.is_write ? request_kind::write : request_kind::read,
+                        clock_type::now()};
         _issued_bytes += _o.block_size;
         ++_issued_ops;
         if (_o.flush_every && _writes_since_flush >= _o.flush_every && _client.can_send(0)) {
             _writes_since_flush = 0;
-            _pending[_client.send_flush(_fid)] = {0, false, clock_type::now(), true};
+            _pending[_client.send_flush(_fid)] = {0, request_kind::flush, clock_type::now()};
         }
     }
     return true;
+}
+
+std::string connection_load::create_name(uint64_t file) const {
+    return _o.file_prefix + "." + std::to_string(_index) + ".create." + std::to_string(file);
+}
+
+uint64_t connection_load::send_create() {
+    uint64_t file = _next_file;
+    _next_file = (_next_file + 1) % _o.files;
+    uint64_t id = _client.send_create(create_name(file));
+    _pending[id] = {file, request_kind::create, clock_type::now()};
+    return id;
 }
 
 bool connection_load::pump() {
@@ -137,7 +157,7 @@ bool connection_load::pump() {
         if (!more) {
             return false;
         }
-        if (!_client.can_send(_o.block_size)) {
+        if (!_client.can_send(_o.rw == rw_mode::create ? 0 : _o.block_size)) {
             throw smb_error("the server granted too few credits for --bs");
         }
     }
@@ -155,25 +175,50 @@ void connection_load::complete(const response& r, bool timed) {
     }
     inflight f = it->second;
     _pending.erase(it);
-    if (f.is_flush) {
+    switch (f.kind) {
+    case request_kind::flush:
         ++(r.status == status::success ? _flushes : _errors);
         return;
+    case request_kind::create:
+        if (r.status != status::success) {
+            ++_errors;
+            return;
+        }
+        // The op goes on: its CLOSE, timed from the CREATE (the credits the CREATE's
+        // response granted pay for it).
+        _pending[_client.send_close(r.fid)] = {f.offset, request_kind::close, f.start};
+        return;
+    case request_kind::close:
+        if (timed) {
+            _lat.record(ns_since(f.start));
+        }
+        if (r.status != status::success) {
+            ++_errors;
+        } else if (timed) {
+            ++_ops;
+            _st.live.ops.fetch_add(1, std::memory_order_relaxed);
+        }
+        return;
+    case request_kind::read:
+    case request_kind::write:
+        break;
     }
+    bool is_write = f.kind == request_kind::write;
     if (timed) {
         _lat.record(ns_since(f.start));
     }
-    if (r.status != status::success || (f.is_write ? r.count : r.data.size()) != _o.block_size) {
+    if (r.status != status::success || (is_write ? r.count : r.data.size()) != _o.block_size) {
         ++_errors;
         return;
     }
     if (timed) {
         ++_ops;
-        ++(f.is_write ? _write_ops : _read_ops);
+        ++(is_write ? _write_ops : _read_ops);
         _bytes += _o.block_size;
         _st.live.ops.fetch_add(1, std::memory_order_relaxed);
         _st.live.bytes.fetch_add(_o.block_size, std::memory_order_relaxed);
     }
-    if (!f.is_write && _o.verify) {
+    if (!is_write && _o.verify) {
         _verified += r.data.size();
         if (auto bad = find_mismatch(r.data, f.offset, _o.seed)) {
             ++_mismatches;
@@ -204,7 +249,7 @@ void connection_load::read_back() {
         while (b < blocks && _pending.size() < _o.iodepth && _client.can_send(_o.block_size)) {
             if (_written[b]) {
                 uint64_t off = b * _o.block_size;
-                _pending[_client.send_read(_fid, off, _o.block_size)] = {off, false,
+                _pending[_client.send_read(_fid, off, _o.block_size)] = {off, request_kind::read,
                                                                          clock_type::now()};
             }
             ++b;

@@ -58,16 +58,19 @@ public:
     int wait_fd() const { return _client.wait_fd(); }
 
 private:
+    enum class request_kind : uint8_t { read, write, flush, create, close };
     struct inflight {
-        uint64_t offset;
-        bool is_write;
+        uint64_t offset; // READ/WRITE: where; CREATE: which of --files
+        request_kind kind;
         clock_type::time_point start;
-        bool is_flush = false;
     };
 
     bool needs_fill() const;
     void fill();
     bool issue_more();
+    // --rw create: the CREATE of one op; its CLOSE goes when the CREATE is answered.
+    uint64_t send_create();
+    std::string create_name(uint64_t file) const;
     void complete(const response& r, bool timed);
     void read_back();
 
@@ -86,6 +89,7 @@ private:
     uint64_t _ops = 0, _read_ops = 0, _write_ops = 0, _bytes = 0, _errors = 0;
     uint64_t _mismatches = 0, _verified = 0;
     uint64_t _writes_since_flush = 0, _flushes = 0;
+    uint64_t _next_file = 0; // --rw create
 };
 
 } // namespace smbx::bench

@@ -41,6 +41,8 @@ op_generator::op op_generator::next() {
         uint64_t r = random();
         return {((r >> 1) % _blocks) * _block_size, bool(r & 1)};
     }
+    case rw_mode::create:
+        break; // connection_load picks the file
     }
     return {0, false};
 }

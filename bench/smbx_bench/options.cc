@@ -8,7 +8,9 @@ namespace smbx::bench {
 
 const char* usage_text =
     "usage: smbx-bench //HOST/SHARE -U USER[%DOMAIN] [options]\n"
-    "  --rw read|write|randread|randwrite|randrw   (default read)\n"
+    "  --rw read|write|randread|randwrite|randrw|create   (default read); create: each\n"
+    "                     op a CREATE (open if, no oplock) and a CLOSE, measured together\n"
+    "  --files N          --rw create: files per connection, opened in turn (default 1)\n"
     "  --bs SIZE          block size, 4k..8m (default 1m)\n"
     "  --iodepth N        requests in flight per connection (default 1)\n"
     "  --connections N    connections in all (default: --threads, else 1)\n"
@@ -131,8 +133,8 @@ bool parse_sweep_term(const std::string& term, options& o) {
 }
 
 std::optional<rw_mode> parse_rw(const std::string& s) {
-    for (rw_mode m :
-         {rw_mode::read, rw_mode::write, rw_mode::randread, rw_mode::randwrite, rw_mode::randrw}) {
+    for (rw_mode m : {rw_mode::read, rw_mode::write, rw_mode::randread, rw_mode::randwrite,
+                      rw_mode::randrw, rw_mode::create}) {
         if (s == rw_name(m)) {
             return m;
         }
@@ -152,6 +154,8 @@ const char* rw_name(rw_mode m) {
         return "randwrite";
     case rw_mode::randrw:
         return "randrw";
+    case rw_mode::create:
+        return "create";
     }
     return "?";
 }
@@ -194,7 +198,7 @@ options parse_options(const std::vector<std::string>& args) {
                 auto m = parse_rw(value());
                 if (!m) {
                     throw std::invalid_argument("--rw: expected read, write, randread, "
-                                                "randwrite or randrw");
+                                                "randwrite, randrw or create");
                 }
                 o.rw = *m;
             } else if (a == "--bs") {
@@ -286,6 +290,12 @@ options parse_options(const std::vector<std::string>& args) {
                 } else {
                     throw std::invalid_argument("--dialect: expected 3.1.1, 3.0.2, 3.0 or 2.1");
                 }
+            } else if (a == "--files") {
+                unsigned long n = std::stoul(value(), nullptr, 0);
+                if (n == 0 || n > 1000000) {
+                    throw std::invalid_argument("--files: expected 1 to 1000000");
+                }
+                o.files = uint32_t(n);
             } else if (a == "--flush-every") {
                 unsigned long n = std::stoul(value(), nullptr, 0);
                 if (n == 0 || n > UINT32_MAX) {

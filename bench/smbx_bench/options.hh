@@ -10,7 +10,8 @@
 
 namespace smbx::bench {
 
-enum class rw_mode { read, write, randread, randwrite, randrw };
+// create: no data; each op is a CREATE and a CLOSE of one of --files files.
+enum class rw_mode { read, write, randread, randwrite, randrw, create };
 
 struct options {
     client_config client;
@@ -27,6 +28,7 @@ struct options {
     bool verify = false;
     bool fill = true; // read modes first write the pattern over the whole file
     uint64_t seed = 0x5eed;
+    uint32_t files = 1;       // --rw create: files each connection opens and closes in turn
     uint32_t flush_every = 0; // a FLUSH after every N WRITEs (--flush-every); 0: none
     std::string file_prefix = "smbx-bench";
     // --sweep: one run per (block size, queue depth); empty lists mean not sweeping.

@@ -196,6 +196,12 @@ response smb2_client::parse(bytes msg, bytes* raw) {
         } else {
             r.data.assign(data.begin(), data.end());
         }
+    } else if (h.cmd == command::create && h.status == status::success) {
+        body.seek(64); // FileId (2.2.14)
+        body.copy_to(r.fid.data(), r.fid.size());
+        if (!body.ok()) {
+            throw smb_error("malformed CREATE response");
+        }
     } else if (h.cmd == command::write && h.status == status::success) {
         body.u16();
         body.u16();
@@ -483,7 +489,7 @@ void smb2_client::tree_connect() {
     }
 }
 
-file_id smb2_client::open(const std::string& name) {
+uint64_t smb2_client::send_create(const std::string& name) {
     bytes n = utf16le(name);
     byte_writer w;
     w.u16(57);
@@ -505,40 +511,35 @@ file_id smb2_client::open(const std::string& name) {
     if (n.empty()) {
         w.u8(0);
     }
-    bytes raw;
-    response r = call(command::create, w.buffer(), nullptr, &raw);
+    return send(command::create, w.buffer());
+}
+
+file_id smb2_client::open(const std::string& name) {
+    send_create(name);
+    response r = receive();
     if (r.status != status::success) {
         throw smb_error("CREATE " + name + " failed: " + status_text(r.status), r.status);
     }
-    byte_reader rd(raw);
-    rd.seek(smb2::header_size + 64);
-    file_id fid;
-    rd.copy_to(fid.data(), fid.size());
-    if (!rd.ok()) {
-        throw smb_error("malformed CREATE response");
-    }
-    return fid;
+    return r.fid;
 }
 
-void smb2_client::close(const file_id& fid) {
+// CLOSE (2.2.15) and FLUSH (2.2.17) share their layout: StructureSize 24, a 16-bit
+// field (CLOSE's Flags: none asked), 32 reserved bits, the FileId.
+uint64_t smb2_client::send_on_file(command cmd, const file_id& fid) {
     byte_writer w;
     w.u16(24);
     w.u16(0);
     w.u32(0);
     w.put(fid);
-    response r = call(command::close, w.buffer());
+    return send(cmd, w.buffer());
+}
+
+void smb2_client::close(const file_id& fid) {
+    send_close(fid);
+    response r = receive();
     if (r.status != status::success) {
         throw smb_error("CLOSE failed: " + status_text(r.status), r.status);
     }
-}
-
-uint64_t smb2_client::send_flush(const file_id& fid) {
-    byte_writer w; // FLUSH (2.2.17)
-    w.u16(24);
-    w.u16(0);
-    w.u32(0);
-    w.put(fid);
-    return send(command::flush, w.buffer());
 }
 
 uint64_t smb2_client::send_read(const file_id& fid, uint64_t offset, uint32_t length) {

@@ -27,6 +27,8 @@ struct smb_error : std::runtime_error {
 
 enum class transport_kind { tcp, rdma };
 
+using file_id = std::array<uint8_t, 16>;
+
 struct client_config {
     std::string host;
     uint16_t port = 445;
@@ -49,8 +51,6 @@ struct client_config {
     uint16_t max_dialect = smb2::dialect_311;
 };
 
-using file_id = std::array<uint8_t, 16>;
-
 // One response, its payload copied out (READ data) when it has one.
 struct response {
     uint64_t message_id = 0;
@@ -58,6 +58,7 @@ struct response {
     uint32_t status = 0;
     bytes data;           // READ: the data read (also when it came by RDMA)
     uint32_t count = 0;   // WRITE: bytes written
+    file_id fid{};        // CREATE: the FileId opened
     bool by_rdma = false; // READ or WRITE data moved by RDMA, not in the messages
 };
 
@@ -72,13 +73,16 @@ public:
     void connect(const client_config& cfg);
 
     file_id open(const std::string& name);
+    // CREATE (FILE_OPEN_IF of a file, no oplock) without waiting for the response.
+    uint64_t send_create(const std::string& name);
     void close(const file_id& fid);
 
     // Credits available for a request of `length` bytes (its CreditCharge).
     bool can_send(size_t length) const;
     uint64_t send_read(const file_id& fid, uint64_t offset, uint32_t length);
     uint64_t send_write(const file_id& fid, uint64_t offset, byte_span data);
-    uint64_t send_flush(const file_id& fid);
+    uint64_t send_flush(const file_id& fid) { return send_on_file(smb2::command::flush, fid); }
+    uint64_t send_close(const file_id& fid) { return send_on_file(smb2::command::close, fid); }
     // The next final response (interim STATUS_PENDING ones are absorbed).
     response receive(bytes* raw_response = nullptr);
 
@@ -104,6 +108,7 @@ private:
     // Frames, signs or encrypts, and sends one request; returns its MessageId.
     uint64_t send(smb2::command cmd, const bytes& body, size_t payload_len = 0,
                   byte_span payload = {}, bytes* raw = nullptr);
+    uint64_t send_on_file(smb2::command cmd, const file_id& fid);
     // A whole request/response exchange for the setup commands.
     response call(smb2::command cmd, const bytes& body, bytes* raw_request = nullptr,
                   bytes* raw_response = nullptr);

@@ -61,6 +61,18 @@ check_output "--ops bounds the run" '"ops":100,' bench --json --rw randread --bs
 check_output "--ops 0 does no I/O" '"ops":0,' bench --json --rw randread --bs 4k --ops 0 \
     --size 1m
 
+# --rw create: each op a CREATE and a CLOSE, of --files files in turn; every handle
+# closed at the end (the server lists no open), the files made in the share.
+check_output "--rw create: 400 CREATE+CLOSE ops at QD 8 over 10 files, no error" \
+    '"ops":400,"read_ops":0,"write_ops":0,"bytes":0,.*"errors":0,' \
+    bench --json --rw create --files 10 --iodepth 8 --ops 400
+assert_eq "--rw create: the 10 files were created" 10 \
+    "$(ls "$T/share" | grep -c '^smbx-bench\.0\.create\.')"
+if [ "$SMBX_TEST_SERVER" = smbx ]; then
+    assert_true "--rw create: no open left on the server" \
+        bash -c "! smbxctl status 2>/dev/null | grep -q 'smbx-bench.0.create'"
+fi
+
 # A bounded --sweep: a CSV row per (bs, qd) in grid order, each with I/O done and checked.
 SW="$T/sweep"
 check "a bounded --sweep runs" bench --rw randrw --verify --size 1m --duration 0.3 \

@@ -94,6 +94,15 @@ TEST(options, flush_every_counts_writes) {
     EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--flush-every", "x"}), std::invalid_argument);
 }
 
+TEST(options, create_mode_and_its_files) {
+    auto o = parse_options({"//s/d", "-U", "a", "--rw", "create", "--files", "100"});
+    EXPECT_EQ(o.rw, rw_mode::create);
+    EXPECT_STREQ(rw_name(o.rw), "create");
+    EXPECT_EQ(o.files, 100u);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a"}).files, 1u);
+    EXPECT_THROW(parse_options({"//s/d", "-U", "a", "--files", "0"}), std::invalid_argument);
+}
+
 TEST(options, sweep_lists) {
     auto o = parse_options({"//s/d", "-U", "a", "--sweep", "bs=4k,64k,1m", "qd=1,8,32", "--size",
                             "8m", "--sweep-out", "/tmp/x"});
