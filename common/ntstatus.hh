@@ -47,6 +47,7 @@ constexpr uint32_t bad_network_name = 0xC00000CC;
 constexpr uint32_t request_not_accepted = 0xC00000D0;
 constexpr uint32_t pipe_not_available = 0xC00000AC;
 constexpr uint32_t pipe_disconnected = 0xC00000B0;
+constexpr uint32_t invalid_oplock_protocol = 0xC00000E3;
 constexpr uint32_t internal_error = 0xC00000E5;
 constexpr uint32_t directory_not_empty = 0xC0000101;
 constexpr uint32_t not_a_directory = 0xC0000103;
