@@ -25,6 +25,15 @@ enum class msg_type : uint16_t {
     share_enum_reply = 8,
     status_request = 9, // ctl -> dp: for `smbxctl status`
     status_reply = 10,  // dp -> ctl
+    // Oplock and lease arbitration (lease_ipc.hh).
+    lease_open_request = 11, // dp -> ctl: a CREATE's oplock or lease request
+    lease_open_reply = 12,   // ctl -> dp
+    lease_break = 13,        // ctl -> dp: send this break to the open's client
+    lease_ack_request = 14,  // dp -> ctl: an OPLOCK_BREAK acknowledgement
+    lease_ack_reply = 15,    // ctl -> dp
+    lease_close = 16,        // dp -> ctl: an open is closed (no reply)
+    lease_released = 17,     // ctl -> dp: the opens waiting on a file may go on
+    lease_write = 18,        // dp -> ctl: a WRITE to a file others cache (no reply)
 };
 
 struct header {

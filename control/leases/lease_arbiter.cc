@@ -70,6 +70,12 @@ bool lease_arbiter::waiting_on(const file_key& file, const owner_key& except) co
 
 open_decision lease_arbiter::open(const open_request& r, clock::time_point now) {
     open_decision d;
+    if (_opens.count(r.open)) {
+        // An open is asked about once: the data plane's ids are unique, so this is a
+        // broken or hostile data plane, which must not make the arbiter lose track.
+        d.status = status::invalid_parameter;
+        return d;
+    }
     owner_key self = r.lease ? *r.lease : owner_key::of_open(r.open);
     auto existing = _owners.find(self);
     if (existing != _owners.end() && existing->second.file != r.file) {

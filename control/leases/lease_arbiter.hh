@@ -83,7 +83,9 @@ struct open_request {
 };
 
 struct open_decision {
-    uint32_t status = 0; // STATUS_INVALID_PARAMETER: the lease key is another file's
+    // STATUS_INVALID_PARAMETER: the lease key is another file's, or the open is known
+    // already (a data plane asks once per open).
+    uint32_t status = 0;
     // The open must wait: breaks it caused (or ones already under way) are waited for.
     // Nothing was granted or recorded; ask again once the file is released.
     bool wait = false;

@@ -71,6 +71,7 @@ TEST_F(arbiter, a_v2_lease_answers_with_the_clients_epoch_moved_on) {
     auto up = lease_open(2, lease(1, 1), RWH);
     up.lease_version = 2;
     EXPECT_EQ(a.open(up, t0).epoch, 0x4713);
+    up.open = 3;
     EXPECT_EQ(a.open(up, t0).epoch, 0x4713);
 }
 
@@ -122,6 +123,14 @@ TEST_F(arbiter, a_lease_key_of_another_file_is_refused) {
     EXPECT_EQ(a.open(lease_open(2, k, R, "b"), t0).status, status::invalid_parameter);
     // The same key of another client is another lease.
     EXPECT_EQ(a.open(lease_open(3, lease(2, 1), R, "b"), t0).status, 0u);
+}
+
+TEST_F(arbiter, an_open_asked_about_twice_is_refused_and_nothing_is_lost) {
+    a.open(lease_open(1, lease(1, 1), R), t0);
+    EXPECT_EQ(a.open(lease_open(1, lease(2, 2), R), t0).status, status::invalid_parameter);
+    EXPECT_EQ(a.owners(), 1u);
+    a.close(1);
+    EXPECT_EQ(a.owners(), 0u) << "found by lease_ipc_fuzz: a reused id left an owner behind";
 }
 
 TEST_F(arbiter, directories_get_read_and_handle_caching_by_lease_only) {
