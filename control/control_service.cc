@@ -147,10 +147,17 @@ void control_service::handle(const bytes& message) {
         LOG_WARN("control channel: runt message (%zu bytes) dropped", message.size());
         return;
     }
+    if (leases::lease_service::handles(h->type)) {
+        for (const auto& out : _leases.handle(message, std::chrono::steady_clock::now())) {
+            send(out);
+        }
+        return;
+    }
     switch (h->type) {
     case ipc::msg_type::hello:
         if (auto pid = ipc::decode_hello(message)) {
             LOG_NOTICE("data plane pid %u is up", *pid);
+            _leases.reset(); // a new data plane: no open of an old one is left
             return;
         }
         break;
@@ -221,6 +228,13 @@ void control_service::reset_rings() {
         LOG_INFO("dropped %zu stale control channel messages", dropped);
     }
     _status_waiting.clear();
+    _leases.reset();
+}
+
+void control_service::tick(std::chrono::steady_clock::time_point now) {
+    for (const auto& out : _leases.expire(now)) {
+        send(out);
+    }
 }
 
 std::optional<ipc::status_reply> control_service::query_status(std::chrono::milliseconds timeout) {

@@ -1,7 +1,8 @@
 // smbx-control's side of the control channel: drains the to_control ring, answers
-// each request (authentication, tree connect, share enumeration) with a reply of the
-// same id on the to_dataplane ring, and wakes the data plane. It also asks the data
-// plane for its status on behalf of the admin socket.
+// each request (authentication, tree connect, share enumeration, oplock and lease
+// arbitration) with a reply of the same id on the to_dataplane ring, and wakes the
+// data plane. It also asks the data plane for its status on behalf of the admin
+// socket, and sends the lease breaks and releases the arbiter decides.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "common/control_channel.hh"
 #include "common/ipc_messages.hh"
 #include "control/config.hh"
+#include "control/leases/lease_service.hh"
 
 namespace smbx {
 
@@ -29,8 +31,12 @@ public:
 
     // Answer everything queued on to_control (call when wake_control is readable).
     void on_wake();
-    // The data plane died: drop whatever either ring still holds for or from it.
+    // The data plane died: drop whatever either ring still holds for or from it, and
+    // every open it had (the arbiter's owners with them).
     void reset_rings();
+    // Time-driven work (call at least once a second): lease breaks whose
+    // acknowledgement is overdue end, and the opens waiting on them are released.
+    void tick(std::chrono::steady_clock::time_point now);
 
     // Ask the data plane for its sessions and opens; keeps answering other requests
     // while waiting. nullopt if no reply came within the timeout.
@@ -54,6 +60,7 @@ private:
     int _wake_dataplane_fd;
     uint64_t _next_id = 1;
     std::map<uint64_t, std::optional<ipc::status_reply>> _status_waiting;
+    leases::lease_service _leases;
 };
 
 // The built-in IPC$ share (MS-SRVS STYPE_IPC), present whatever the configuration says.

@@ -462,6 +462,7 @@ int main(int argc, char** argv) {
             }
         }
         service.on_wake();
+        service.tick(std::chrono::steady_clock::now());
         sup.tick();
         if (hangup) {
             LOG_NOTICE("SIGHUP: reloading the configuration");

@@ -138,6 +138,41 @@ TEST_F(control_service_test, malformed_messages_are_dropped_and_later_ones_serve
     EXPECT_EQ(_steps, 0);
 }
 
+// Oplock and lease arbitration through the ring: the reply under the request's id, a
+// break under id 0 before it; a new data plane's hello forgets the old opens.
+TEST_F(control_service_test, lease_requests_are_arbitrated_through_the_ring) {
+    ipc::lease_open_request a;
+    a.open = 1;
+    a.file = "f";
+    a.oplock = 0x09; // batch
+    auto reply = call(ipc::encode_fields(21, a));
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(ipc::decode_header(*reply)->id, 21u);
+    EXPECT_EQ(ipc::decode_fields<ipc::lease_open_reply>(*reply)->oplock, 0x09);
+    ipc::lease_open_request b = a;
+    b.open = 2;
+    auto brk = call(ipc::encode_fields(22, b));
+    ASSERT_TRUE(brk);
+    auto notice = ipc::decode_fields<ipc::lease_break>(*brk);
+    ASSERT_TRUE(notice) << "the break comes first";
+    EXPECT_EQ(notice->via, 1u);
+    auto waits = _channel.to_dataplane().pop();
+    ASSERT_TRUE(waits);
+    EXPECT_TRUE(ipc::decode_fields<ipc::lease_open_reply>(*waits)->wait);
+    // The break is never answered: at the deadline the waiting open is released.
+    _service->tick(std::chrono::steady_clock::now() + std::chrono::seconds(36));
+    auto released = _channel.to_dataplane().pop();
+    ASSERT_TRUE(released);
+    EXPECT_EQ(ipc::decode_fields<ipc::lease_released>(*released)->file, "f");
+    // A new data plane: open 1 is gone, so open 3 has the file to itself.
+    EXPECT_FALSE(call(ipc::encode_hello(0, 778)));
+    ipc::lease_open_request c = a;
+    c.open = 3;
+    auto alone = call(ipc::encode_fields(23, c));
+    ASSERT_TRUE(alone);
+    EXPECT_EQ(ipc::decode_fields<ipc::lease_open_reply>(*alone)->oplock, 0x09);
+}
+
 TEST_F(control_service_test, tree_connect_through_ring) {
     auto reply = call(ipc::encode(7, ipc::tree_connect_request{"bob", false, false, "TEAM"}));
     ASSERT_TRUE(reply);
