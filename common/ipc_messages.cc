@@ -1,5 +1,8 @@
 #include "common/ipc_messages.hh"
 
+#include <algorithm>
+#include <iterator>
+
 namespace smbx::ipc {
 
 namespace {
@@ -215,51 +218,142 @@ bytes encode_status_request(uint64_t id) {
     return begin(msg_type::status_request, id).take();
 }
 
+namespace {
+
+void put_session(byte_writer& w, const session_status& s) {
+    w.u64(s.session_id);
+    put_str(w, s.user);
+    put_str(w, s.client_address);
+    w.u16(s.dialect);
+    w.u8(s.signing);
+    w.u8(s.encryption);
+}
+void put_open(byte_writer& w, const open_status& o) {
+    w.u64(o.session_id);
+    put_str(w, o.share);
+    put_str(w, o.path);
+}
+void put_counter(byte_writer& w, const std::pair<std::string, uint64_t>& c) {
+    put_str(w, c.first);
+    w.u64(c.second);
+}
+void put_worker_counter(byte_writer& w, const worker_counter& c) {
+    put_str(w, c.name);
+    w.u32(c.worker);
+    w.u64(c.value);
+}
+
+// Encoded sizes, as the put_* functions above write them.
+size_t size_of(const session_status& s) {
+    return 8 + 4 + s.user.size() + 4 + s.client_address.size() + 4;
+}
+size_t size_of(const open_status& o) {
+    return 8 + 4 + o.share.size() + 4 + o.path.size();
+}
+size_t size_of(const std::pair<std::string, uint64_t>& c) {
+    return 4 + c.first.size() + 8;
+}
+size_t size_of(const worker_counter& c) {
+    return 4 + c.name.size() + 4 + 8;
+}
+
+// header, part, more, and the four list lengths
+constexpr size_t status_part_overhead = header_size + 4 + 1 + 4 * 4;
+
+// `s` cut to at most `cap` bytes, not inside a UTF-8 sequence.
+std::string cut_utf8(const std::string& s, size_t cap) {
+    if (s.size() <= cap) {
+        return s;
+    }
+    size_t n = cap;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
+        --n;
+    }
+    return s.substr(0, n);
+}
+
+} // namespace
+
 bytes encode(uint64_t id, const status_reply& m) {
     auto w = begin(msg_type::status_reply, id);
+    w.u32(m.part);
+    w.u8(m.more);
     w.u32(static_cast<uint32_t>(m.sessions.size()));
     for (auto& s : m.sessions) {
-        w.u64(s.session_id);
-        put_str(w, s.user);
-        put_str(w, s.client_address);
-        w.u16(s.dialect);
-        w.u8(s.signing);
-        w.u8(s.encryption);
+        put_session(w, s);
     }
     w.u32(static_cast<uint32_t>(m.opens.size()));
     for (auto& o : m.opens) {
-        w.u64(o.session_id);
-        put_str(w, o.share);
-        put_str(w, o.path);
+        put_open(w, o);
     }
     w.u32(static_cast<uint32_t>(m.counters.size()));
-    for (auto& [name, value] : m.counters) {
-        put_str(w, name);
-        w.u64(value);
+    for (auto& c : m.counters) {
+        put_counter(w, c);
+    }
+    w.u32(static_cast<uint32_t>(m.worker_counters.size()));
+    for (auto& c : m.worker_counters) {
+        put_worker_counter(w, c);
     }
     return w.take();
 }
-bytes encode_fitting(uint64_t id, status_reply m, size_t max_size) {
-    bytes out = encode(id, m);
-    uint64_t sessions_cut = 0, opens_cut = 0;
-    // Halving steps: a few encodes even for thousands of entries; the counters (a few
-    // hundred bytes) always stay.
-    while (out.size() > max_size && !(m.opens.empty() && m.sessions.empty())) {
-        auto& list_cut = m.opens.empty() ? sessions_cut : opens_cut;
-        size_t n = m.opens.empty() ? m.sessions.size() : m.opens.size();
-        size_t keep = n / 2;
-        list_cut += n - keep;
-        if (m.opens.empty()) {
-            m.sessions.resize(keep);
-        } else {
-            m.opens.resize(keep);
+
+std::vector<bytes> encode_status_parts(uint64_t id, const status_reply& m, size_t max_size) {
+    max_size = std::max(max_size, min_status_part_size);
+    // Every entry holds at most two strings: each of them capped at half of what a part
+    // leaves after the overhead and an entry's fixed fields (a session's 20 bytes, the
+    // most), so any entry fits a part of its own.
+    const size_t cap = (max_size - status_part_overhead - 20) / 2;
+    std::vector<status_reply> parts(1);
+    size_t used = status_part_overhead;
+    // Starts a new part when `entry_size` does not fit the current one.
+    auto room_for = [&](size_t entry_size) -> status_reply& {
+        if (used + entry_size > max_size) {
+            parts.emplace_back();
+            used = status_part_overhead;
         }
-        status_reply trial = m;
-        trial.counters.emplace_back("status_sessions_not_listed", sessions_cut);
-        trial.counters.emplace_back("status_opens_not_listed", opens_cut);
-        out = encode(id, trial);
+        used += entry_size;
+        return parts.back();
+    };
+    for (const auto& s : m.sessions) {
+        session_status c = s;
+        c.user = cut_utf8(s.user, cap);
+        c.client_address = cut_utf8(s.client_address, cap);
+        room_for(size_of(c)).sessions.push_back(std::move(c));
+    }
+    for (const auto& o : m.opens) {
+        open_status c{o.session_id, cut_utf8(o.share, cap), cut_utf8(o.path, cap)};
+        room_for(size_of(c)).opens.push_back(std::move(c));
+    }
+    for (const auto& [name, value] : m.counters) {
+        std::pair<std::string, uint64_t> c{cut_utf8(name, cap), value};
+        room_for(size_of(c)).counters.push_back(std::move(c));
+    }
+    for (const auto& wc : m.worker_counters) {
+        worker_counter c{cut_utf8(wc.name, cap), wc.worker, wc.value};
+        room_for(size_of(c)).worker_counters.push_back(std::move(c));
+    }
+    std::vector<bytes> out;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        parts[i].part = static_cast<uint32_t>(i);
+        parts[i].more = i + 1 < parts.size();
+        out.push_back(encode(id, parts[i]));
     }
     return out;
+}
+
+bool append_status_part(status_reply& whole, status_reply&& part) {
+    // `whole.part` counts the parts received so far; its `more` is the last one's.
+    if (part.part != whole.part) {
+        return false;
+    }
+    whole.part++;
+    whole.more = part.more;
+    std::move(part.sessions.begin(), part.sessions.end(), std::back_inserter(whole.sessions));
+    std::move(part.opens.begin(), part.opens.end(), std::back_inserter(whole.opens));
+    std::move(part.counters.begin(), part.counters.end(), std::back_inserter(whole.counters));
+    std::move(part.worker_counters.begin(), part.worker_counters.end(),
+              std::back_inserter(whole.worker_counters));
+    return true;
 }
 
 std::optional<status_reply> decode_status_reply(byte_span m) {
@@ -268,6 +362,8 @@ std::optional<status_reply> decode_status_reply(byte_span m) {
         return std::nullopt;
     }
     status_reply v;
+    v.part = r->u32();
+    v.more = r->u8();
     uint32_t n = r->u32();
     for (uint32_t i = 0; i < n && r->ok(); ++i) {
         session_status s;
@@ -292,6 +388,14 @@ std::optional<status_reply> decode_status_reply(byte_span m) {
         std::string name = get_str(*r);
         uint64_t value = r->u64();
         v.counters.emplace_back(std::move(name), value);
+    }
+    n = r->u32();
+    for (uint32_t i = 0; i < n && r->ok(); ++i) {
+        worker_counter c;
+        c.name = get_str(*r);
+        c.worker = r->u32();
+        c.value = r->u64();
+        v.worker_counters.push_back(std::move(c));
     }
     return finish(*r, std::move(v));
 }

@@ -15,10 +15,10 @@
 namespace smbx::ipc {
 
 enum class msg_type : uint16_t {
-    hello = 1,            // dp -> ctl: data plane is up (body: pid)
-    auth_request = 2,     // dp -> ctl: a SESSION_SETUP security blob
-    auth_reply = 3,       // ctl -> dp
-    auth_abandon = 4,     // dp -> ctl: connection gone, drop the auth context
+    hello = 1,        // dp -> ctl: data plane is up (body: pid)
+    auth_request = 2, // dp -> ctl: a SESSION_SETUP security blob
+    auth_reply = 3,   // ctl -> dp
+    auth_abandon = 4, // dp -> ctl: connection gone, drop the auth context
     tree_connect_request = 5,
     tree_connect_reply = 6,
     share_enum_request = 7, // for srvsvc NetShareEnumAll
@@ -50,7 +50,7 @@ struct auth_request {
 struct auth_reply {
     uint32_t status = 0; // NT status: SUCCESS, MORE_PROCESSING_REQUIRED, LOGON_FAILURE, ...
     uint64_t auth_id = 0;
-    bytes blob; // token for the client (may be empty)
+    bytes blob;        // token for the client (may be empty)
     bytes session_key; // on SUCCESS: the exported session key (MS-NLMP 3.4.5), 16 bytes
     std::string user;
     std::string domain;
@@ -106,12 +106,28 @@ struct open_status {
     std::string path;
 };
 
+// One data-path counter of one worker thread; `worker` other_threads for the sum of
+// every other thread (request threads, control thread, threads that ended).
+struct worker_counter {
+    static constexpr uint32_t other_threads = 0xFFFFFFFF;
+    std::string name;
+    uint32_t worker = 0;
+    uint64_t value = 0;
+};
+
+// One status reply may span several messages of the same id (one ring slot each):
+// parts numbered from 0, every one but the last with `more` set. The receiver appends
+// each part's lists in order (append_status_part).
 struct status_reply {
+    uint32_t part = 0;
+    bool more = false;
     std::vector<session_status> sessions;
     std::vector<open_status> opens;
     // Data-path counters by name (buffer pool, zero-copy, io_uring), as the data plane
     // reports them.
     std::vector<std::pair<std::string, uint64_t>> counters;
+    // The per-thread ones again, by worker (for the metrics' worker label).
+    std::vector<worker_counter> worker_counters;
 };
 
 // Encoding: each returns the complete message (header included).
@@ -124,11 +140,13 @@ bytes encode_share_enum_request(uint64_t id);
 bytes encode(uint64_t id, const share_enum_reply& m);
 bytes encode_status_request(uint64_t id);
 bytes encode(uint64_t id, const status_reply& m);
-// The status reply encoded in at most `max_size` bytes (one ring slot): with many
-// clients the lists are cut, opens first, then sessions; how many were left out goes
-// into the counters as status_sessions_not_listed / status_opens_not_listed, which
-// format_status adds back to the totals it prints.
-bytes encode_fitting(uint64_t id, status_reply m, size_t max_size);
+// The status reply as parts of at most `max_size` bytes each (one ring slot; at least
+// min_status_part_size), every session, open and counter in one of them. A string too
+// long for any part (never a real user, address or path) is cut at a UTF-8 boundary.
+constexpr size_t min_status_part_size = 256;
+std::vector<bytes> encode_status_parts(uint64_t id, const status_reply& m, size_t max_size);
+// Appends `part` to `whole` if it is the next one; false if it is out of order.
+bool append_status_part(status_reply& whole, status_reply&& part);
 bytes encode_hello(uint64_t id, uint32_t pid);
 
 // Decoding: peek the header, then decode the body of the expected type. A message

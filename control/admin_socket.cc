@@ -118,12 +118,6 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
     return out;
 }
 
-std::string hex_id(uint64_t id) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(id));
-    return buf;
-}
-
 } // namespace
 
 admin_open_result open_admin_socket(const std::string& path) {
@@ -217,6 +211,12 @@ admin_answer admin_request(const std::string& path, std::string_view command,
     return r;
 }
 
+std::string session_id_text(uint64_t id) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(id));
+    return buf;
+}
+
 std::string dialect_name(uint16_t d) {
     switch (d) {
     case 0x0202:
@@ -238,46 +238,29 @@ std::string dialect_name(uint16_t d) {
 }
 
 std::string format_status(const ipc::status_reply& s) {
-    // Entries the data plane could not fit into its reply (ipc::encode_fitting).
-    uint64_t sessions_cut = 0, opens_cut = 0;
-    for (const auto& [name, value] : s.counters) {
-        if (name == "status_sessions_not_listed") {
-            sessions_cut = value;
-        } else if (name == "status_opens_not_listed") {
-            opens_cut = value;
-        }
-    }
-    auto not_listed = [](uint64_t n) {
-        return n ? " (" + std::to_string(n) + " not listed: the reply's size limit)"
-                 : std::string();
-    };
-    std::string out = "sessions: " + std::to_string(s.sessions.size() + sessions_cut) +
-                      not_listed(sessions_cut) + "\n";
+    std::string out = "sessions: " + std::to_string(s.sessions.size()) + "\n";
     if (!s.sessions.empty()) {
         std::vector<std::vector<std::string>> rows{
             {"SESSION", "USER", "CLIENT", "DIALECT", "SIGNING", "ENCRYPTION"}};
         for (const auto& x : s.sessions) {
-            rows.push_back({hex_id(x.session_id), x.user.empty() ? "(anonymous)" : x.user,
+            rows.push_back({session_id_text(x.session_id), x.user.empty() ? "(anonymous)" : x.user,
                             x.client_address, dialect_name(x.dialect), x.signing ? "yes" : "no",
                             x.encryption ? "yes" : "no"});
         }
         out += table(rows);
     }
-    out +=
-        "open files: " + std::to_string(s.opens.size() + opens_cut) + not_listed(opens_cut) + "\n";
+    out += "open files: " + std::to_string(s.opens.size()) + "\n";
     if (!s.opens.empty()) {
         std::vector<std::vector<std::string>> rows{{"SESSION", "SHARE", "PATH"}};
         for (const auto& o : s.opens) {
-            rows.push_back({hex_id(o.session_id), o.share, o.path.empty() ? "\\" : o.path});
+            rows.push_back(
+                {session_id_text(o.session_id), o.share, o.path.empty() ? "\\" : o.path});
         }
         out += table(rows);
     }
     if (!s.counters.empty()) {
         out += "data path:\n";
         for (const auto& [name, value] : s.counters) {
-            if (name == "status_sessions_not_listed" || name == "status_opens_not_listed") {
-                continue; // folded into the totals above
-            }
             out += "  " + name + " " + std::to_string(value) + "\n";
         }
     }

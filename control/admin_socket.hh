@@ -50,5 +50,6 @@ admin_answer admin_request(const std::string& path, std::string_view command,
 // The status table smbxctl prints: sessions, then open files.
 std::string format_status(const ipc::status_reply& s);
 std::string dialect_name(uint16_t dialect); // 0x0311 -> "3.1.1"
+std::string session_id_text(uint64_t id);   // 0x0000000000000001
 
 } // namespace smbx

@@ -118,7 +118,7 @@ bool is_global_key(const std::string& key) {
                                  "idlepolicy",        "bufferpoolsize",
                                  "smbdirect",         "rdmaports",
                                  "zerocopysend",      "servermultichannelsupport",
-                                 "multichannel"};
+                                 "multichannel",      "metricsaddress"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ||
            is_dpdk_key(key);
 }
@@ -341,6 +341,25 @@ bool parser::global_param(const std::string& key, std::string_view v) {
         } else if (c.rdma_ports.size() > std::size(dataplane_settings{}.rdma_ports)) {
             error("'rdma ports': at most " +
                   std::to_string(std::size(dataplane_settings{}.rdma_ports)) + " ports");
+        }
+    } else if (key == "metricsaddress") {
+        // IPv4 like `interfaces`; the endpoint has no authentication, so the operator
+        // names the address (loopback, or a management network) explicitly.
+        auto colon = v.rfind(':');
+        std::string host(v.substr(0, colon == std::string_view::npos ? 0 : colon));
+        unsigned port = 0;
+        if (colon != std::string_view::npos) {
+            port = parse_int<unsigned>(v.substr(colon + 1)).value_or(0);
+        }
+        in_addr addr{};
+        if (v.empty() || lower(v) == "no" || lower(v) == "off") {
+            c.metrics_port = 0;
+        } else if (port == 0 || port > 65535 || inet_pton(AF_INET, host.c_str(), &addr) != 1) {
+            error("'metrics address': '" + std::string(v) +
+                  "' is not IPv4-ADDRESS:PORT (e.g. 127.0.0.1:9924), or off");
+        } else {
+            c.metrics_host = host;
+            c.metrics_port = uint16_t(port);
         }
     } else if (key == "smbdirect") {
         if (auto b = boolean("smb direct", v)) {

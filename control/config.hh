@@ -70,6 +70,10 @@ struct server_config {
     // connections to a session (MS-SMB2 3.3.5.5), e.g. SMB Direct ones.
     bool multichannel = true;
     std::vector<uint16_t> rdma_ports{5445, 445};
+    // `metrics address = IP:PORT` (smbx-only): smbx-control serves Prometheus' text
+    // format at http://IP:PORT/metrics. Port 0: off (the default).
+    std::string metrics_host;
+    uint16_t metrics_port = 0;
     std::vector<share_config> shares; // IPC$ is implicit and not listed here
 
     // Case-insensitive share lookup among the configured (disk) shares.

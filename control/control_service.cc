@@ -15,6 +15,10 @@ namespace {
 constexpr int send_attempts = 200;
 constexpr useconds_t send_retry_us = 5000;
 
+// Bounds what one status reply may make control hold: 4096 ring slots of 16 KiB,
+// 64 MiB, some hundred thousand sessions and opens.
+constexpr uint32_t max_status_parts = 4096;
+
 void wake(int fd) {
     uint64_t one = 1;
     ssize_t r = write(fd, &one, sizeof one);
@@ -195,9 +199,20 @@ void control_service::handle(const bytes& message) {
     case ipc::msg_type::status_reply:
         if (auto reply = ipc::decode_status_reply(message)) {
             auto it = _status_waiting.find(h->id);
-            if (it != _status_waiting.end()) {
-                it->second = std::move(*reply);
+            if (it == _status_waiting.end() || it->second.done) {
+                return; // nobody waits (timed out), or a stray part after the last
             }
+            uint32_t part = reply->part;
+            // A part missing (a full ring dropped it) or too many: the reply is
+            // incomplete, and the wait ends without one.
+            if (!ipc::append_status_part(it->second.reply, std::move(*reply)) ||
+                it->second.reply.part > max_status_parts) {
+                LOG_WARN("status reply %llu: part %u out of order or too many; dropped",
+                         static_cast<unsigned long long>(h->id), unsigned(part));
+                _status_waiting.erase(it);
+                return;
+            }
+            it->second.done = !it->second.reply.more;
             return;
         }
         break;
@@ -239,7 +254,7 @@ void control_service::tick(std::chrono::steady_clock::time_point now) {
 
 std::optional<ipc::status_reply> control_service::query_status(std::chrono::milliseconds timeout) {
     uint64_t id = _next_id++;
-    _status_waiting[id] = std::nullopt;
+    _status_waiting[id] = status_waiting{};
     if (!send(ipc::encode_status_request(id))) {
         _status_waiting.erase(id);
         return std::nullopt;
@@ -249,9 +264,11 @@ std::optional<ipc::status_reply> control_service::query_status(std::chrono::mill
     for (;;) {
         on_wake();
         auto it = _status_waiting.find(id);
-        if (it == _status_waiting.end() || it->second) {
+        if (it == _status_waiting.end() || it->second.done) {
             if (it != _status_waiting.end()) {
-                result = std::move(it->second);
+                result = std::move(it->second.reply);
+                result->part = 0;
+                result->more = false;
             }
             break;
         }

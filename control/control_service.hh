@@ -59,7 +59,12 @@ private:
     int _wake_control_fd;
     int _wake_dataplane_fd;
     uint64_t _next_id = 1;
-    std::map<uint64_t, std::optional<ipc::status_reply>> _status_waiting;
+    // A status reply being put together from its parts; `done` once the last came.
+    struct status_waiting {
+        ipc::status_reply reply;
+        bool done = false;
+    };
+    std::map<uint64_t, status_waiting> _status_waiting;
     leases::lease_service _leases;
 };
 

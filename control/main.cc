@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <sched.h>
 #include <string>
 #include <sys/epoll.h>
@@ -31,6 +32,9 @@
 #include "control/config.hh"
 #include "control/control_service.hh"
 #include "control/listen_sockets.hh"
+#include "control/metrics_exposition.hh"
+#include "control/metrics_server.hh"
+#include "control/status_json.hh"
 #include "control/supervisor.hh"
 #include "control/user_db.hh"
 
@@ -296,7 +300,8 @@ void log_summary(const config::server_config& cfg, const handover& h, const user
                config::protocol_name(cfg.max_dialect).c_str(), users.size(), h.admin_path.c_str());
 }
 
-std::string status_answer(control_service& service, const supervisor& sup) {
+// `status` (text) or `status json`, for the admin socket.
+std::string status_answer(control_service& service, const supervisor& sup, bool json) {
     if (sup.pid() <= 0) {
         return "error: the data plane is not running (restarting)\n";
     }
@@ -304,7 +309,18 @@ std::string status_answer(control_service& service, const supervisor& sup) {
     if (!reply) {
         return "error: the data plane did not answer within 2 s\n";
     }
+    if (json) {
+        return format_status_json(*reply, int(sup.pid()));
+    }
     return "data plane pid " + std::to_string(sup.pid()) + "\n" + format_status(*reply);
+}
+
+// The Prometheus exposition, for GET /metrics and the admin socket's `metrics`.
+std::string metrics_answer(control_service& service, const supervisor& sup) {
+    if (sup.pid() <= 0) {
+        return format_metrics(std::nullopt);
+    }
+    return format_metrics(service.query_status(std::chrono::seconds(2)));
 }
 
 } // namespace
@@ -415,8 +431,25 @@ int main(int argc, char** argv) {
         sup.start();
     }
 
+    std::unique_ptr<metrics_server> metrics;
+    if (cfg.metrics_port) {
+        std::string error;
+        metrics = metrics_server::start(cfg.metrics_host, cfg.metrics_port, error);
+        if (!metrics) {
+            LOG_ERROR("metrics address: %s", error.c_str());
+            sup.stop(std::chrono::seconds(5));
+            return 1;
+        }
+        LOG_NOTICE("metrics at http://%s:%u/metrics", cfg.metrics_host.c_str(),
+                   unsigned(cfg.metrics_port));
+    }
+    int metrics_fd = metrics ? metrics->wake_fd() : -1;
+
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    for (int fd : {sfd, h.wake_control_fd, admin.fd()}) {
+    for (int fd : {sfd, h.wake_control_fd, admin.fd(), metrics_fd}) {
+        if (fd < 0) {
+            continue;
+        }
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
@@ -437,11 +470,18 @@ int main(int argc, char** argv) {
             int fd = events[i].data.fd;
             if (fd == admin.fd()) {
                 admin.serve_one([&](std::string_view cmd) -> std::string {
-                    if (cmd == "status") {
-                        return status_answer(service, sup);
+                    if (cmd == "status" || cmd == "status json") {
+                        return status_answer(service, sup, cmd == "status json");
+                    }
+                    if (cmd == "metrics") {
+                        return metrics_answer(service, sup);
                     }
                     return "error: unknown command '" + std::string(cmd) + "'\n";
                 });
+                continue;
+            }
+            if (fd == metrics_fd) {
+                metrics->answer_waiting([&] { return metrics_answer(service, sup); });
                 continue;
             }
             if (fd != sfd) {
@@ -453,6 +493,7 @@ int main(int argc, char** argv) {
                     service.reset_rings();
                 } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
                     LOG_NOTICE("%s: stopping", strsignal(int(si.ssi_signo)));
+                    metrics.reset();
                     sup.stop(std::chrono::seconds(5));
                     unlink(h.admin_path.c_str());
                     return 0;
@@ -475,6 +516,8 @@ int main(int argc, char** argv) {
                 LOG_WARN("changes to 'interfaces' and 'smb ports' need a full restart");
             }
             h.dataplane_pid = sup.pid();
+            metrics.reset(); // its port is bound again by the new image
+            metrics_fd = -1; // (reexec returns only if it failed: no metrics then)
             reexec(argv, h);
         }
     }

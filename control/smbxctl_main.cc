@@ -3,7 +3,8 @@
 //   smbxctl [--config FILE] user passwd NAME   password: one line on standard input
 //   smbxctl [--config FILE] user del NAME
 //   smbxctl [--config FILE] user list
-//   smbxctl [--config FILE] status             sessions and open files (admin socket)
+//   smbxctl [--config FILE] status [--json]    sessions and open files (admin socket)
+//   smbxctl [--config FILE] metrics            Prometheus exposition (admin socket)
 // Exit status 0 on success, 1 with a message on standard error otherwise.
 #include <cstdio>
 #include <iostream>
@@ -23,7 +24,8 @@ namespace {
 int usage() {
     std::fprintf(stderr, "usage: smbxctl [--config FILE] user add|passwd|del NAME\n"
                          "       smbxctl [--config FILE] user list\n"
-                         "       smbxctl [--config FILE] status\n");
+                         "       smbxctl [--config FILE] status [--json]\n"
+                         "       smbxctl [--config FILE] metrics\n");
     return 1;
 }
 
@@ -85,9 +87,10 @@ int user_command(smbx::user_db& db, const std::string& verb, const std::vector<s
     return 0;
 }
 
-int status_command(const smbx::config::server_config& cfg) {
-    auto answer = smbx::admin_request(cfg.private_dir + "/smbx-admin.sock", "status",
-                                      std::chrono::seconds(5));
+// Sends an admin command and prints its answer (an "error:" answer to stderr).
+int admin_command(const smbx::config::server_config& cfg, const std::string& command) {
+    auto answer =
+        smbx::admin_request(cfg.private_dir + "/smbx-admin.sock", command, std::chrono::seconds(5));
     if (!answer.ok) {
         return fail(answer.text);
     }
@@ -126,7 +129,13 @@ int main(int argc, char** argv) {
         return user_command(db, args[1], {args.begin() + 2, args.end()});
     }
     if (args[0] == "status" && args.size() == 1) {
-        return status_command(cfg);
+        return admin_command(cfg, "status");
+    }
+    if (args[0] == "status" && args.size() == 2 && args[1] == "--json") {
+        return admin_command(cfg, "status json");
+    }
+    if (args[0] == "metrics" && args.size() == 1) {
+        return admin_command(cfg, "metrics");
     }
     return usage();
 }

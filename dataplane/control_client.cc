@@ -117,7 +117,12 @@ unsigned control_client::drain() {
             // locks that a request waiting for a reply may hold.
             if (_status) {
                 std::thread([this, id = h->id] {
-                    send(ipc::encode_fitting(id, _status(), _channel.to_control().max_message()));
+                    for (const auto& part : ipc::encode_status_parts(
+                             id, _status(), _channel.to_control().max_message())) {
+                        if (!send(part)) {
+                            break; // control sees a part missing and gives up on the reply
+                        }
+                    }
                 }).detach();
             }
             continue;

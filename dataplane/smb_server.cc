@@ -240,6 +240,11 @@ ipc::status_reply smb_server::status() {
         }
     }
     out.counters = counters::snapshot();
+    for (const auto& v : counters::per_worker_snapshot()) {
+        bool other = v.worker == counters::data_path::not_a_worker;
+        out.worker_counters.push_back(
+            {v.name, other ? ipc::worker_counter::other_threads : v.worker, v.value});
+    }
     return out;
 }
 

@@ -13,12 +13,14 @@ packages=(
     liburing-dev          # io_uring: the kernel TCP transport and file I/O
     libdpdk-dev           # DPDK: the kernel-bypass Ethernet transport
     libibverbs-dev librdmacm-dev  # rdma-core: SMB Direct
+    libcpp-httplib-dev    # smbx-control's Prometheus endpoint (`metrics address`)
     libgtest-dev libgmock-dev     # unit tests
     libbenchmark-dev      # micro benchmarks
     gnuplot-nox           # smbx-bench --sweep plots
     clang libclang-rt-14-dev      # libFuzzer targets
     # real clients for the integration tests
     smbclient samba-testsuite python3-impacket
+    prometheus curl       # the metrics test scrapes smbx with a real Prometheus
     # test tools
     python3 procps psmisc iproute2 openssl coreutils
     ethtool iputils-ping  # DPDK namespace test: checksum offload off, ping

@@ -138,6 +138,41 @@ void published_counters::set(const std::string& name, uint64_t value) {
     mine->second = value;
 }
 
+void set_worker(uint32_t index) {
+    data_path& block = data();
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    block.worker = index;
+}
+
+std::vector<worker_value> per_worker_snapshot() {
+    auto& r = registry();
+    std::lock_guard lock(r.mutex);
+    std::vector<uint32_t> workers;
+    for (const data_path* b : r.live) {
+        if (b->worker != data_path::not_a_worker) {
+            workers.push_back(b->worker);
+        }
+    }
+    std::sort(workers.begin(), workers.end());
+    workers.erase(std::unique(workers.begin(), workers.end()), workers.end());
+    workers.push_back(data_path::not_a_worker);
+    std::vector<worker_value> out;
+    for (uint32_t w : workers) {
+        for (const auto& n : named) {
+            // Ended threads count as "other": a worker's series must only ever rise.
+            uint64_t sum = w == data_path::not_a_worker ? (r.retired.*n.field).load() : 0;
+            for (const data_path* b : r.live) {
+                if (b->worker == w) {
+                    sum += (b->*n.field).load();
+                }
+            }
+            out.push_back({n.name, w, sum});
+        }
+    }
+    return out;
+}
+
 uint64_t total(counter data_path::*field) {
     auto& r = registry();
     std::lock_guard lock(r.mutex);

@@ -84,6 +84,11 @@ struct alignas(64) data_path {
     counter worker_file_reads;
     counter worker_file_writes;
     counter worker_file_syncs;
+
+    // Not a statistic: the worker whose thread owns the block (set_worker), for the
+    // metrics' worker label. Written and read only under the registry's mutex.
+    uint32_t worker = not_a_worker;
+    static constexpr uint32_t not_a_worker = 0xFFFFFFFF;
 };
 
 namespace detail {
@@ -105,6 +110,19 @@ inline void add(counter& c, uint64_t n) {
 
 // One counter summed over every thread's block, the ended threads' included.
 uint64_t total(counter data_path::*field);
+
+// The calling thread is worker `index`: its block's counts are reported under that
+// worker (per_worker_snapshot).
+void set_worker(uint32_t index);
+
+// Every per-thread counter by worker: one entry per counter and worker, then one per
+// counter for every other thread and the ended ones (worker = data_path::not_a_worker).
+struct worker_value {
+    const char* name;
+    uint32_t worker;
+    uint64_t value;
+};
+std::vector<worker_value> per_worker_snapshot();
 
 // Name/value pairs of every data-path counter (summed over the threads), of the buffer
 // pool and of what transports published (below), for status.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 
 namespace smbx {
 
@@ -123,6 +124,7 @@ void worker::run() {
     snprintf(name, sizeof name, "smbx-worker-%u", _index);
     name_and_pin_this_thread(name, _cpu);
     async_file_io::set_local(_file_io.get());
+    counters::set_worker(_index); // its counts carry worker="N" in the metrics
     LOG_INFO("worker %u running on CPU %d, idle policy %s", _index, _cpu,
              _policy == idle_policy::poll ? "poll" : "adaptive");
     // The clock is read only every so many idle polls: an idle poll is a few dozen

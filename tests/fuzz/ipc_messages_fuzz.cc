@@ -5,8 +5,9 @@
 //         every decoder of common/ipc_messages.cc (a decoded message re-encodes to the
 //         same length and to a fixed point), then onto the to_control ring, and
 //         control_service answers them all (real authenticator, a config with a
-//         restricted share) while it waits for a status reply. Every request that
-//         decodes gets exactly one reply of its kind, under its id, in order.
+//         restricted share) while it waits for a status reply (in parts, assembled
+//         only when complete and in order). Every request that decodes gets exactly
+//         one reply of its kind, under its id, in order.
 //   odd:  the shared memory itself. The rest overwrites the to_control ring's header
 //         (head, tail, geometry), to_dataplane's geometry and the first to_control slots; control
 //         then serves and queries status as above, and must still answer afterwards.
@@ -26,6 +27,7 @@
 #include "control/auth/nt_hash.hh"
 #include "control/config.hh"
 #include "control/control_service.hh"
+#include "control/status_json.hh"
 #include "tests/fuzz/fuzz_check.hh"
 
 using namespace smbx;
@@ -103,7 +105,32 @@ struct expected_reply {
     uint64_t id;
 };
 
-std::optional<expected_reply> decode_everything(byte_span m, bool& status_reply_for_1) {
+// What control makes of the status reply parts of id 1 (the id a fresh service's
+// query_status asks with): complete once the parts 0..n came in order, the last without
+// `more`; refused at the first part out of order; parts after either are ignored.
+struct status_model {
+    enum class state { waiting, complete, refused };
+    state st = state::waiting;
+    uint32_t next_part = 0;
+    size_t sessions = 0;
+
+    void see(const ipc::status_reply& part) {
+        if (st != state::waiting) {
+            return;
+        }
+        if (part.part != next_part) {
+            st = state::refused;
+            return;
+        }
+        ++next_part;
+        sessions += part.sessions.size();
+        if (!part.more) {
+            st = state::complete;
+        }
+    }
+};
+
+std::optional<expected_reply> decode_everything(byte_span m, status_model& status_for_1) {
     auto h = ipc::decode_header(m);
     if (!h) {
         check(m.size() < 16);
@@ -124,11 +151,23 @@ std::optional<expected_reply> decode_everything(byte_span m, bool& status_reply_
     round_trip(m, h->id, ipc::decode_hello, ipc::encode_hello);
     if (auto s = ipc::decode_status_reply(m)) {
         check(round_trip(m, h->id, ipc::decode_status_reply, ENCODER(ipc::status_reply)));
-        // What smbxctl prints from it, and the cut that fits it into one ring slot.
+        // What smbxctl prints from it, in text and JSON, and its split into ring slots:
+        // every part fits and they add up to every entry again.
         (void)format_status(*s);
-        bytes fitted = ipc::encode_fitting(h->id, *s, 4096);
-        check(ipc::decode_status_reply(fitted).has_value());
-        status_reply_for_1 |= h->id == 1;
+        (void)format_status_json(*s, 1);
+        ipc::status_reply whole;
+        for (const auto& part : ipc::encode_status_parts(h->id, *s, 4096)) {
+            check(part.size() <= 4096);
+            auto p = ipc::decode_status_reply(part);
+            check(p && ipc::append_status_part(whole, std::move(*p)));
+        }
+        check(!whole.more && whole.sessions.size() == s->sessions.size() &&
+              whole.opens.size() == s->opens.size() &&
+              whole.counters.size() == s->counters.size() &&
+              whole.worker_counters.size() == s->worker_counters.size());
+        if (h->id == 1) {
+            status_for_1.see(*s);
+        }
     }
     if (h->type == ipc::msg_type::share_enum_request) {
         expect = expected_reply{ipc::msg_type::share_enum_reply, h->id};
@@ -153,23 +192,23 @@ void run_messages(world& w, control_service& svc, byte_span input) {
     }
     std::vector<expected_reply> expected;
     std::vector<std::optional<ipc::tree_connect_request>> tree_requests;
-    bool status_reply_for_1 = false;
+    status_model status_for_1;
     for (const auto& rec : records) {
         if (rec.size() > w.channel.to_control().max_message()) {
             continue;
         }
-        bool status_for_1 = false;
         auto e = decode_everything(rec, status_for_1);
         check(w.channel.to_control().push(rec));
-        status_reply_for_1 |= status_for_1;
         if (e) {
             expected.push_back(*e);
             tree_requests.push_back(ipc::decode_tree_connect_request(rec));
         }
     }
-    // A fresh service asks with id 1; only a status reply of that id answers it.
+    // A fresh service asks with id 1; only status reply parts of that id, complete and
+    // in order, answer it.
     auto status = svc.query_status(std::chrono::milliseconds(0));
-    check(status.has_value() == status_reply_for_1);
+    check(status.has_value() == (status_for_1.st == status_model::state::complete));
+    check(!status || status->sessions.size() == status_for_1.sessions);
 
     auto first = w.channel.to_dataplane().pop();
     check(first && ipc::decode_header(*first)->type == ipc::msg_type::status_request);

@@ -168,9 +168,20 @@ TEST(ipc_messages, status) {
     s.sessions.push_back({0x100000001, "alice", "127.0.0.1:1234", 0x0311, true, false});
     s.sessions.push_back({2, "", "10.0.0.2:445", 0x0202, false, true});
     s.opens.push_back({0x100000001, "data", "dir/file.txt"});
+    s.part = 3;
+    s.more = true;
+    s.worker_counters.push_back({"pool_gets", 1, 77});
+    s.worker_counters.push_back({"pool_gets", worker_counter::other_threads, 5});
     auto m = encode(14, s);
     auto d = decode_status_reply(m);
     ASSERT_TRUE(d);
+    EXPECT_EQ(d->part, 3u);
+    EXPECT_TRUE(d->more);
+    ASSERT_EQ(d->worker_counters.size(), 2u);
+    EXPECT_EQ(d->worker_counters[0].name, "pool_gets");
+    EXPECT_EQ(d->worker_counters[0].worker, 1u);
+    EXPECT_EQ(d->worker_counters[0].value, 77u);
+    EXPECT_EQ(d->worker_counters[1].worker, worker_counter::other_threads);
     ASSERT_EQ(d->sessions.size(), 2u);
     EXPECT_EQ(d->sessions[0].session_id, 0x100000001u);
     EXPECT_EQ(d->sessions[0].user, "alice");
@@ -202,8 +213,8 @@ TEST(ipc_messages, huge_length_fields_rejected) {
     // Body: u64 auth_id at 16, then the u32 address length at 24.
     m[24] = m[25] = m[26] = m[27] = 0xff;
     EXPECT_FALSE(decode_auth_request(m));
-    // A count of sessions that the body cannot hold.
+    // A count of sessions that the body cannot hold (after the u32 part and u8 more).
     auto s = encode(1, status_reply{});
-    s[16] = s[17] = s[18] = s[19] = 0xff;
+    s[21] = s[22] = s[23] = s[24] = 0xff;
     EXPECT_FALSE(decode_status_reply(s));
 }

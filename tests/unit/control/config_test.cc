@@ -520,3 +520,16 @@ TEST(config, dpdk_keys_are_global_only) {
     auto r = parse("[s]\npath = /s\ntransport = dpdk\n", "t");
     EXPECT_EQ(r.config.dpdk.transport, transport_kind::tcp);
 }
+
+TEST(config, metrics_address_is_off_by_default_and_takes_ipv4_port) {
+    EXPECT_EQ(parse_ok("").config.metrics_port, 0);
+    auto c = parse_ok("[global]\n metrics address = 127.0.0.1:9924\n").config;
+    EXPECT_EQ(c.metrics_host, "127.0.0.1");
+    EXPECT_EQ(c.metrics_port, 9924);
+    EXPECT_EQ(parse_ok("[global]\n metrics address = off\n").config.metrics_port, 0);
+    for (const char* bad : {"127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "localhost:9924",
+                            ":9924", "127.0.0.1:x"}) {
+        auto r = parse(std::string("[global]\n metrics address = ") + bad + "\n", "t.conf");
+        EXPECT_TRUE(error_mentions(r, "'metrics address'")) << bad;
+    }
+}

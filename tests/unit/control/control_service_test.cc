@@ -277,6 +277,59 @@ TEST_F(control_service_test, query_status_round_trip_with_dataplane_thread) {
     EXPECT_EQ(ipc::decode_header(other[0])->id, 77u);
 }
 
+// A reply over many ring slots (parts), with another request in between, comes back
+// whole; a part missing ends the wait at once, without a reply.
+TEST_F(control_service_test, query_status_assembles_parts_and_refuses_a_gap) {
+    ipc::status_reply s;
+    for (uint64_t i = 0; i < 1000; ++i) {
+        s.sessions.push_back({i + 1, "alice", "127.0.0.1:" + std::to_string(i), 0x0311, 1, 0});
+        s.opens.push_back({i + 1, "team", "file-" + std::to_string(i)});
+    }
+    auto answer = [&](bool drop_one) {
+        // The request comes once query_status runs; other replies (the auth reply of
+        // the round before) are skipped.
+        std::optional<ipc::header> h;
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (!(h && h->type == ipc::msg_type::status_request)) {
+            ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+            auto m = _channel.to_dataplane().pop();
+            h = m ? ipc::decode_header(*m) : std::nullopt;
+            if (!m) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+        }
+        auto parts = ipc::encode_status_parts(h->id, s, _channel.to_control().max_message());
+        ASSERT_GT(parts.size(), 3u);
+        for (size_t i = 0; i < parts.size(); ++i) {
+            if (i == 1) {
+                ASSERT_TRUE(
+                    _channel.to_control().push(ipc::encode(77, ipc::auth_request{0, "c", {1}})));
+            }
+            if (!(drop_one && i == 2)) {
+                ASSERT_TRUE(_channel.to_control().push(parts[i]));
+            }
+        }
+        uint64_t one = 1;
+        EXPECT_EQ(write(_wake_control, &one, 8), 8);
+    };
+    std::thread dataplane([&] { answer(false); });
+    auto got = _service->query_status(std::chrono::milliseconds(3000));
+    dataplane.join();
+    ASSERT_TRUE(got);
+    ASSERT_EQ(got->sessions.size(), 1000u);
+    ASSERT_EQ(got->opens.size(), 1000u);
+    EXPECT_EQ(got->sessions.back().session_id, 1000u);
+    EXPECT_EQ(got->opens.back().path, "file-999");
+    EXPECT_EQ(_steps, 1); // the auth request between the parts was served
+
+    std::thread gap([&] { answer(true); });
+    auto start = std::chrono::steady_clock::now();
+    got = _service->query_status(std::chrono::milliseconds(3000));
+    gap.join();
+    EXPECT_FALSE(got);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+}
+
 TEST_F(control_service_test, query_status_times_out_without_dataplane) {
     auto start = std::chrono::steady_clock::now();
     EXPECT_FALSE(_service->query_status(std::chrono::milliseconds(150)));
