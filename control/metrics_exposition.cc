@@ -180,6 +180,64 @@ std::string worker_label(uint32_t w) {
                                                    : "worker=\"" + std::to_string(w) + "\"";
 }
 
+// SMB2 command codes (MS-SMB2 2.2.1.2), as label values.
+constexpr std::array<std::string_view, 19> command_names{
+    "negotiate",     "session_setup", "logoff",   "tree_connect", "tree_disconnect",
+    "create",        "close",         "flush",    "read",         "write",
+    "lock",          "ioctl",         "cancel",   "echo",         "query_directory",
+    "change_notify", "query_info",    "set_info", "oplock_break"};
+constexpr std::array<std::string_view, 4> status_classes{"success", "informational", "warning",
+                                                         "error"};
+
+// The data plane's per-command counters, `smb2_command:<code>:<field>` by worker, as
+// three labelled families.
+void per_command(std::string& out, const ipc::status_reply& s) {
+    std::string responses, request_bytes, response_bytes;
+    for (const auto& wc : s.worker_counters) {
+        std::string_view n = wc.name;
+        if (!n.starts_with("smb2_command:")) {
+            continue;
+        }
+        n.remove_prefix(13);
+        size_t colon = n.find(':');
+        size_t code = 0;
+        for (char c : n.substr(0, colon)) {
+            bool digit = c >= '0' && c <= '9' && code < command_names.size();
+            code = digit ? code * 10 + size_t(c - '0') : command_names.size();
+        }
+        if (colon == std::string_view::npos || code >= command_names.size()) {
+            continue;
+        }
+        std::string_view field = n.substr(colon + 1);
+        std::string labels =
+            "command=\"" + std::string(command_names[code]) + "\"," + worker_label(wc.worker);
+        if (field.starts_with("responses_") && field.size() == 11 && field[10] >= '0' &&
+            field[10] <= '3') {
+            std::string l = "command=\"" + std::string(command_names[code]) + "\",status_class=\"" +
+                            std::string(status_classes[size_t(field[10] - '0')]) + "\"," +
+                            worker_label(wc.worker);
+            sample(responses, "smbx_smb2_responses_total", l, wc.value);
+        } else if (field == "request_bytes") {
+            sample(request_bytes, "smbx_smb2_request_bytes_total", labels, wc.value);
+        } else if (field == "response_bytes") {
+            sample(response_bytes, "smbx_smb2_response_bytes_total", labels, wc.value);
+        }
+    }
+    if (responses.empty()) {
+        return; // a data plane without them
+    }
+    family(out, "smbx_smb2_responses_total", kind::counter,
+           "SMB2 responses by command and NTSTATUS severity class (an async request counts at "
+           "its interim response).");
+    out += responses;
+    family(out, "smbx_smb2_request_bytes_total", kind::counter,
+           "Bytes of SMB2 requests (header, body, WRITE data) by command.");
+    out += request_bytes;
+    family(out, "smbx_smb2_response_bytes_total", kind::counter,
+           "Bytes of SMB2 responses (header, body, READ data) by command.");
+    out += response_bytes;
+}
+
 } // namespace
 
 std::string format_metrics(const std::optional<ipc::status_reply>& status) {
@@ -191,6 +249,7 @@ std::string format_metrics(const std::optional<ipc::status_reply>& status) {
         return out;
     }
     sessions(out, *status);
+    per_command(out, *status);
     std::set<std::string> done; // a name the data plane listed twice is exposed once
     for (const auto& [name, value] : status->counters) {
         kind type = kind::untyped;

@@ -56,6 +56,20 @@ constexpr named_counter named[] = {
     {"worker_file_syncs", &data_path::worker_file_syncs},
     {"smb2_completions_to_request_threads", &data_path::smb2_completions_to_request_threads},
 };
+// Calls f(name, a's counter, b's counter) for each per-command counter of two blocks.
+template <typename F> void for_each_command_counter(data_path& a, const data_path& b, F f) {
+    for (size_t cmd = 0; cmd < smb2_command_count; ++cmd) {
+        auto& x = a.smb2_commands[cmd];
+        const auto& y = b.smb2_commands[cmd];
+        std::string prefix = "smb2_command:" + std::to_string(cmd) + ":";
+        for (size_t k = 0; k < smb2_command_counters::status_classes; ++k) {
+            f(prefix + "responses_" + std::to_string(k), x.responses[k], y.responses[k]);
+        }
+        f(prefix + "request_bytes", x.request_bytes, y.request_bytes);
+        f(prefix + "response_bytes", x.response_bytes, y.response_bytes);
+    }
+}
+
 // Every live thread's block, and what ended threads counted. The mutex is taken when a
 // thread counts for the first time, when it ends, and by readers: never per message.
 struct block_registry {
@@ -79,6 +93,9 @@ struct block_retirement {
         for (const auto& n : named) {
             (r.retired.*n.field).add((tls_block->*n.field).load());
         }
+        for_each_command_counter(
+            r.retired, *tls_block,
+            [](const std::string&, counter& to, const counter& from) { to.add(from.load()); });
         std::erase(r.live, tls_block);
         delete tls_block;
         // A count after this (another thread-local's destructor) registers a new block,
@@ -159,16 +176,32 @@ std::vector<worker_value> per_worker_snapshot() {
     workers.push_back(data_path::not_a_worker);
     std::vector<worker_value> out;
     for (uint32_t w : workers) {
-        for (const auto& n : named) {
-            // Ended threads count as "other": a worker's series must only ever rise.
-            uint64_t sum = w == data_path::not_a_worker ? (r.retired.*n.field).load() : 0;
-            for (const data_path* b : r.live) {
-                if (b->worker == w) {
-                    sum += (b->*n.field).load();
-                }
+        // Ended threads count as "other": a worker's series must only ever rise.
+        data_path sum;
+        const data_path none;
+        auto fold = [&](const data_path& b) {
+            for (const auto& n : named) {
+                (sum.*n.field).add((b.*n.field).load());
             }
-            out.push_back({n.name, w, sum});
+            for_each_command_counter(
+                sum, b,
+                [](const std::string&, counter& to, const counter& from) { to.add(from.load()); });
+        };
+        if (w == data_path::not_a_worker) {
+            fold(r.retired);
         }
+        for (const data_path* b : r.live) {
+            if (b->worker == w) {
+                fold(*b);
+            }
+        }
+        for (const auto& n : named) {
+            out.push_back({n.name, w, (sum.*n.field).load()});
+        }
+        for_each_command_counter(sum, none,
+                                 [&](const std::string& name, counter& c, const counter&) {
+                                     out.push_back({name, w, c.load()});
+                                 });
     }
     return out;
 }

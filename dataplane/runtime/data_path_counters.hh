@@ -29,6 +29,18 @@ private:
     std::atomic<uint64_t> _value{0};
 };
 
+// Per SMB2 command: responses by the NTSTATUS severity class (the status's top two
+// bits: success, informational, warning, error), and the bytes of the request and of
+// the response (header, body and payload: a WRITE's data counts in, a READ's out).
+// An async request is counted at its interim response (STATUS_PENDING, success).
+struct smb2_command_counters {
+    static constexpr size_t status_classes = 4;
+    counter responses[status_classes];
+    counter request_bytes;
+    counter response_bytes;
+};
+constexpr size_t smb2_command_count = 19; // NEGOTIATE (0) .. OPLOCK_BREAK (18)
+
 // A new counter is also named in data_path_counters.cc (`named`), for status.
 struct alignas(64) data_path {
     // File reads/writes through io_uring with the pool registered as a fixed buffer, and
@@ -84,6 +96,8 @@ struct alignas(64) data_path {
     counter worker_file_reads;
     counter worker_file_writes;
     counter worker_file_syncs;
+    // By command code; for the metrics, not listed in `smbxctl status`.
+    smb2_command_counters smb2_commands[smb2_command_count];
 
     // Not a statistic: the worker whose thread owns the block (set_worker), for the
     // metrics' worker label. Written and read only under the registry's mutex.
@@ -108,6 +122,19 @@ inline void add(counter& c, uint64_t n) {
     c.add(n);
 }
 
+// One SMB2 response of command `cmd` with `status` (a command code beyond the table,
+// refused as such, is not counted).
+inline void count_smb2_response(uint16_t cmd, uint32_t status, uint64_t request_bytes,
+                                uint64_t response_bytes) {
+    if (cmd >= smb2_command_count) {
+        return;
+    }
+    auto& c = data().smb2_commands[cmd];
+    c.responses[status >> 30].add(1);
+    c.request_bytes.add(request_bytes);
+    c.response_bytes.add(response_bytes);
+}
+
 // One counter summed over every thread's block, the ended threads' included.
 uint64_t total(counter data_path::*field);
 
@@ -117,8 +144,10 @@ void set_worker(uint32_t index);
 
 // Every per-thread counter by worker: one entry per counter and worker, then one per
 // counter for every other thread and the ended ones (worker = data_path::not_a_worker).
+// The per-command counters are named smb2_command:<code>:responses_<class 0-3>,
+// smb2_command:<code>:request_bytes and smb2_command:<code>:response_bytes.
 struct worker_value {
-    const char* name;
+    std::string name;
     uint32_t worker;
     uint64_t value;
 };

@@ -342,6 +342,9 @@ void build_response(request_state& st, one_result& out) {
     write_header(std::span<uint8_t, header_size>(m.data(), header_size), st.rh);
     out.message = std::move(m);
     out.payload = std::move(resp.payload);
+    // In the thread's own counter block: no shared write per request.
+    counters::count_smb2_response(static_cast<uint16_t>(st.h.cmd), resp.status,
+                                  st.req.message.size(), out.message.size() + out.payload.size());
 }
 
 // Whether and with which key the response is signed (3.3.4.1.1): when the request was

@@ -27,6 +27,7 @@
 #include "control/auth/nt_hash.hh"
 #include "control/config.hh"
 #include "control/control_service.hh"
+#include "control/metrics_exposition.hh"
 #include "control/status_json.hh"
 #include "tests/fuzz/fuzz_check.hh"
 
@@ -151,10 +152,11 @@ std::optional<expected_reply> decode_everything(byte_span m, status_model& statu
     round_trip(m, h->id, ipc::decode_hello, ipc::encode_hello);
     if (auto s = ipc::decode_status_reply(m)) {
         check(round_trip(m, h->id, ipc::decode_status_reply, ENCODER(ipc::status_reply)));
-        // What smbxctl prints from it, in text and JSON, and its split into ring slots:
+        // What smbxctl prints from it (text, JSON, metrics), and its split into ring slots:
         // every part fits and they add up to every entry again.
         (void)format_status(*s);
         (void)format_status_json(*s, 1);
+        (void)format_metrics(*s);
         ipc::status_reply whole;
         for (const auto& part : ipc::encode_status_parts(h->id, *s, 4096)) {
             check(part.size() <= 4096);

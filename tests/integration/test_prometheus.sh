@@ -6,9 +6,11 @@
 #  - Prometheus on 127.0.0.1 (private port, temp storage, scrape_interval 1s) has the
 #    target up and smbx_dataplane_up 1;
 #  - an smbclient session puts and gets a 4 MiB random file (compared): Prometheus sees
-#    the file-read byte counter (summed over its worker series) rise by at least the
-#    bytes the client read, per-worker series with a worker="N" label, and the session
-#    gauge at >= 1 while the session is open (0 before);
+#    the SMB2 READ response bytes and the file-read byte counters (summed over their
+#    worker series) rise by at least the bytes the client read, the WRITE request bytes
+#    by at least those it wrote, successful READ responses counted, per-worker series
+#    with a worker="N" label, and the session gauge at >= 1 while a session is open
+#    (0 before and after);
 #  - `metrics address` is off by default: nothing listens without it.
 # Skips (77) only if prometheus is missing and cannot be installed here.
 source "$(dirname "$0")/lib.sh"
@@ -34,8 +36,12 @@ smbx_add_user alice
 smbx_start
 
 # --- the endpoint itself
-deadline=$((SECONDS + 20))
-until curl -sf -o "$T/scrape1.txt" --max-time 5 "$METRICS" || [ $SECONDS -ge $deadline ]; do sleep 0.3; done
+# (until the data plane is up: before its hello a scrape says smbx_dataplane_up 0)
+deadline=$((SECONDS + 30))
+until { curl -sf -o "$T/scrape1.txt" --max-time 5 "$METRICS" &&
+        grep -q '^smbx_dataplane_up 1$' "$T/scrape1.txt"; } || [ $SECONDS -ge $deadline ]; do
+    sleep 0.3
+done
 check_output "GET /metrics answers with smbx_dataplane_up 1" '^smbx_dataplane_up 1$' cat "$T/scrape1.txt"
 check "promtool check metrics accepts the exposition" promtool check metrics <"$T/scrape1.txt"
 check_output "the exposition has per-worker series" '^smbx_file_read_fixed_bytes_total\{worker="0"\} [0-9]+$' cat "$T/scrape1.txt"
@@ -96,6 +102,15 @@ assert_eq "Prometheus has smbx_dataplane_up 1" 1 "$V"
 READ_Q='sum(smbx_file_read_fixed_bytes_total) + sum(smbx_file_read_unregistered_bytes_total)'
 wait_value 10 "$READ_Q" 'True'
 BEFORE=$V
+SMB_READ_Q='sum(smbx_smb2_response_bytes_total{command="read"})'
+SMB_WRITE_Q='sum(smbx_smb2_request_bytes_total{command="write"})'
+wait_value 10 "$SMB_READ_Q" 'True'
+READ_BEFORE=$V
+wait_value 10 "$SMB_WRITE_Q" 'True'
+WRITE_BEFORE=$V
+READ_OK_Q='sum(smbx_smb2_responses_total{command="read",status_class="success"})'
+wait_value 10 "$READ_OK_Q" 'True'
+READ_OK_BEFORE=$V
 wait_value 10 'sum(smbx_sessions)' 'True'
 assert_eq "no session before the client" 0 "$V"
 
@@ -124,6 +139,16 @@ wait_value 20 "$READ_Q" "float(v) - $BEFORE >= $SIZE"
 log "file read bytes: before $BEFORE, after $V (client read $SIZE)"
 assert_true "Prometheus: file read bytes rose by at least the $SIZE bytes read ($BEFORE -> $V)" \
     python3 -c "import sys; sys.exit(0 if float('$V') - float('$BEFORE') >= $SIZE else 1)"
+wait_value 20 "$SMB_READ_Q" "float(v) - $READ_BEFORE >= $SIZE"
+assert_true "Prometheus: SMB2 READ response bytes rose by at least $SIZE ($READ_BEFORE -> $V)" \
+    python3 -c "import sys; sys.exit(0 if float('$V') - float('$READ_BEFORE') >= $SIZE else 1)"
+wait_value 20 "$SMB_WRITE_Q" "float(v) - $WRITE_BEFORE >= $SIZE"
+assert_true "Prometheus: SMB2 WRITE request bytes rose by at least $SIZE ($WRITE_BEFORE -> $V)" \
+    python3 -c "import sys; sys.exit(0 if float('$V') - float('$WRITE_BEFORE') >= $SIZE else 1)"
+# (smbclient reads the 4 MiB in one READ here: as many as the read size allows)
+wait_value 10 "$READ_OK_Q" "float(v) - $READ_OK_BEFORE >= 1"
+assert_true "Prometheus: successful SMB2 READ responses counted ($READ_OK_BEFORE -> $V)" \
+    python3 -c "import sys; sys.exit(0 if float('$V') - float('$READ_OK_BEFORE') >= 1 else 1)"
 wait_value 10 'count(smbx_file_read_fixed_bytes_total{worker=~"[0-9]+"})' 'float(v) >= 1'
 assert_true "Prometheus has per-worker series (worker=\"N\")" test "$V" != none
 wait_value 20 'sum(smbx_sessions)' 'float(v) == 0'

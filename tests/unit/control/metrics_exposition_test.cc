@@ -61,5 +61,27 @@ TEST(metrics_exposition, counters_by_worker_gauges_and_sessions) {
     EXPECT_EQ(text.find("# HELP smbx_file_read_fixed_bytes_total ", help + 1), std::string::npos);
 }
 
+TEST(metrics_exposition, per_command_counters_become_labelled_families) {
+    ipc::status_reply s;
+    s.worker_counters = {{"smb2_command:8:responses_0", 0, 12},
+                         {"smb2_command:8:responses_3", 0, 1},
+                         {"smb2_command:8:response_bytes", 0, 4096},
+                         {"smb2_command:9:request_bytes", ipc::worker_counter::other_threads, 10},
+                         {"smb2_command:19:responses_0", 0, 5}, // no such command: left out
+                         {"smb2_command:8:responses_4", 0, 5}}; // no such class: left out
+    auto text = format_metrics(s);
+    EXPECT_TRUE(has_line(text, "# TYPE smbx_smb2_responses_total counter"));
+    EXPECT_TRUE(has_line(
+        text,
+        "smbx_smb2_responses_total{command=\"read\",status_class=\"success\",worker=\"0\"} 12"));
+    EXPECT_TRUE(has_line(
+        text, "smbx_smb2_responses_total{command=\"read\",status_class=\"error\",worker=\"0\"} 1"));
+    EXPECT_TRUE(
+        has_line(text, "smbx_smb2_response_bytes_total{command=\"read\",worker=\"0\"} 4096"));
+    EXPECT_TRUE(
+        has_line(text, "smbx_smb2_request_bytes_total{command=\"write\",worker=\"other\"} 10"));
+    EXPECT_EQ(text.find("} 5\n"), std::string::npos);
+}
+
 } // namespace
 } // namespace smbx
