@@ -140,7 +140,10 @@ pick_port() {
     echo "no free port found" >&2; return 1
 }
 
-rand_pass() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20; echo "Aa1"; }
+# 20 alphanumerics and "Aa1", on one line: base64's newline must not get in (with five
+# or more of its 24 characters dropped as / + =, `head -c 20` took the newline, and the
+# password became two lines of which smbxctl kept the first: a rare LOGON_FAILURE).
+rand_pass() { head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 20; echo "Aa1"; }
 
 smbx_init() {
     T=$(mktemp -d "${TMPDIR:-/tmp}/smbx-it.$TEST_NAME.XXXXXX")
