@@ -30,6 +30,13 @@ metrics_server::~metrics_server() {
         _stopping = true;
     }
     _cv.notify_all();
+    // cpp-httplib's stop() does nothing until its listening loop runs (the loop sets
+    // is_running): a stop right after start would leave the thread listening and the
+    // join below waiting for ever. So wait for the loop first (or for its end).
+    for (int i = 0; _thread.joinable() && i < 2000 && !_server->is_running() && !_listen_ended;
+         ++i) {
+        usleep(1000);
+    }
     _server->stop();
     if (_thread.joinable()) {
         _thread.join();
@@ -74,6 +81,7 @@ std::unique_ptr<metrics_server> metrics_server::start(const std::string& host, u
     m->_thread = std::thread([self] {
         pthread_setname_np(pthread_self(), "smbx-metrics");
         self->_server->listen_after_bind();
+        self->_listen_ended = true;
     });
     return m;
 }

@@ -4,6 +4,7 @@
 // service, through an eventfd, and waits (bounded) for the exposition it renders.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,7 @@ private:
 
     std::unique_ptr<httplib::Server> _server;
     std::thread _thread;
+    std::atomic<bool> _listen_ended{false}; // listen_after_bind returned
     int _wake_fd = -1;
     std::mutex _mutex;
     std::condition_variable _cv;

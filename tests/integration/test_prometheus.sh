@@ -11,6 +11,7 @@
 #    by at least those it wrote, successful READ responses counted, per-worker series
 #    with a worker="N" label, and the session gauge at >= 1 while a session is open
 #    (0 before and after);
+#  - after SIGHUP (smbx-control re-executes) the endpoint is back on its port;
 #  - `metrics address` is off by default: nothing listens without it.
 # Skips (77) only if prometheus is missing and cannot be installed here.
 source "$(dirname "$0")/lib.sh"
@@ -157,6 +158,18 @@ wait_value 10 'max_over_time(sum(smbx_sessions)[5m:1s])' 'True'
 assert_eq "max_over_time of the session gauge saw 1" 1 "$V"
 curl -sf --max-time 5 "$METRICS" >"$T/scrape2.txt"
 check "promtool check metrics accepts the exposition after traffic" promtool check metrics <"$T/scrape2.txt"
+
+# --- SIGHUP re-executes smbx-control: the endpoint is bound again on the same port
+kill -HUP "$SERVER_PID"
+deadline=$((SECONDS + 20))
+until [ "$(grep -c 'notice: metrics at ' "$SERVER_LOG")" -ge 2 ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+assert_eq "SIGHUP: smbx-control re-executed and listens for metrics again" 2 \
+    "$(grep -c 'notice: metrics at ' "$SERVER_LOG")"
+deadline=$((SECONDS + 20))
+until curl -sf --max-time 3 "$METRICS" 2>/dev/null | grep -q '^smbx_dataplane_up 1$' ||
+    [ $SECONDS -ge $deadline ]; do sleep 0.3; done
+check_output "after the re-exec GET /metrics answers again" '^smbx_dataplane_up 1$' \
+    curl -sf --max-time 5 "$METRICS"
 
 # --- off by default
 smbx_stop
