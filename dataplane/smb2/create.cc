@@ -9,6 +9,7 @@
 
 #include "dataplane/control_client.hh"
 #include "dataplane/rpc/named_pipe.hh"
+#include "dataplane/smb2/create_contexts.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/create_file.hh"
@@ -20,47 +21,6 @@ namespace smbx::smb2 {
 namespace {
 
 constexpr size_t create_fixed_end = header_size + 56; // Buffer starts here
-
-struct create_context {
-    byte_span name;
-    byte_span data;
-    bool is(const char* tag) const {
-        return name.size() == 4 && std::memcmp(name.data(), tag, 4) == 0;
-    }
-};
-
-// The chain of SMB2_CREATE_CONTEXT structures (2.2.13.2); nullopt if malformed. Names
-// are at least 4 bytes (Windows refuses shorter ones: smbtorture smb2.create.blob).
-std::optional<std::vector<create_context>> parse_contexts(byte_span buf) {
-    std::vector<create_context> out;
-    size_t pos = 0;
-    while (pos < buf.size()) {
-        byte_reader c(buf.subspan(pos));
-        uint32_t next = c.u32();
-        uint16_t name_offset = c.u16();
-        uint16_t name_length = c.u16();
-        c.u16(); // Reserved
-        uint16_t data_offset = c.u16();
-        uint32_t data_length = c.u32();
-        create_context ctx;
-        ctx.name = c.at(name_offset, name_length);
-        if (data_length) {
-            ctx.data = c.at(data_offset, data_length);
-        }
-        if (!c.ok() || name_length < 4 || (next && (next % 8 || next > c.size()))) {
-            return std::nullopt;
-        }
-        if (next && next < size_t(name_offset) + name_length) {
-            return std::nullopt;
-        }
-        out.push_back(ctx);
-        if (!next) {
-            return out;
-        }
-        pos += next;
-    }
-    return std::nullopt; // the last context must have Next == 0
-}
 
 struct reply_context {
     const char* tag;
@@ -177,8 +137,8 @@ bool is_quota_fake_file(byte_span name_utf16) {
 void handle_create(request& req, response& resp) {
     auto b = req.body();
     b.u16(); // StructureSize: the command table checked it
-    b.u8(); // SecurityFlags
-    b.u8(); // RequestedOplockLevel
+    b.u8();  // SecurityFlags
+    b.u8();  // RequestedOplockLevel
     uint32_t impersonation = b.u32();
     b.skip(16); // SmbCreateFlags, Reserved
     vfs::create_params p;
@@ -211,7 +171,7 @@ void handle_create(request& req, response& resp) {
     if (ctx_length) {
         auto buf = msg.at(ctx_offset, ctx_length);
         auto parsed = msg.ok() && ctx_offset >= create_fixed_end && ctx_offset % 8 == 0
-                          ? parse_contexts(buf)
+                          ? parse_create_contexts(buf)
                           : std::nullopt;
         if (!parsed) {
             resp.fail(status::invalid_parameter);

@@ -813,4 +813,9 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
     conn.outbox.push_back(std::move(sealed->head));
 }
 
+uint16_t request_structure_size(command cmd) {
+    uint16_t c = static_cast<uint16_t>(cmd);
+    return c < command_count ? command_table[c].structure_size : 0;
+}
+
 } // namespace smbx::smb2

@@ -69,4 +69,8 @@ processing_result finish_suspended(connection& conn, suspended_request& request)
 // was, goes to conn.outbox. Nothing happens if the request already ended.
 void complete_async(connection& conn, uint64_t async_id, uint32_t status, const bytes& body);
 
+// The StructureSize the command table checks a request of `cmd` against (2.2.x); 0 for
+// a command outside the table. For harnesses that call a handler past the engine.
+uint16_t request_structure_size(command cmd);
+
 } // namespace smbx::smb2

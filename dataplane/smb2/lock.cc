@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/lock_request.hh"
 #include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
 
@@ -17,12 +18,6 @@ constexpr uint32_t lockflag_exclusive = 0x02;
 constexpr uint32_t lockflag_unlock = 0x04;
 constexpr uint32_t lockflag_fail_immediately = 0x10;
 constexpr uint32_t status_invalid_lock_range = 0xC00001A1;
-
-struct lock_element {
-    uint64_t offset;
-    uint64_t length;
-    uint32_t flags;
-};
 
 // 3.3.5.14: all elements unlock, or all lock with one of the valid combinations; a
 // lock that may wait is allowed only alone.
@@ -49,30 +44,13 @@ bool valid_flags(const std::vector<lock_element>& locks) {
 } // namespace
 
 void handle_lock(request& req, response& resp) {
-    auto b = req.body();
-    b.u16(); // StructureSize: the command table checked it
-    uint16_t count = b.u16();
-    b.u32(); // LockSequenceNumber / LockSequenceIndex
-    file_id id = vfs::read_file_id(b);
-    if (!b.ok() || count == 0) {
+    auto parsed = parse_lock_request(req.message.subspan(header_size));
+    if (!parsed) {
         resp.fail(status::invalid_parameter);
         return;
     }
-    std::vector<lock_element> locks;
-    locks.reserve(std::min<size_t>(count, b.remaining() / 24 + 1));
-    for (uint16_t i = 0; i < count; ++i) {
-        lock_element l;
-        l.offset = b.u64();
-        l.length = b.u64();
-        l.flags = b.u32();
-        b.u32(); // Reserved
-        locks.push_back(l);
-    }
-    if (!b.ok()) {
-        resp.fail(status::invalid_parameter);
-        return;
-    }
-    auto h = open_or_fail(req, resp, id);
+    const auto& locks = parsed->locks;
+    auto h = open_or_fail(req, resp, parsed->id);
     if (!h) {
         return;
     }

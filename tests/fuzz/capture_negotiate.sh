@@ -8,15 +8,10 @@
 #
 # Usage: SMBX_BUILD_DIR=build-fuzz tests/fuzz/capture_negotiate.sh [OUT_DIR]
 #   OUT_DIR defaults to tests/fuzz/corpus/smb2_negotiate_fuzz.
-source "$(dirname "$0")/../integration/lib.sh"
+source "$(dirname "$0")/capture_lib.sh"
 
 OUT_DIR=${1:-$SMBX_SOURCE_DIR/tests/fuzz/corpus/smb2_negotiate_fuzz}
-smbx_init
-smbx_config
-smbx_add_user alice
-export SMBX_CAPTURE_DIR="$T/capture"
-mkdir -p "$SMBX_CAPTURE_DIR"
-smbx_start
+capture_start
 
 # Each client only needs to get through NEGOTIATE; what follows does not matter here.
 smbc_ls() { smbc share -c ls "$@" >>"$T/clients.log" 2>&1 || true; }

@@ -1,12 +1,8 @@
 // libFuzzer target for the SMB2 request path: arbitrary bytes as one received message
 // (single request, compound chain, transform, or SMB1) on a connection that has
 // already negotiated 3.1.1 and holds a valid session (id 1) with a tree connect (id 1)
-// on a scratch share, so the handlers behind the checks are reached too.
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <string>
-
+// on a scratch share and one on IPC$ (id 2), so the handlers behind the checks are
+// reached too.
 #include "dataplane/smb2/dispatch.hh"
 #include "tests/fuzz/smb2_fuzz_support.hh"
 
@@ -14,20 +10,8 @@ using namespace smbx;
 
 namespace {
 
-// The engine's stand-ins plus a scratch share with a directory and a file.
 struct world : smb2::fuzzing::engine_world {
-    std::string share;
-
-    world() {
-        char tmpl[] = "/tmp/smbx-fuzz-share-XXXXXX";
-        share = mkdtemp(tmpl);
-        std::filesystem::create_directories(share + "/dir");
-        FILE* f = fopen((share + "/file.txt").c_str(), "w");
-        if (f) {
-            fputs("hello", f);
-            fclose(f);
-        }
-    }
+    smb2::fuzzing::scratch_share share;
 };
 
 world& the_world() {
@@ -40,28 +24,9 @@ world& the_world() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     world& w = the_world();
     smb2::connection conn(w.settings, *w.control, "fuzz");
-    conn.negotiated = true;
-    conn.dialect = smb2::dialect_311;
-    conn.cipher_id = smb2::cipher::aes128_gcm;
-    conn.signing_alg = smb2::signing_algorithm::aes_cmac;
-    conn.credits.consume(0, 1);
-    conn.credits.grant(64);
-    auto s = std::make_shared<smb2::session>();
-    s->id = 1;
-    s->st = smb2::session::state::valid;
-    s->user = "fuzz";
-    s->session_key = bytes(16, 1);
-    s->signing_key = bytes(16, 2);
-    s->encryption_key = bytes(16, 3);
-    s->decryption_key = bytes(16, 4);
-    auto t = std::make_shared<smb2::tree_connect>();
-    t->id = 1;
-    t->share.name = "share";
-    t->share.path = w.share;
-    s->add_tree(t);
-    conn.add_channel(std::move(s));
-    // Keep the scratch share from filling up across runs.
+    smb2::fuzzing::make_ready(conn, w.share.path());
     auto result = smb2::process_message(conn, pool_buffer(bytes(data, data + size)));
     (void)result;
+    w.drain_control();
     return 0;
 }
