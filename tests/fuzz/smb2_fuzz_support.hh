@@ -58,8 +58,8 @@ struct engine_world {
 class scratch_share {
 public:
     // Files this process writes are held to `max_file_size`: an input's SET_INFO
-    // FileAllocationInformation or WRITE at a large offset would otherwise fallocate
-    // gigabytes of tmpfs (memory) and spend the run freeing them. Larger writes fail with
+    // FileAllocationInformation would otherwise fallocate gigabytes of tmpfs (memory)
+    // and the reset spend the run freeing them. Larger writes fail with
     // EFBIG (SIGXFSZ ignored), as on a full disk. libFuzzer's own files stay far below.
     static constexpr rlim_t max_file_size = 8 << 20;
 
