@@ -43,15 +43,17 @@ else
 fi
 
 if [ "${SMBX_FUZZ_NO_BUILD:-0}" != 1 ]; then
+    # The logs go in the build tree: not next to it, which is the source tree by default.
+    mkdir -p "$BUILD_DIR" || exit 2
     cmake -S "$SOURCE_DIR" -B "$BUILD_DIR" -DCMAKE_C_COMPILER=clang \
         -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMBX_FUZZ=ON \
-        >"$BUILD_DIR.configure.log" 2>&1 || {
-        echo "configure failed: $BUILD_DIR.configure.log"
+        >"$BUILD_DIR/run-long-configure.log" 2>&1 || {
+        echo "configure failed: $BUILD_DIR/run-long-configure.log"
         exit 2
     }
     cmake --build "$BUILD_DIR" -j"${SMBX_JOBS:-2}" --target "${TARGETS[@]}" \
-        >"$BUILD_DIR.build.log" 2>&1 || {
-        echo "build failed: $BUILD_DIR.build.log"
+        >"$BUILD_DIR/run-long-build.log" 2>&1 || {
+        echo "build failed: $BUILD_DIR/run-long-build.log"
         exit 2
     }
 fi
