@@ -127,6 +127,12 @@ unsigned control_client::drain() {
             }
             continue;
         }
+        if (h->type == ipc::msg_type::lease_break || h->type == ipc::msg_type::lease_released) {
+            if (_lease_notice) {
+                _lease_notice(*msg);
+            }
+            continue;
+        }
         std::lock_guard lock(_mutex);
         auto it = _pending.find(h->id);
         if (it != _pending.end()) {
@@ -138,11 +144,7 @@ unsigned control_client::drain() {
 }
 
 std::optional<ipc::auth_reply> control_client::authenticate(const ipc::auth_request& req) {
-    uint64_t id;
-    {
-        std::lock_guard lock(_mutex);
-        id = _next_id++;
-    }
+    uint64_t id = next_id();
     auto reply = call(id, ipc::encode(id, req));
     if (!reply) {
         return std::nullopt;
@@ -158,11 +160,7 @@ void control_client::abandon(uint64_t auth_id) {
 
 std::optional<ipc::tree_connect_reply>
 control_client::tree_connect(const ipc::tree_connect_request& req) {
-    uint64_t id;
-    {
-        std::lock_guard lock(_mutex);
-        id = _next_id++;
-    }
+    uint64_t id = next_id();
     auto reply = call(id, ipc::encode(id, req));
     if (!reply) {
         return std::nullopt;
@@ -171,16 +169,34 @@ control_client::tree_connect(const ipc::tree_connect_request& req) {
 }
 
 std::optional<ipc::share_enum_reply> control_client::enum_shares() {
-    uint64_t id;
-    {
-        std::lock_guard lock(_mutex);
-        id = _next_id++;
-    }
+    uint64_t id = next_id();
     auto reply = call(id, ipc::encode_share_enum_request(id));
     if (!reply) {
         return std::nullopt;
     }
     return ipc::decode_share_enum_reply(*reply);
+}
+
+uint64_t control_client::next_id() {
+    std::lock_guard lock(_mutex);
+    return _next_id++;
+}
+
+std::optional<ipc::lease_open_reply>
+control_client::lease_open(const ipc::lease_open_request& req) {
+    return ask<ipc::lease_open_reply>(req);
+}
+
+std::optional<ipc::lease_ack_reply> control_client::lease_ack(const ipc::lease_ack_request& req) {
+    return ask<ipc::lease_ack_reply>(req);
+}
+
+void control_client::lease_close(uint64_t open) {
+    send(ipc::encode_fields(0, ipc::lease_close{open}));
+}
+
+void control_client::lease_write(uint64_t open, const std::string& file) {
+    send(ipc::encode_fields(0, ipc::lease_write{open, file}));
 }
 
 } // namespace smbx

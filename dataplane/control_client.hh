@@ -16,6 +16,7 @@
 
 #include "common/control_channel.hh"
 #include "common/ipc_messages.hh"
+#include "common/lease_ipc.hh"
 #include "dataplane/runtime/worker.hh"
 
 namespace smbx {
@@ -23,6 +24,9 @@ namespace smbx {
 class control_client final : public poller {
 public:
     using status_provider = std::function<ipc::status_reply()>;
+    // A lease break or release the arbiter sent (common/lease_ipc.hh), for the engine
+    // to deliver; called on the thread that polls the ring, so it must not block.
+    using lease_notice_handler = std::function<void(const bytes& message)>;
 
     control_client(control_channel& channel, int wake_control_fd, int wake_dataplane_fd);
     ~control_client();
@@ -37,6 +41,16 @@ public:
     void abandon(uint64_t auth_id);
     std::optional<ipc::tree_connect_reply> tree_connect(const ipc::tree_connect_request& req);
 
+    // Oplock and lease arbitration (control/leases): a CREATE's request and an
+    // OPLOCK_BREAK acknowledgement wait for their answer; a CLOSE or a WRITE to a file
+    // others cache only tells.
+    std::optional<ipc::lease_open_reply> lease_open(const ipc::lease_open_request& req);
+    std::optional<ipc::lease_ack_reply> lease_ack(const ipc::lease_ack_request& req);
+    void lease_close(uint64_t open);
+    void lease_write(uint64_t open, const std::string& file);
+    // Set before start(): where lease breaks and releases go.
+    void on_lease_notice(lease_notice_handler h) { _lease_notice = std::move(h); }
+
     // poller: delivers the replies waiting in the ring to their callers.
     unsigned poll() override;
     int wait_fd() override { return _wake_dataplane_fd; }
@@ -45,6 +59,13 @@ public:
 
 private:
     std::optional<bytes> call(uint64_t id, const bytes& message);
+    uint64_t next_id();
+    // A request whose reply is a plain-field message (ipc_fields.hh).
+    template <typename Reply, typename Request> std::optional<Reply> ask(const Request& req) {
+        uint64_t id = next_id();
+        auto reply = call(id, ipc::encode_fields(id, req));
+        return reply ? ipc::decode_fields<Reply>(*reply) : std::nullopt;
+    }
     bool send(const bytes& message);
     void receive_loop();
     unsigned drain(); // the ring's messages to their callers; how many
@@ -53,6 +74,7 @@ private:
     int _wake_control_fd;
     int _wake_dataplane_fd;
     status_provider _status;
+    lease_notice_handler _lease_notice;
     std::mutex _mutex;
     std::condition_variable _cv;
     std::map<uint64_t, std::optional<bytes>> _pending;
