@@ -49,7 +49,6 @@ void lease_arbiter::lower(const owner_key& key, owner_state& o, uint8_t to, cloc
     out.push_back(n);
     if (n.ack_required) {
         o.breaking = true;
-        o.ack_required = true;
         o.break_to = to;
         o.deadline = now + _break_timeout;
     } else {
@@ -64,7 +63,7 @@ bool lease_arbiter::waiting_on(const file_key& file, const owner_key& except) co
     }
     return std::any_of(f->second.begin(), f->second.end(), [&](const owner_key& k) {
         const owner_state& o = _owners.at(k);
-        return k != except && o.breaking && o.ack_required;
+        return k != except && o.breaking;
     });
 }
 
@@ -183,7 +182,6 @@ void lease_arbiter::settle(const owner_key& key, owner_state& o, uint8_t state,
                            clock::time_point now, std::vector<break_notice>& out) {
     o.state = state;
     o.breaking = false;
-    o.ack_required = false;
     o.break_to = state;
     if (auto then = o.then_to) {
         o.then_to.reset();

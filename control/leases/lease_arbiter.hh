@@ -143,8 +143,7 @@ private:
         uint8_t version = 1;
         uint8_t state = caching::none;
         uint8_t break_to = caching::none;
-        bool breaking = false;
-        bool ack_required = false;
+        bool breaking = false; // a break waits for its acknowledgement
         // A further lowering needed while a break waited for its acknowledgement: sent
         // once that arrives (3.3.4.7 sends one break at a time).
         std::optional<uint8_t> then_to;

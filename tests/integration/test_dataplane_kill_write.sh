@@ -26,19 +26,14 @@ assert_true "at least 200 WRITEs were acknowledged before the kill ($acked)" tes
 assert_true "the data plane pid $dp is gone" bash -c "! kill -0 $dp 2>/dev/null"
 
 # Every acknowledged block is in the file, byte for byte.
-check "every acknowledged block is in the file" python3 - "$T/share/acked.bin" "$T/acked.log" <<'PY'
-import hashlib, sys
-BLOCK = 64 * 1024
+check "every acknowledged block is in the file" "$IMPACKET_PY" - "$T/share/acked.bin" "$T/acked.log" "$LIB_DIR" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[3])
+from acked_writes import BLOCK, block  # the writer's own pattern
 data = open(sys.argv[1], "rb").read()
-bad = []
-for line in open(sys.argv[2]):
-    i = int(line)
-    seed = hashlib.sha256(b"block %d" % i).digest()
-    want = (seed * (BLOCK // len(seed)))[:BLOCK]
-    if data[i * BLOCK:(i + 1) * BLOCK] != want:
-        bad.append(i)
-print("%d acknowledged blocks checked, %d missing or wrong %s" % (
-    sum(1 for _ in open(sys.argv[2])), len(bad), bad[:10]))
+acked = [int(line) for line in open(sys.argv[2])]
+bad = [i for i in acked if data[i * BLOCK:(i + 1) * BLOCK] != block(i)]
+print("%d acknowledged blocks checked, %d missing or wrong %s" % (len(acked), len(bad), bad[:10]))
 sys.exit(1 if bad else 0)
 PY
 log "$OUT"
