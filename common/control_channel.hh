@@ -62,12 +62,13 @@ struct dataplane_settings {
     uint32_t rdma_port_count = 0;
     uint16_t rdma_ports[4]{};
     uint8_t multichannel = 1; // `server multi channel support`
+    uint8_t leases = 1;       // `smb2 leases`: SMB2_GLOBAL_CAP_LEASING, RqLs honoured
 };
 
 struct control_channel_layout {
     static constexpr uint64_t magic_value = 0x31766e6863786273ULL; // "sbxchnv1"
     // Bumped whenever dataplane_settings or the layout changes shape.
-    static constexpr uint32_t version_value = 6;
+    static constexpr uint32_t version_value = 7;
     uint64_t magic;
     uint32_t version;
     uint32_t dataplane_pid; // written by the data plane

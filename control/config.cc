@@ -118,7 +118,8 @@ bool is_global_key(const std::string& key) {
                                  "idlepolicy",        "bufferpoolsize",
                                  "smbdirect",         "rdmaports",
                                  "zerocopysend",      "servermultichannelsupport",
-                                 "multichannel",      "metricsaddress"};
+                                 "multichannel",      "metricsaddress",
+                                 "smb2leases"};
     return std::any_of(std::begin(keys), std::end(keys), [&](const char* k) { return key == k; }) ||
            is_dpdk_key(key);
 }
@@ -364,6 +365,10 @@ bool parser::global_param(const std::string& key, std::string_view v) {
     } else if (key == "smbdirect") {
         if (auto b = boolean("smb direct", v)) {
             c.smb_direct = *b;
+        }
+    } else if (key == "smb2leases") {
+        if (auto b = boolean("smb2 leases", v)) {
+            c.leases = *b;
         }
     } else if (key == "servermultichannelsupport" || key == "multichannel") {
         if (auto b = boolean("server multi channel support", v)) {

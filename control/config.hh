@@ -69,6 +69,7 @@ struct server_config {
     // `server multi channel support` (Samba's key): SESSION_SETUP may bind further
     // connections to a session (MS-SMB2 3.3.5.5), e.g. SMB Direct ones.
     bool multichannel = true;
+    bool leases = true; // `smb2 leases` (Samba's key): offer SMB2_GLOBAL_CAP_LEASING
     std::vector<uint16_t> rdma_ports{5445, 445};
     // `metrics address = IP:PORT` (smbx-only): smbx-control serves Prometheus' text
     // format at http://IP:PORT/metrics. Port 0: off (the default).

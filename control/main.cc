@@ -182,6 +182,7 @@ bool fill_settings(dataplane_settings& s, const config::server_config& cfg, bool
     s.buffer_pool_mib = cfg.buffer_pool_mib;
     s.zero_copy_send = cfg.zero_copy_send;
     s.multichannel = cfg.multichannel ? 1 : 0;
+    s.leases = cfg.leases ? 1 : 0;
     s.transport = cfg.dpdk.transport;
     s.smb_port = cfg.ports.empty() ? 445 : cfg.ports.front();
     s.dpdk_port = cfg.dpdk.port;

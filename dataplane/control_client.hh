@@ -17,11 +17,12 @@
 #include "common/control_channel.hh"
 #include "common/ipc_messages.hh"
 #include "common/lease_ipc.hh"
+#include "dataplane/lease_arbitration.hh"
 #include "dataplane/runtime/worker.hh"
 
 namespace smbx {
 
-class control_client final : public poller {
+class control_client final : public poller, public lease_arbitration {
 public:
     using status_provider = std::function<ipc::status_reply()>;
     // A lease break or release the arbiter sent (common/lease_ipc.hh), for the engine
@@ -44,10 +45,10 @@ public:
     // Oplock and lease arbitration (control/leases): a CREATE's request and an
     // OPLOCK_BREAK acknowledgement wait for their answer; a CLOSE or a WRITE to a file
     // others cache only tells.
-    std::optional<ipc::lease_open_reply> lease_open(const ipc::lease_open_request& req);
-    std::optional<ipc::lease_ack_reply> lease_ack(const ipc::lease_ack_request& req);
-    void lease_close(uint64_t open);
-    void lease_write(uint64_t open, const std::string& file);
+    std::optional<ipc::lease_open_reply> lease_open(const ipc::lease_open_request& req) override;
+    std::optional<ipc::lease_ack_reply> lease_ack(const ipc::lease_ack_request& req) override;
+    void lease_close(uint64_t open) override;
+    void lease_write(uint64_t open, const std::string& file) override;
     // Set before start(): where lease breaks and releases go.
     void on_lease_notice(lease_notice_handler h) { _lease_notice = std::move(h); }
 

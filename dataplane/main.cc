@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
         executors_view.push_back(executors.back().get());
     }
     smbx::smb_server server(settings, control, executors_view);
+    control.on_lease_notice([&server](const smbx::bytes& m) { server.on_lease_notice(m); });
     // The first worker polls the control ring along with its network (below).
     control.start([&server] { return server.status(); }, false);
 

@@ -28,6 +28,7 @@ void smb_server::on_connect(const std::shared_ptr<transport_connection>& conn) {
         c->state->rdma = conn;
     }
     c->state->all_sessions = _sessions;
+    c->state->leases = _leases;
     c->state->multichannel = _settings.multichannel != 0;
     // Completions from other threads (directory changes for CHANGE_NOTIFY) run on the
     // connection's strand like its messages, and their final responses go out in order

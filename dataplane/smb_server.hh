@@ -15,6 +15,7 @@
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/connection.hh"
 #include "dataplane/smb2/dispatch.hh"
+#include "dataplane/smb2/lease_router.hh"
 
 namespace smbx {
 
@@ -35,6 +36,9 @@ public:
 
     // For `smbxctl status`: sessions and opens of every connection.
     ipc::status_reply status();
+    // A break or release from the oplock and lease arbiter (control_client's notice
+    // handler, on the thread that polls the control ring).
+    void on_lease_notice(const bytes& message) { _leases->on_notice(message); }
 
 private:
     struct client {
@@ -55,6 +59,8 @@ private:
     control_client& _control;
     // Every session, whichever worker's connection set it up (multichannel binding).
     std::shared_ptr<smb2::session_table> _sessions = std::make_shared<smb2::session_table>();
+    // Every open's oplock and lease routing, whichever worker's connection holds it.
+    std::shared_ptr<smb2::lease_router> _leases = std::make_shared<smb2::lease_router>(_control);
     request_executor& executor_here() const;
 
     const std::vector<request_executor*> _executors;

@@ -30,6 +30,9 @@ class transport_connection;
 
 namespace smbx::smb2 {
 
+class lease_router;
+struct waiting_create;
+
 class connection {
 public:
     connection(const dataplane_settings& settings, control_client& control, std::string client)
@@ -139,6 +142,14 @@ public:
     // to the connection. Set by smb_server; empty in tests that drive the engine alone.
     using strand_task = std::function<void(connection&)>;
     std::function<void(strand_task)> run_on_strand;
+
+    // Oplock and lease arbitration (lease_router.hh), shared by the data plane's
+    // connections; null when the server grants neither (engine tests, `smb2 leases` and
+    // `oplocks` off), and then CREATE asks nothing.
+    std::shared_ptr<lease_router> leases;
+    // CREATEs gone asynchronous until breaks they caused are acknowledged, by AsyncId
+    // (create.cc); dropped with the connection, which closes their opens.
+    std::map<uint64_t, std::shared_ptr<waiting_create>> waiting_creates;
 
 private:
     std::unordered_map<uint64_t, std::weak_ptr<open_handle>> _seen_opens; // by volatile id

@@ -1,16 +1,24 @@
 // SMB2 CREATE (MS-SMB2 2.2.13, 2.2.14, 3.3.5.9): parses the request and its create
-// contexts, opens a named pipe on IPC$ or a file through vfs::create_file, and writes
-// the response with the contexts the server grants (MxAc, QFid). Oplocks, leases and
-// durable handles are not granted: RqLs, DHnQ and DH2Q are ignored and not echoed, a
-// durable reconnect (DHnC, DH2C) finds nothing, and so does a snapshot (TWrp).
+// contexts, opens a named pipe on IPC$ or a file through vfs::create_file, asks the
+// oplock and lease arbiter what the open may cache (create_caching.hh, lease_router.hh)
+// and writes the response with the contexts the server grants (MxAc, QFid, RqLs). A
+// CREATE whose open breaks another client's caching waits for that break's
+// acknowledgement: asynchronously (STATUS_PENDING), retried when the arbiter releases
+// the file. Durable handles are not granted: DHnQ and DH2Q are ignored and not echoed,
+// a durable reconnect (DHnC, DH2C) finds nothing, and so does a snapshot (TWrp).
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <vector>
 
 #include "dataplane/control_client.hh"
 #include "dataplane/rpc/named_pipe.hh"
+#include "dataplane/smb2/async_ops.hh"
+#include "dataplane/smb2/create_caching.hh"
 #include "dataplane/smb2/create_contexts.hh"
+#include "dataplane/smb2/dispatch.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/lease_router.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/create_file.hh"
 #include "dataplane/vfs/extended_attributes.hh"
@@ -47,6 +55,7 @@ void put_contexts(byte_writer& w, const std::vector<reply_context>& ctxs) {
 }
 
 struct create_reply {
+    uint8_t oplock_level = 0;
     uint32_t action = vfs::file_opened;
     vfs::file_info info;
     file_id id;
@@ -56,7 +65,7 @@ struct create_reply {
 void write_response(response& resp, const create_reply& r) {
     auto& w = resp.body;
     w.u16(89);
-    w.u8(0); // OplockLevel: none granted
+    w.u8(r.oplock_level);
     w.u8(0); // Flags
     w.u32(r.action);
     w.u64(r.info.creation_time);
@@ -80,13 +89,18 @@ void write_response(response& resp, const create_reply& r) {
     }
 }
 
-void finish_open(request& req, std::shared_ptr<open_handle> h, create_reply& r) {
-    h->session_id = req.sess->id;
-    h->tree_id = req.tree->id;
-    r.id = req.sess->add_open(std::move(h));
-    if (req.chain_file_id) {
-        *req.chain_file_id = r.id;
+void add_to_session(session& s, uint32_t tree_id, file_id* chain_file_id,
+                    std::shared_ptr<open_handle> h, create_reply& r) {
+    h->session_id = s.id;
+    h->tree_id = tree_id;
+    r.id = s.add_open(std::move(h));
+    if (chain_file_id) {
+        *chain_file_id = r.id;
     }
+}
+
+void finish_open(request& req, std::shared_ptr<open_handle> h, create_reply& r) {
+    add_to_session(*req.sess, req.tree->id, req.chain_file_id, std::move(h), r);
 }
 
 void open_pipe(request& req, response& resp, byte_span name_utf16, uint32_t desired) {
@@ -134,11 +148,174 @@ bool is_quota_fake_file(byte_span name_utf16) {
 
 } // namespace
 
+// A CREATE past its open and before its response: what the arbiter's answer completes,
+// at once or, for one that waits for breaks, on its connection's strand later.
+struct waiting_create {
+    vfs::create_outcome outcome;
+    vfs::create_params params; // without token and security: read after the request
+    std::vector<vfs::ea_entry> eas;
+    bool want_mxac = false;
+    bool want_qfid = false;
+    bool quota_fake = false;
+    caching_request caching;
+    ipc::lease_open_request ask; // ask.open == 0: not arbitrated
+    uint64_t releases_seen = 0;  // lease_router::releases() before the last question
+    uint64_t session_id = 0;
+    uint32_t tree_id = 0;
+};
+
+namespace {
+
+// How long a CREATE inside a compound (which cannot go asynchronous) blocks for a
+// release before it gives up: beyond the arbiter's break timeout (35 s), which ends
+// every break.
+constexpr auto chain_wait_limit = std::chrono::seconds(40);
+
+struct arbiter_answer {
+    uint32_t status = status::success;
+    bool wait = false;
+    caching_grant grant;
+};
+
+// Asks the arbiter what the open may cache (3.3.5.9: after the share-mode check,
+// before an overwrite). The first time, the open joins arbitration: files only
+// (directory leases are not offered), and only where the server arbitrates.
+arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
+    auto& open = w.outcome.open;
+    if (!conn.leases || w.quota_fake || open->is_directory()) {
+        return {};
+    }
+    if (!w.ask.open) {
+        auto m = std::make_unique<lease_membership>();
+        m->router = conn.leases;
+        m->ref = conn.leases->opens().add({open, conn.run_on_strand, w.session_id});
+        if (w.caching.lease) {
+            m->lease = true;
+            m->key = w.caching.lease->key;
+            m->lease_version = w.caching.lease->version;
+        }
+        auto k = open->key();
+        w.ask =
+            arbiter_request(conn, w.caching, m->ref, arbiter_file_key(k.device, k.inode, k.stream),
+                            w.outcome.overwrite_pending);
+        open->caching = std::move(m);
+    }
+    auto reply = conn.leases->arbiter().lease_open(w.ask);
+    if (!reply) {
+        return {}; // no answer (smbx-control restarting): nothing is cached
+    }
+    if (reply->status != status::success) {
+        return {reply->status, false, {}};
+    }
+    if (reply->wait) {
+        return {status::success, true, {}};
+    }
+    return {status::success, false, grant_of(w.caching, *reply)};
+}
+
+// The open, granted what it may cache: the overwrite and EAs it asked for, then the
+// session's table and the response.
+uint32_t complete_open(waiting_create& w, const caching_grant& grant, session& s,
+                       file_id* chain_file_id, response& resp) {
+    auto& o = w.outcome;
+    if (uint32_t st = vfs::finish_overwrite(*o.open, w.params, o)) {
+        return st;
+    }
+    if (!w.eas.empty() && o.action != vfs::file_opened) {
+        // EAs are set on files the create made or overwrote (MS-FSA 2.1.5.1.2.1).
+        if (uint32_t st = vfs::set_eas(o.open->fd(), w.eas)) {
+            return st;
+        }
+    }
+    auto info = o.open->info();
+    if (!info) {
+        return status::unsuccessful;
+    }
+    create_reply r;
+    r.oplock_level = grant.oplock_level;
+    r.action = o.action;
+    r.info = *info;
+    if (w.quota_fake) {
+        r.info = vfs::file_info{}; // no times or sizes, as Samba's fake file
+        r.info.attributes = quota_fake_attributes;
+    }
+    if (w.want_mxac) {
+        byte_writer d;
+        d.u32(status::success); // QueryStatus
+        d.u32(o.maximal_access);
+        r.contexts.push_back({"MxAc", d.take()});
+    }
+    if (w.want_qfid) {
+        byte_writer d; // DiskFileId: inode, then volume id; 32 bytes (2.2.14.2.9)
+        d.u64(info->index_number);
+        d.u64(info->device);
+        d.zeros(16);
+        r.contexts.push_back({"QFid", d.take()});
+    }
+    if (!grant.lease_context.empty()) {
+        r.contexts.push_back({"RqLs", grant.lease_context});
+    }
+    add_to_session(s, w.tree_id, chain_file_id, o.open, r);
+    write_response(resp, r);
+    return status::success;
+}
+
+void retry_create(connection& conn, uint64_t async_id);
+
+void wait_for_release(connection& conn, const waiting_create& w, uint64_t async_id) {
+    conn.leases->wait_for_release(w.ask.file, w.releases_seen, conn.run_on_strand,
+                                  [async_id](connection& c) { retry_create(c, async_id); });
+}
+
+// A waiting CREATE's file was released (or a release may have been missed): ask again,
+// and answer the CREATE unless it must wait still. One that was cancelled or whose
+// session or tree ended is gone from async_ops: its open closes here.
+void retry_create(connection& conn, uint64_t async_id) {
+    auto it = conn.waiting_creates.find(async_id);
+    if (it == conn.waiting_creates.end()) {
+        return;
+    }
+    auto w = it->second;
+    session* s = conn.find_session(w->session_id);
+    if (!conn.async_ops.find(async_id) || !s) {
+        conn.waiting_creates.erase(it);
+        return;
+    }
+    w->releases_seen = conn.leases->releases();
+    auto asked = ask_arbiter(conn, *w);
+    if (asked.wait) {
+        wait_for_release(conn, *w, async_id);
+        return;
+    }
+    conn.waiting_creates.erase(it);
+    response resp;
+    uint32_t st = asked.status;
+    if (st == status::success) {
+        st = complete_open(*w, asked.grant, *s, nullptr, resp);
+    }
+    complete_async(conn, async_id, st, st == status::success ? resp.body.take() : bytes{});
+}
+
+// A CREATE that must wait but cannot go asynchronous (inside a compound) blocks here.
+arbiter_answer wait_in_chain(connection& conn, waiting_create& w, arbiter_answer asked) {
+    auto deadline = std::chrono::steady_clock::now() + chain_wait_limit;
+    while (asked.wait) {
+        if (!conn.leases->wait_blocking(w.releases_seen, deadline)) {
+            return {status::sharing_violation, false, {}};
+        }
+        w.releases_seen = conn.leases->releases();
+        asked = ask_arbiter(conn, w);
+    }
+    return asked;
+}
+
+} // namespace
+
 void handle_create(request& req, response& resp) {
     auto b = req.body();
     b.u16(); // StructureSize: the command table checked it
     b.u8();  // SecurityFlags
-    b.u8();  // RequestedOplockLevel
+    uint8_t requested_oplock = b.u8();
     uint32_t impersonation = b.u32();
     b.skip(16); // SmbCreateFlags, Reserved
     vfs::create_params p;
@@ -192,10 +369,9 @@ void handle_create(request& req, response& resp) {
         return;
     }
 
-    bool want_mxac = false;
-    bool want_qfid = false;
+    auto w = std::make_shared<waiting_create>();
+    std::optional<byte_span> rqls;
     std::optional<vfs::security_descriptor> secd;
-    std::vector<vfs::ea_entry> eas;
     for (const auto& c : contexts) {
         if (c.is("DHnC") || c.is("DH2C") || c.is("TWrp")) {
             resp.fail(status::object_name_not_found); // 3.3.5.9.7, 3.3.5.9.12
@@ -208,7 +384,7 @@ void handle_create(request& req, response& resp) {
                 resp.fail(parsed_eas.status);
                 return;
             }
-            eas = std::move(parsed_eas.eas);
+            w->eas = std::move(parsed_eas.eas);
         } else if (c.is("AlSi")) {
             if (c.data.size() != 8) {
                 resp.fail(status::invalid_parameter);
@@ -229,14 +405,22 @@ void handle_create(request& req, response& resp) {
                 resp.fail(status::invalid_parameter);
                 return;
             }
-            want_mxac = true;
+            w->want_mxac = true;
         } else if (c.is("QFid")) {
-            want_qfid = true;
+            w->want_qfid = true;
+        } else if (c.is("RqLs")) {
+            rqls = c.data;
         }
     }
+    auto caching = read_caching_request(req.conn, requested_oplock, rqls);
+    if (!caching) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    w->caching = *caching;
 
-    bool quota_fake = is_quota_fake_file(name);
-    auto parsed = vfs::parse_smb_name(quota_fake ? byte_span{} : name);
+    w->quota_fake = is_quota_fake_file(name);
+    auto parsed = vfs::parse_smb_name(w->quota_fake ? byte_span{} : name);
     if (parsed.status != status::success) {
         resp.fail(parsed.status);
         return;
@@ -246,45 +430,34 @@ void handle_create(request& req, response& resp) {
                                         req.sess->user, req.sess->guest, req.sess->anonymous);
     p.token = &token;
     p.security = secd ? &*secd : nullptr;
-    auto outcome = vfs::create_file(req.tree->share.path, req.tree->read_only(), parsed.name, p);
-    if (outcome.status != status::success) {
-        resp.fail(outcome.status);
+    p.defer_overwrite = req.conn.leases != nullptr;
+    w->outcome = vfs::create_file(req.tree->share.path, req.tree->read_only(), parsed.name, p);
+    if (w->outcome.status != status::success) {
+        resp.fail(w->outcome.status);
         return;
     }
-    if (!eas.empty() && outcome.action != vfs::file_opened) {
-        // EAs are set on files the create made or overwrote (MS-FSA 2.1.5.1.2.1).
-        if (uint32_t st = vfs::set_eas(outcome.open->fd(), eas)) {
-            resp.fail(st);
-            return;
-        }
-    }
-    auto info = outcome.open->info();
-    if (!info) {
-        resp.fail(status::unsuccessful);
+    p.token = nullptr; // what finishing the open reads of `p` after this request
+    p.security = nullptr;
+    w->params = p;
+    w->session_id = req.sess->id;
+    w->tree_id = req.tree->id;
+
+    w->releases_seen = req.conn.leases ? req.conn.leases->releases() : 0;
+    auto asked = ask_arbiter(req.conn, *w);
+    if (asked.wait && req.last_in_chain) {
+        uint64_t async_id = go_async(req, resp);
+        req.conn.waiting_creates[async_id] = w;
+        wait_for_release(req.conn, *w, async_id);
         return;
     }
-    create_reply r;
-    r.action = outcome.action;
-    r.info = *info;
-    if (quota_fake) {
-        r.info = vfs::file_info{}; // no times or sizes, as Samba's fake file
-        r.info.attributes = quota_fake_attributes;
+    asked = wait_in_chain(req.conn, *w, asked);
+    if (asked.status != status::success) {
+        resp.fail(asked.status);
+        return;
     }
-    if (want_mxac) {
-        byte_writer d;
-        d.u32(status::success); // QueryStatus
-        d.u32(outcome.maximal_access);
-        r.contexts.push_back({"MxAc", d.take()});
+    if (uint32_t st = complete_open(*w, asked.grant, *req.sess, req.chain_file_id, resp)) {
+        resp.fail(st);
     }
-    if (want_qfid) {
-        byte_writer d; // DiskFileId: inode, then volume id; 32 bytes (2.2.14.2.9)
-        d.u64(info->index_number);
-        d.u64(info->device);
-        d.zeros(16);
-        r.contexts.push_back({"QFid", d.take()});
-    }
-    finish_open(req, outcome.open, r);
-    write_response(resp, r);
 }
 
 } // namespace smbx::smb2

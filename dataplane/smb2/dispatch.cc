@@ -58,7 +58,7 @@ const command_entry command_table[command_count] = {
     {handle_change_notify, tree_needed, 32, request_thread},                // 0x0F
     {handle_query_info, tree_needed, 41, request_thread},                   // 0x10
     {handle_set_info, tree_needed, 33, request_thread},                     // 0x11
-    {nullptr, tree_needed, 24, request_thread}, // 0x12 OPLOCK_BREAK: no oplocks granted
+    {handle_oplock_break, tree_needed, 0, request_thread}, // 0x12: 24 or 36, its handler checks
 };
 
 void write_error_body(byte_writer& w, byte_span data = {}) {
@@ -771,6 +771,7 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
     }
     pending_request r = *p;
     conn.async_ops.remove(async_id);
+    conn.waiting_creates.erase(async_id); // a cancelled CREATE's open closes here
     session* s = conn.find_session(r.session_id);
     if ((r.sign || r.encrypt) && !s) {
         return; // the session is gone and its keys with it
@@ -808,6 +809,24 @@ void complete_async(connection& conn, uint64_t async_id, uint32_t st, const byte
         // No way to close the connection from here: the final response is dropped.
         LOG_ERROR("%s: final response to an async request could not be signed or encrypted",
                   conn.client_address.c_str());
+        return;
+    }
+    conn.outbox.push_back(std::move(sealed->head));
+}
+
+void queue_notification(connection& conn, session& s, command cmd, const bytes& body) {
+    header h;
+    h.cmd = cmd;
+    h.message_id = ~0ULL;
+    h.flags = flag_server_to_redir;
+    h.credits = 0;
+    byte_writer w;
+    write_header(w, h);
+    w.put(body);
+    bool encrypt = s.encrypt_data && !s.encryption_key.empty();
+    auto sealed = seal(conn, w.take(), {}, encrypt ? &s : nullptr);
+    if (!sealed) {
+        LOG_ERROR("%s: a break notification could not be encrypted", conn.client_address.c_str());
         return;
     }
     conn.outbox.push_back(std::move(sealed->head));

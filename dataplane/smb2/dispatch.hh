@@ -69,6 +69,12 @@ processing_result finish_suspended(connection& conn, suspended_request& request)
 // was, goes to conn.outbox. Nothing happens if the request already ended.
 void complete_async(connection& conn, uint64_t async_id, uint32_t status, const bytes& body);
 
+// Queues on conn.outbox a message the server sends unasked: an oplock or lease break
+// notification (3.3.4.6, 3.3.4.7). MessageId all ones, SessionId and TreeId 0, no
+// credits, not signed (a client verifies no message with that MessageId, 3.2.5.1.3);
+// encrypted with `s`'s key when `s` encrypts its messages (Session.EncryptData).
+void queue_notification(connection& conn, session& s, command cmd, const bytes& body);
+
 // The StructureSize the command table checks a request of `cmd` against (2.2.x); 0 for
 // a command outside the table. For harnesses that call a handler past the engine.
 uint16_t request_structure_size(command cmd);

@@ -24,5 +24,6 @@ void handle_query_directory(request& req, response& resp);  // query_directory.c
 void handle_change_notify(request& req, response& resp);    // change_notify.cc
 void handle_query_info(request& req, response& resp);       // query_info.cc
 void handle_set_info(request& req, response& resp);         // set_info.cc
+void handle_oplock_break(request& req, response& resp);     // oplock_break.cc
 
 } // namespace smbx::smb2

@@ -178,6 +178,10 @@ uint32_t server_capabilities(const connection& conn) {
     uint32_t caps = 0;
     if (conn.dialect >= dialect_210) {
         caps |= cap_large_mtu;
+        // Leases (3.3.5.4): granted where the connection has an arbiter to ask.
+        if (conn.settings.leases && conn.leases) {
+            caps |= cap_leasing;
+        }
     }
     // Multichannel (3.3.5.4): sessions of 3.x connections may gain channels.
     if (conn.is_smb3() && conn.multichannel) {

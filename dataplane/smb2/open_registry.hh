@@ -23,7 +23,6 @@ public:
         // The holding connection's strand runner (connection::run_on_strand).
         std::function<void(connection::strand_task)> run_on_strand;
         uint64_t session_id = 0;
-        vfs::file_id id;
     };
 
     // The open's id for the arbiter: never 0, never reused in this process.

@@ -284,15 +284,13 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
         return out;
     }
     if (r.exists && overwrites(p.disposition)) {
-        if (::ftruncate(open->fd(), 0) != 0) {
-            out.status = errno_to_status(errno);
-            return out;
+        out.overwrite_pending = true;
+        if (!p.defer_overwrite) {
+            if (uint32_t st = finish_overwrite(*open, p, out); st != status::success) {
+                out.status = st;
+                return out;
+            }
         }
-        remove_streams(open->fd()); // an overwritten file loses its named streams
-        auto old = read_dos_info(open->fd());
-        dos_info d{stored_attributes(p.file_attributes, false), old ? old->creation_time : 0};
-        write_dos_info(open->fd(), d);
-        out.action = p.disposition == file_supersede ? file_superseded : file_overwritten;
     } else if (created) {
         uint32_t attrs = stored_attributes(p.file_attributes, directory);
         if (attrs != (directory ? 0u : attr_archive)) {
@@ -325,6 +323,22 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
     open->path = r.relative;
     out.open = std::move(open);
     return out;
+}
+
+uint32_t finish_overwrite(file_open& open, const create_params& p, create_outcome& out) {
+    if (!out.overwrite_pending) {
+        return status::success;
+    }
+    out.overwrite_pending = false;
+    if (::ftruncate(open.fd(), 0) != 0) {
+        return errno_to_status(errno);
+    }
+    remove_streams(open.fd()); // an overwritten file loses its named streams
+    auto old = read_dos_info(open.fd());
+    dos_info d{stored_attributes(p.file_attributes, false), old ? old->creation_time : 0};
+    write_dos_info(open.fd(), d);
+    out.action = p.disposition == file_supersede ? file_superseded : file_overwritten;
+    return status::success;
 }
 
 create_outcome create_file(const std::string& share_root, bool read_only_share,

@@ -41,6 +41,10 @@ struct create_params {
     const access_token* token = nullptr;
     const security_descriptor* security = nullptr;
     bool direct_io = false; // the share's `direct io`: file data with O_DIRECT
+    // Leave an overwrite (FILE_SUPERSEDE, FILE_OVERWRITE[_IF] of an existing file) to
+    // finish_overwrite(): the caller breaks other clients' caching first (MS-FSA
+    // 2.1.5.1.2.1 checks oplocks after the share mode and before the overwrite).
+    bool defer_overwrite = false;
 };
 
 struct create_outcome {
@@ -48,6 +52,9 @@ struct create_outcome {
     std::shared_ptr<file_open> open;
     uint32_t action = file_opened;
     uint32_t maximal_access = 0;
+    // An overwrite the caller still has to finish (create_params::defer_overwrite);
+    // `action` says file_opened until finish_overwrite() ran.
+    bool overwrite_pending = false;
 };
 
 // Access the share and the file allow at most (MS-SMB2 3.3.5.9 MAXIMUM_ALLOWED).
@@ -55,5 +62,8 @@ uint32_t maximal_access(bool read_only_share, bool directory, uint32_t attribute
 
 create_outcome create_file(const std::string& share_root, bool read_only_share,
                            const smb_name& name, const create_params& p);
+// Truncates the file, drops its named streams and sets its attributes, as an overwrite
+// does (MS-FSA 2.1.5.1.2.1), if `out` has one pending; sets out.action.
+uint32_t finish_overwrite(file_open& open, const create_params& p, create_outcome& out);
 
 } // namespace smbx::vfs

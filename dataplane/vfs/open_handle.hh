@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -48,6 +49,15 @@ public:
     };
     std::mutex notify_mutex;
     std::vector<notify_channel> notify_channels;
+
+    // What the SMB2 engine attaches to an open and ends with it: its oplock or lease
+    // membership (smb2/lease_router.hh), which tells the arbiter the open is gone
+    // whichever way it ends. A member of the base: it ends after the derived open has
+    // closed its file, so a CREATE waiting on the arbiter finds the file released.
+    struct attachment {
+        virtual ~attachment() = default;
+    };
+    std::unique_ptr<attachment> caching;
 
     virtual bool is_pipe() const { return false; }
     // A file_open (a file, directory or stream): what as_file_open() casts to.
