@@ -34,6 +34,8 @@ enum class msg_type : uint16_t {
     lease_close = 16,        // dp -> ctl: an open is closed (no reply)
     lease_released = 17,     // ctl -> dp: the opens waiting on a file may go on
     lease_write = 18,        // dp -> ctl: a WRITE to a file others cache (no reply)
+    lease_handles_request = 19, // dp -> ctl: a CREATE met a sharing violation
+    lease_handles_reply = 20,   // ctl -> dp
 };
 
 struct header {

@@ -102,4 +102,23 @@ struct lease_write {
     template <typename S, typename F> static void fields(S& s, F f) { f(s.open), f(s.file); }
 };
 
+// A CREATE that met a sharing violation: other owners of the file give up handle
+// caching (MS-SMB2 3.3.5.9, MS-FSA 2.1.5.1.2.1), except the opener's own lease.
+struct lease_handles_request {
+    static constexpr msg_type type = msg_type::lease_handles_request;
+    std::string file;
+    bool has_lease = false;
+    guid_bytes client{};
+    guid_bytes lease_key{};
+    template <typename S, typename F> static void fields(S& s, F f) {
+        f(s.file), f(s.has_lease), f(s.client), f(s.lease_key);
+    }
+};
+
+struct lease_handles_reply {
+    static constexpr msg_type type = msg_type::lease_handles_reply;
+    bool wait = false; // a break must be acknowledged: ask again after a lease_released
+    template <typename S, typename F> static void fields(S& s, F f) { f(s.wait); }
+};
+
 } // namespace smbx::ipc

@@ -191,6 +191,11 @@ std::optional<ipc::lease_ack_reply> control_client::lease_ack(const ipc::lease_a
     return ask<ipc::lease_ack_reply>(req);
 }
 
+std::optional<ipc::lease_handles_reply>
+control_client::lease_handles(const ipc::lease_handles_request& req) {
+    return ask<ipc::lease_handles_reply>(req);
+}
+
 void control_client::lease_close(uint64_t open) {
     send(ipc::encode_fields(0, ipc::lease_close{open}));
 }

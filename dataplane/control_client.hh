@@ -47,6 +47,8 @@ public:
     // others cache only tells.
     std::optional<ipc::lease_open_reply> lease_open(const ipc::lease_open_request& req) override;
     std::optional<ipc::lease_ack_reply> lease_ack(const ipc::lease_ack_request& req) override;
+    std::optional<ipc::lease_handles_reply>
+    lease_handles(const ipc::lease_handles_request& req) override;
     void lease_close(uint64_t open) override;
     void lease_write(uint64_t open, const std::string& file) override;
     // Set before start(): where lease breaks and releases go.

@@ -18,6 +18,8 @@ public:
     virtual ~lease_arbitration() = default;
     virtual std::optional<ipc::lease_open_reply> lease_open(const ipc::lease_open_request& req) = 0;
     virtual std::optional<ipc::lease_ack_reply> lease_ack(const ipc::lease_ack_request& req) = 0;
+    virtual std::optional<ipc::lease_handles_reply>
+    lease_handles(const ipc::lease_handles_request& req) = 0;
     virtual void lease_close(uint64_t open) = 0;
     virtual void lease_write(uint64_t open, const std::string& file) = 0;
 };

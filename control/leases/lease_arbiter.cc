@@ -171,7 +171,11 @@ std::vector<break_notice> lease_arbiter::write(open_ref writer, const file_key& 
 
 bool lease_arbiter::break_handle_caching(open_ref by, const file_key& file, clock::time_point now,
                                          std::vector<break_notice>& breaks) {
-    owner_key self = owner_of(by);
+    return break_handle_caching(owner_of(by), file, now, breaks);
+}
+
+bool lease_arbiter::break_handle_caching(const owner_key& self, const file_key& file,
+                                         clock::time_point now, std::vector<break_notice>& breaks) {
     lower_others(self, file, now, breaks, [](const owner_state& o, uint8_t held) {
         return held & caching::handle ? normalize(o.lease, held & ~caching::handle) : held;
     });

@@ -117,6 +117,10 @@ public:
     // wait before trying again (an acknowledgement is due).
     bool break_handle_caching(open_ref by, const file_key& file, clock::time_point now,
                               std::vector<break_notice>& breaks);
+    // The same for an opener that holds no open yet (a CREATE that failed its share
+    // mode check): `self`, its lease if it asked for one, keeps its caching.
+    bool break_handle_caching(const owner_key& self, const file_key& file, clock::time_point now,
+                              std::vector<break_notice>& breaks);
 
     // A lease break acknowledgement (3.3.5.22.2) and an oplock break acknowledgement
     // (3.3.5.22.1).

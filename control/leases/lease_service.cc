@@ -47,7 +47,8 @@ open_request request_of(const ipc::lease_open_request& m) {
 bool lease_service::handles(ipc::msg_type t) {
     using ipc::msg_type;
     return t == msg_type::lease_open_request || t == msg_type::lease_ack_request ||
-           t == msg_type::lease_close || t == msg_type::lease_write;
+           t == msg_type::lease_close || t == msg_type::lease_write ||
+           t == msg_type::lease_handles_request;
 }
 
 std::vector<bytes> lease_service::handle(byte_span message, clock::time_point now) {
@@ -88,6 +89,20 @@ std::vector<bytes> lease_service::handle(byte_span message, clock::time_point no
         out.push_back(ipc::encode_fields(h->id, ipc::lease_ack_reply{r.status, r.state}));
         add_breaks(r.breaks, out);
         add_released(r.released, out);
+        break;
+    }
+    case ipc::msg_type::lease_handles_request: {
+        auto m = ipc::decode_fields<ipc::lease_handles_request>(message);
+        if (!m) {
+            break;
+        }
+        // An opener without a lease is nobody's owner yet: no open has id 0.
+        owner_key self =
+            m->has_lease ? owner_key::of_lease(m->client, m->lease_key) : owner_key::of_open(0);
+        std::vector<break_notice> breaks;
+        bool wait = _arbiter.break_handle_caching(self, m->file, now, breaks);
+        add_breaks(breaks, out);
+        out.push_back(ipc::encode_fields(h->id, ipc::lease_handles_reply{wait}));
         break;
     }
     case ipc::msg_type::lease_close:

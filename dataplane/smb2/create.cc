@@ -158,6 +158,9 @@ struct waiting_create {
     bool want_qfid = false;
     bool quota_fake = false;
     caching_request caching;
+    // A CREATE that met a sharing violation and waits for handle caching breaks: the
+    // request, to be run again whole.
+    bytes rerun;
     ipc::lease_open_request ask; // ask.open == 0: not arbitrated
     uint64_t releases_seen = 0;  // lease_router::releases() before the last question
     uint64_t session_id = 0;
@@ -262,9 +265,67 @@ uint32_t complete_open(waiting_create& w, const caching_grant& grant, session& s
 
 void retry_create(connection& conn, uint64_t async_id);
 
-void wait_for_release(connection& conn, const waiting_create& w, uint64_t async_id) {
-    conn.leases->wait_for_release(w.ask.file, w.releases_seen, conn.run_on_strand,
+void wait_for_release(connection& conn, const std::string& file, uint64_t seen, uint64_t async_id) {
+    conn.leases->wait_for_release(file, seen, conn.run_on_strand,
                                   [async_id](connection& c) { retry_create(c, async_id); });
+}
+
+// The request goes (or, run again, stays) asynchronous: its AsyncId.
+uint64_t wait_async(request& req, response& resp) {
+    if (req.async_id) {
+        resp.status = status::pending;
+        resp.pending = true;
+        return req.async_id;
+    }
+    return go_async(req, resp);
+}
+
+// A CREATE refused by the share modes of opens whose owners may cache handles (a
+// batch oplock, an H lease): they are asked to close them (3.3.5.9, MS-FSA 2.1.5.1.2.1)
+// and, once they acknowledged, the CREATE runs again. True when it waits for that.
+bool break_handle_caching(request& req, response& resp, waiting_create& w) {
+    const auto& conflict = w.outcome.sharing_conflict;
+    if (!req.conn.leases || !conflict || req.handle_caching_broken || !req.last_in_chain) {
+        return false;
+    }
+    ipc::lease_handles_request m;
+    m.file = arbiter_file_key(conflict->device, conflict->inode, conflict->stream);
+    if (w.caching.lease) {
+        m.has_lease = true;
+        m.client = req.conn.client_guid;
+        m.lease_key = w.caching.lease->key;
+    }
+    uint64_t seen = req.conn.leases->releases();
+    auto reply = req.conn.leases->arbiter().lease_handles(m);
+    if (!reply || !reply->wait) {
+        return false;
+    }
+    uint64_t async_id = wait_async(req, resp);
+    w.rerun.assign(req.message.begin(), req.message.end());
+    req.conn.waiting_creates[async_id] = std::make_shared<waiting_create>(std::move(w));
+    wait_for_release(req.conn, m.file, seen, async_id);
+    return true;
+}
+
+// A CREATE waiting for handle caching breaks runs again whole, under its AsyncId.
+void rerun_create(connection& conn, uint64_t async_id, session& s, const waiting_create& w) {
+    bytes message = w.rerun;
+    header h;
+    auto tree = s.find_tree(w.tree_id);
+    conn.waiting_creates.erase(async_id);
+    if (!tree || !parse_header(message, h)) {
+        complete_async(conn, async_id, status::network_name_deleted, {});
+        return;
+    }
+    request req{conn, h, message, &s, tree.get()};
+    req.tree_ref = tree;
+    req.async_id = async_id;
+    req.handle_caching_broken = true;
+    response resp;
+    handle_create(req, resp);
+    if (!resp.pending) {
+        complete_async(conn, async_id, resp.status, resp.error_body ? bytes{} : resp.body.take());
+    }
 }
 
 // A waiting CREATE's file was released (or a release may have been missed): ask again,
@@ -281,10 +342,14 @@ void retry_create(connection& conn, uint64_t async_id) {
         conn.waiting_creates.erase(it);
         return;
     }
+    if (!w->rerun.empty()) {
+        rerun_create(conn, async_id, *s, *w);
+        return;
+    }
     w->releases_seen = conn.leases->releases();
     auto asked = ask_arbiter(conn, *w);
     if (asked.wait) {
-        wait_for_release(conn, *w, async_id);
+        wait_for_release(conn, w->ask.file, w->releases_seen, async_id);
         return;
     }
     conn.waiting_creates.erase(it);
@@ -432,22 +497,25 @@ void handle_create(request& req, response& resp) {
     p.security = secd ? &*secd : nullptr;
     p.defer_overwrite = req.conn.leases != nullptr;
     w->outcome = vfs::create_file(req.tree->share.path, req.tree->read_only(), parsed.name, p);
+    w->session_id = req.sess->id;
+    w->tree_id = req.tree->id;
     if (w->outcome.status != status::success) {
-        resp.fail(w->outcome.status);
+        if (w->outcome.status != status::sharing_violation ||
+            !break_handle_caching(req, resp, *w)) {
+            resp.fail(w->outcome.status);
+        }
         return;
     }
     p.token = nullptr; // what finishing the open reads of `p` after this request
     p.security = nullptr;
     w->params = p;
-    w->session_id = req.sess->id;
-    w->tree_id = req.tree->id;
 
     w->releases_seen = req.conn.leases ? req.conn.leases->releases() : 0;
     auto asked = ask_arbiter(req.conn, *w);
     if (asked.wait && req.last_in_chain) {
-        uint64_t async_id = go_async(req, resp);
+        uint64_t async_id = wait_async(req, resp);
         req.conn.waiting_creates[async_id] = w;
-        wait_for_release(req.conn, *w, async_id);
+        wait_for_release(req.conn, w->ask.file, w->releases_seen, async_id);
         return;
     }
     asked = wait_in_chain(req.conn, *w, asked);

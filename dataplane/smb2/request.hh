@@ -28,6 +28,9 @@ struct request {
     bool last_in_chain = true;        // only the last request of a chain may go async
     bool encrypted = false;           // it came inside a TRANSFORM_HEADER
     uint64_t async_id = 0;            // set by go_async() (async_ops.hh)
+    // A CREATE run again after its sharing violation broke other clients' handle
+    // caching (create.cc): a second violation is final.
+    bool handle_caching_broken = false;
     // Holds `tree` while the request runs, should another channel disconnect it.
     std::shared_ptr<tree_connect> tree_ref = nullptr;
     // A READ's or WRITE's fields, parsed once by the engine (read_write.hh); null when

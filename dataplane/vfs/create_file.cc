@@ -277,6 +277,9 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
         open->set_worker_reads(file_open::nowait_read::memory_backed);
     }
     out.status = open->register_share_mode(access, p.share_access, r.relative);
+    if (out.status == status::sharing_violation) {
+        out.sharing_conflict = open->key();
+    }
     if (out.status != status::success) {
         if (created) {
             ::unlinkat(r.parent.get(), leaf, directory ? AT_REMOVEDIR : 0);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dataplane/vfs/access_check.hh"
@@ -55,6 +56,9 @@ struct create_outcome {
     // An overwrite the caller still has to finish (create_params::defer_overwrite);
     // `action` says file_opened until finish_overwrite() ran.
     bool overwrite_pending = false;
+    // With STATUS_SHARING_VIOLATION: the file whose other opens refused this one, so
+    // that the caller can break their handle caching and try again (MS-FSA 2.1.5.1.2.1).
+    std::optional<file_key> sharing_conflict;
 };
 
 // Access the share and the file allow at most (MS-SMB2 3.3.5.9 MAXIMUM_ALLOWED).

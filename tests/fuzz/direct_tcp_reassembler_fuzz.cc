@@ -99,8 +99,8 @@ result run_direct(std::span<const uint8_t> stream, size_t piece) {
             std::memcpy(target.data(), stream.data() + pos, n);
             f.received(n, deliver);
         } else {
-            out.ok = f.feed(stream.subspan(pos, n), {}, deliver) ==
-                     smbx::direct_tcp_framer::status::ok;
+            out.ok =
+                f.feed(stream.subspan(pos, n), {}, deliver) == smbx::direct_tcp_framer::status::ok;
         }
         pos += n;
     }

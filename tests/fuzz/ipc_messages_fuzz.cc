@@ -183,6 +183,9 @@ std::optional<expected_reply> decode_everything(byte_span m, status_model& statu
     if (ipc::decode_fields<ipc::lease_ack_request>(m)) {
         expect = expected_reply{ipc::msg_type::lease_ack_reply, h->id};
     }
+    if (ipc::decode_fields<ipc::lease_handles_request>(m)) {
+        expect = expected_reply{ipc::msg_type::lease_handles_reply, h->id};
+    }
     return expect;
 }
 

@@ -27,6 +27,8 @@ bool decodes_as_its_type(const bytes& m) {
         return ipc::decode_fields<ipc::lease_open_reply>(m).has_value();
     case ipc::msg_type::lease_ack_reply:
         return ipc::decode_fields<ipc::lease_ack_reply>(m).has_value();
+    case ipc::msg_type::lease_handles_reply:
+        return ipc::decode_fields<ipc::lease_handles_reply>(m).has_value();
     case ipc::msg_type::lease_break:
         return ipc::decode_fields<ipc::lease_break>(m).has_value();
     case ipc::msg_type::lease_released:
@@ -52,13 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check(decodes_as_its_type(m));
             auto h = ipc::decode_header(m);
             if (h->type == ipc::msg_type::lease_open_reply ||
-                h->type == ipc::msg_type::lease_ack_reply) {
+                h->type == ipc::msg_type::lease_ack_reply ||
+                h->type == ipc::msg_type::lease_handles_reply) {
                 check(h->id == ipc::decode_header(msg)->id);
                 ++replies;
             }
         }
         bool asks = ipc::decode_fields<ipc::lease_open_request>(msg) ||
-                    ipc::decode_fields<ipc::lease_ack_request>(msg);
+                    ipc::decode_fields<ipc::lease_ack_request>(msg) ||
+                    ipc::decode_fields<ipc::lease_handles_request>(msg);
         check(replies == (asks ? 1u : 0u));
         if (auto o = ipc::decode_fields<ipc::lease_open_request>(msg)) {
             opens.insert(o->open);

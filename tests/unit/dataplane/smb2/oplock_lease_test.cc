@@ -36,6 +36,10 @@ public:
     std::optional<ipc::lease_ack_reply> lease_ack(const ipc::lease_ack_request& r) override {
         return ask<ipc::lease_ack_reply>(r);
     }
+    std::optional<ipc::lease_handles_reply>
+    lease_handles(const ipc::lease_handles_request& r) override {
+        return ask<ipc::lease_handles_reply>(r);
+    }
     void lease_close(uint64_t open) override { ask<ipc::lease_open_reply>(ipc::lease_close{open}); }
     void lease_write(uint64_t open, const std::string& file) override {
         ask<ipc::lease_open_reply>(ipc::lease_write{open, file});
@@ -353,6 +357,47 @@ TEST_F(oplocks_and_leases, without_an_arbiter_nothing_is_granted_and_no_ack_is_t
     EXPECT_EQ(r.body.at(2), 0) << "the harness's connection has no lease router";
     EXPECT_EQ(call(handle_oplock_break, oplock_ack(id_of(r), 0)).status,
               status::invalid_device_state);
+}
+
+} // namespace
+} // namespace smbx::smb2
+
+namespace smbx::smb2 {
+namespace {
+
+TEST_F(oplocks_and_leases, a_sharing_violation_breaks_a_batch_oplock_and_the_create_runs_again) {
+    // Share nothing: the second open is refused by the share mode.
+    auto ra = send(a, command::create, with_oplock(create_body("s.txt", rw, open_if, 0, 0), batch));
+    ASSERT_EQ(oplock_level_of(ra), batch);
+    file_id fa = file_id_of(ra);
+    auto rb = send(b, command::create, create_body("s.txt", vfs::file_generic_read, open_existing));
+    EXPECT_EQ(header_of(rb).status, pending) << "the holder may close its cached handle";
+    auto breaks = a.run_strand();
+    ASSERT_EQ(breaks.size(), 1u);
+    EXPECT_EQ(breaks[0].at(header_size + 2), level_ii) << "batch loses handle caching";
+
+    // The holder closes instead of acknowledging: the CREATE runs again and opens.
+    ASSERT_EQ(header_of(send(a, command::close, close_body(fa))).status, status::success);
+    auto finals = b.run_strand();
+    ASSERT_EQ(finals.size(), 1u);
+    EXPECT_EQ(header_of(finals[0]).status, status::success);
+    EXPECT_EQ(header_of(finals[0]).async_id, header_of(rb).async_id);
+}
+
+TEST_F(oplocks_and_leases, a_sharing_violation_stays_one_when_the_holder_keeps_its_open) {
+    auto ra = send(a, command::create, with_oplock(create_body("k.txt", rw, open_if, 0, 0), batch));
+    file_id fa = file_id_of(ra);
+    auto rb = send(b, command::create, create_body("k.txt", vfs::file_generic_read, open_existing));
+    ASSERT_EQ(header_of(rb).status, pending);
+    ASSERT_EQ(a.run_strand().size(), 1u);
+    ASSERT_EQ(header_of(send(a, command::oplock_break, oplock_ack(fa, level_ii))).status,
+              status::success);
+    auto finals = b.run_strand();
+    ASSERT_EQ(finals.size(), 1u);
+    EXPECT_EQ(header_of(finals[0]).status, status::sharing_violation);
+    // Without handle caching left, a third open is refused at once.
+    auto rc = send(b, command::create, create_body("k.txt", vfs::file_generic_read, open_existing));
+    EXPECT_EQ(header_of(rc).status, status::sharing_violation);
 }
 
 } // namespace
