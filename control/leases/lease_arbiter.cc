@@ -163,9 +163,17 @@ owner_key lease_arbiter::owner_of(open_ref open) const {
 std::vector<break_notice> lease_arbiter::write(open_ref writer, const file_key& file,
                                                clock::time_point now) {
     std::vector<break_notice> out;
-    lower_others(owner_of(writer), file, now, out, [](const owner_state& o, uint8_t held) {
+    owner_key self = owner_of(writer);
+    lower_others(self, file, now, out, [](const owner_state& o, uint8_t held) {
         return normalize(o.lease, held & ~caching::read);
     });
+    // The writer's own level II oplock breaks too (a lease is one owner with its
+    // writes): Windows sends that break to the writer (smbtorture smb2.oplock.batch1).
+    auto it = _owners.find(self);
+    if (!self.is_lease() && it != _owners.end() && !it->second.breaking &&
+        it->second.state == caching::read) {
+        lower(self, it->second, caching::none, now, out);
+    }
     return out;
 }
 

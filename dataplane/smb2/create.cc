@@ -174,6 +174,16 @@ namespace {
 // every break.
 constexpr auto chain_wait_limit = std::chrono::seconds(40);
 
+// An open for attributes alone neither breaks nor gets an oplock or a lease (MS-FSA
+// 2.1.5.1.2.1: the oplock checks skip an open whose access has nothing but
+// FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES and SYNCHRONIZE; smbtorture
+// smb2.oplock.statopen1).
+bool is_stat_open(const open_handle& open) {
+    constexpr uint32_t stat_access =
+        vfs::file_read_attributes | vfs::file_write_attributes | vfs::synchronize;
+    return (open.granted_access & ~stat_access) == 0;
+}
+
 struct arbiter_answer {
     uint32_t status = status::success;
     bool wait = false;
@@ -185,7 +195,7 @@ struct arbiter_answer {
 // (directory leases are not offered), and only where the server arbitrates.
 arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
     auto& open = w.outcome.open;
-    if (!conn.leases || w.quota_fake || open->is_directory()) {
+    if (!conn.leases || w.quota_fake || open->is_directory() || is_stat_open(*open)) {
         return {};
     }
     if (!w.ask.open) {
@@ -198,9 +208,9 @@ arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
             m->lease_version = w.caching.lease->version;
         }
         auto k = open->key();
-        w.ask =
-            arbiter_request(conn, w.caching, m->ref, arbiter_file_key(k.device, k.inode, k.stream),
-                            w.outcome.overwrite_pending);
+        m->file_key = arbiter_file_key(k.device, k.inode, k.stream);
+        m->file = open->shared_state();
+        w.ask = arbiter_request(conn, w.caching, m->ref, m->file_key, w.outcome.overwrite_pending);
         open->caching = std::move(m);
     }
     auto reply = conn.leases->arbiter().lease_open(w.ask);
@@ -257,6 +267,9 @@ uint32_t complete_open(waiting_create& w, const caching_grant& grant, session& s
     }
     if (!grant.lease_context.empty()) {
         r.contexts.push_back({"RqLs", grant.lease_context});
+    }
+    if (auto* m = membership_of(*o.open)) {
+        m->set_caching(grant.caching);
     }
     add_to_session(s, w.tree_id, chain_file_id, o.open, r);
     write_response(resp, r);

@@ -60,8 +60,10 @@ caching_grant grant_of(const caching_request& c, const ipc::lease_open_reply& re
     caching_grant g;
     if (!c.lease) {
         g.oplock_level = c.oplock ? reply.oplock : 0;
+        g.caching = caching_of_oplock(g.oplock_level);
         return g;
     }
+    g.caching = reply.granted;
     g.oplock_level = oplock_level_lease;
     lease_context out = *c.lease;
     out.state = reply.granted;

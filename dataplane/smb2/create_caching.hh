@@ -34,6 +34,7 @@ ipc::lease_open_request arbiter_request(const connection& conn, const caching_re
                                         uint64_t open_ref, std::string file, bool overwrite);
 
 struct caching_grant {
+    uint8_t caching = 0; // SMB2_LEASE_*_CACHING: the lease state, or the oplock's
     uint8_t oplock_level = 0;
     bytes lease_context; // the RqLs response context's data; empty: none
 };

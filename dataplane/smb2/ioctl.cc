@@ -299,7 +299,7 @@ void handle_ioctl(request& req, response& resp) {
     default:
         // A control we do not implement, on a handle that must still be open.
         resp.fail(find_request_open(req, in.fid) ? status::invalid_device_request
-                                                      : status::file_closed);
+                                                 : status::file_closed);
         return;
     }
 }

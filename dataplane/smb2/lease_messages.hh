@@ -17,6 +17,19 @@ namespace smbx::smb2 {
 
 using lease_key = std::array<uint8_t, 16>;
 
+// SMB2_LEASE_{READ,HANDLE,WRITE}_CACHING (2.2.13.2.8): what a lease, and here also an
+// oplock, lets a client cache.
+constexpr uint8_t lease_read_caching = 0x01;
+constexpr uint8_t lease_handle_caching = 0x02;
+constexpr uint8_t lease_write_caching = 0x04;
+// An OplockLevel (2.2.14) as caching: level II reads, exclusive also writes, batch all.
+constexpr uint8_t caching_of_oplock(uint8_t level) {
+    return level == 0x01   ? lease_read_caching
+           : level == 0x08 ? lease_read_caching | lease_write_caching
+           : level == 0x09 ? lease_read_caching | lease_write_caching | lease_handle_caching
+                           : 0;
+}
+
 constexpr uint32_t lease_flag_break_in_progress = 0x02;    // 2.2.14.2.10
 constexpr uint32_t lease_flag_parent_lease_key_set = 0x04; // 2.2.13.2.10
 constexpr uint32_t lease_break_flag_ack_required = 0x01;   // 2.2.23.2

@@ -9,7 +9,7 @@ namespace {
 
 // An oplock break's OplockLevel (2.2.23.1): the most the client may keep.
 uint8_t oplock_level_of(uint8_t caching) {
-    return (caching & 0x01) ? 0x01 : 0x00; // SMB2_OPLOCK_LEVEL_II, or NONE
+    return (caching & lease_read_caching) ? 0x01 : 0x00; // SMB2_OPLOCK_LEVEL_II, or NONE
 }
 
 // On the strand of the connection that holds the open: the notification, for as long as
@@ -24,6 +24,9 @@ void send_break(connection& c, uint64_t session_id, const std::weak_ptr<open_han
     // The FileId is read here: the CREATE that made the open may have been answered
     // (and the open numbered) only just before this task, on this same strand.
     file_id id = h->id;
+    if (auto* m = membership_of(*h)) {
+        m->set_caching(b.to);
+    }
     // NewEpoch is a 3.x field; 2.1 reserves it (2.2.23.2).
     bytes body = b.lease ? write_lease_break_notification(b.lease_key, b.from, b.to,
                                                           c.is_smb3() ? b.epoch : 0, b.ack_required)
@@ -106,8 +109,35 @@ void lease_router::released(const std::string& file) {
 }
 
 lease_membership::~lease_membership() {
+    set_caching(0);
     router->opens().remove(ref);
     router->arbiter().lease_close(ref);
+}
+
+void lease_membership::set_caching(uint8_t c) {
+    bool had = _caching.exchange(c, std::memory_order_acq_rel) & lease_read_caching;
+    bool has = c & lease_read_caching;
+    if (file && had != has) {
+        if (has) {
+            file->read_caching_opens.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            file->read_caching_opens.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+}
+
+void tell_write(const vfs::file_open& f) {
+    auto* m = membership_of(f);
+    if (!m || !m->file) {
+        return; // outside arbitration: no router, a directory, a stat open
+    }
+    uint8_t own = m->caching();
+    uint32_t counted = m->file->read_caching_opens.load(std::memory_order_relaxed);
+    bool others = counted > ((own & lease_read_caching) ? 1u : 0u);
+    bool own_level_ii = !m->lease && own == lease_read_caching;
+    if (others || own_level_ii) {
+        m->router->arbiter().lease_write(m->ref, m->file_key);
+    }
 }
 
 lease_membership* membership_of(const open_handle& open) {

@@ -11,6 +11,7 @@
 // arbiter knows carries a lease_membership, which tells the arbiter when the open ends.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include "dataplane/smb2/connection.hh"
 #include "dataplane/smb2/lease_messages.hh"
 #include "dataplane/smb2/open_registry.hh"
+#include "dataplane/vfs/file_open.hh"
 
 namespace smbx::smb2 {
 
@@ -77,8 +79,27 @@ struct lease_membership final : vfs::open_handle::attachment {
     bool lease = false;
     lease_key key{};
     uint8_t lease_version = 1;
+    std::string file_key; // arbiter_file_key
+    // Counted in file->read_caching_opens while `caching` has read caching.
+    std::shared_ptr<vfs::file_state> file;
     ~lease_membership() override;
+
+    // What the open's owner caches as last seen here: the grant, the breaks sent for
+    // this open, the oplock acknowledgements. Exact for an oplock; for a lease (whose
+    // other opens are not told of its breaks) it may be more than the lease holds,
+    // which costs a WRITE a needless message, never a missed break.
+    void set_caching(uint8_t c);
+    uint8_t caching() const { return _caching.load(std::memory_order_acquire); }
+
+private:
+    std::atomic<uint8_t> _caching{0};
 };
+
+// A WRITE, a byte-range lock or a size change through `f` (MS-FSA 2.1.4.12: they break
+// level II oplocks and read caching): the arbiter is told when another open may cache
+// the file, or when `f` holds a level II oplock itself (which its own write breaks, as
+// Windows does). Nothing is sent for a file nobody else caches.
+void tell_write(const vfs::file_open& f);
 
 // The membership of `open`, if it has one.
 lease_membership* membership_of(const open_handle& open);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/lease_router.hh"
 #include "dataplane/smb2/lock_request.hh"
 #include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
@@ -68,6 +69,7 @@ void handle_lock(request& req, response& resp) {
         return;
     }
     auto& table = f->state()->locks;
+    tell_write(*f); // a byte-range lock breaks level II oplocks (MS-FSA 2.1.5.7)
     for (size_t i = 0; i < locks.size(); ++i) {
         const auto& l = locks[i];
         if (l.length && l.offset + l.length - 1 < l.offset) {

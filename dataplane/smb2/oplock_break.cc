@@ -43,6 +43,7 @@ void acknowledge_oplock(request& req, response& resp, byte_span body) {
     a.open = m->ref;
     a.state = ack->level;
     if (auto state = ask_arbiter(req, resp, a)) {
+        m->set_caching(caching_of_oplock(*state));
         resp.body.put(write_oplock_break(*state, h->id));
     }
 }

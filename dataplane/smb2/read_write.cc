@@ -22,6 +22,7 @@
 #include "dataplane/runtime/file_io.hh"
 #include "dataplane/runtime/transport.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/lease_router.hh"
 #include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/share_path.hh"
@@ -546,6 +547,7 @@ bool start_write(request& req, response& resp, file_write& op) {
         resp.fail(st);
         return false;
     }
+    tell_write(*f); // others' read caching breaks (MS-FSA 2.1.5.4 -> 2.1.4.12)
     if (f->is_stream()) {
         if (uint32_t st = vfs::write_stream(f->fd(), f->stream_name(), offset, data)) {
             resp.fail(st);

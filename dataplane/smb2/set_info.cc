@@ -4,6 +4,7 @@
 // vfs/security_descriptor.hh); quotas and file-system settings are not supported.
 #include "dataplane/smb2/fscc.hh"
 #include "dataplane/smb2/handlers.hh"
+#include "dataplane/smb2/lease_router.hh"
 #include "dataplane/smb2/open_lookup.hh"
 #include "dataplane/vfs/access.hh"
 #include "dataplane/vfs/extended_attributes.hh"
@@ -131,8 +132,10 @@ uint32_t set_file(vfs::file_open& f, uint8_t cls, byte_span buf) {
                                     flags & disposition_on_close);
     }
     case fscc::file_end_of_file_information:
+        tell_write(f); // a size change breaks read caching (MS-FSA 2.1.5.14.4)
         return vfs::set_end_of_file(f, r.u64());
     case fscc::file_allocation_information:
+        tell_write(f);
         return vfs::set_allocation_size(f, r.u64());
     case fscc::file_position_information: {
         uint64_t pos = r.u64();

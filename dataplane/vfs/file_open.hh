@@ -78,6 +78,7 @@ public:
     void stream_renamed(std::string name) { _key.stream = std::move(name); }
     file_key key() const { return _key; }
     file_state* state() const { return _state.get(); }
+    std::shared_ptr<file_state> shared_state() const { return _state; }
     const std::string& share_root() const { return _share_root; }
     bool read_only_share() const { return _read_only_share; }
     // The current share-relative name ('/'-separated), following renames.

@@ -4,6 +4,7 @@
 // table is guarded by a mutex; READ and WRITE never take it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -37,6 +38,10 @@ struct file_state {
     std::string share_root; // absolute path of the share the name is relative to
     std::string relative;   // current on-disk name under share_root ("a/b")
     byte_range_locks locks;
+    // Opens granted read caching (an oplock, or a lease with R), as the SMB2 engine's
+    // lease membership counts them (smb2/lease_router.hh): a WRITE tells the arbiter
+    // only while another open may cache what it changes.
+    std::atomic<uint32_t> read_caching_opens{0};
 };
 
 class share_mode_table {

@@ -196,6 +196,20 @@ TEST_F(arbiter, a_write_breaks_others_read_caching) {
     EXPECT_TRUE(a.write(4, "f", t0).empty()) << "nothing left to break";
 }
 
+TEST_F(arbiter, a_writers_own_level_ii_oplock_breaks_but_its_own_lease_does_not) {
+    a.open(oplock_open(1, oplock_level::level_ii), t0);
+    auto self = a.write(1, "f", t0);
+    ASSERT_EQ(self.size(), 1u) << "Windows breaks the writer's level II too";
+    EXPECT_EQ(self[0].via, 1u);
+    EXPECT_EQ(self[0].to, caching::none);
+    EXPECT_FALSE(self[0].ack_required);
+    EXPECT_TRUE(a.write(1, "f", t0).empty());
+    a.open(lease_open(2, lease(1, 1), R, "g"), t0);
+    EXPECT_TRUE(a.write(2, "g", t0).empty()) << "a lease's writes are its own";
+    a.open(oplock_open(3, oplock_level::batch, "h"), t0);
+    EXPECT_TRUE(a.write(3, "h", t0).empty()) << "batch caches its writes";
+}
+
 TEST_F(arbiter, an_overwrite_breaks_read_caching_too) {
     auto k1 = lease(1, 1);
     a.open(lease_open(1, k1, RH), t0);

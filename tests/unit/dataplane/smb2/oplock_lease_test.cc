@@ -17,6 +17,7 @@
 #include "dataplane/smb2/dispatch.hh"
 #include "dataplane/smb2/lease_router.hh"
 #include "dataplane/vfs/access.hh"
+#include "dataplane/vfs/open_lookup.hh"
 
 namespace smbx::smb2 {
 namespace {
@@ -398,6 +399,30 @@ TEST_F(oplocks_and_leases, a_sharing_violation_stays_one_when_the_holder_keeps_i
     // Without handle caching left, a third open is refused at once.
     auto rc = send(b, command::create, create_body("k.txt", vfs::file_generic_read, open_existing));
     EXPECT_EQ(header_of(rc).status, status::sharing_violation);
+}
+
+TEST_F(oplocks_and_leases, a_write_breaks_level_ii_oplocks_to_none_its_own_too_then_sends_nothing) {
+    auto ra = send(a, command::create, with_oplock(create_body("w.txt", rw, open_if), level_ii));
+    ASSERT_EQ(oplock_level_of(ra), level_ii);
+    auto rb = send(b, command::create, with_oplock(create_body("w.txt", rw, open_if), level_ii));
+    ASSERT_EQ(header_of(rb).status, status::success);
+    ASSERT_EQ(oplock_level_of(rb), level_ii) << "level II is shared without a break";
+    EXPECT_TRUE(a.run_strand().empty());
+    file_id fb = file_id_of(rb);
+
+    ASSERT_EQ(header_of(send(b, command::write, write_body(fb, 0, "x"))).status, status::success);
+    for (auto* c : {&a, &b}) {
+        auto breaks = c->run_strand();
+        ASSERT_EQ(breaks.size(), 1u);
+        EXPECT_EQ(breaks[0].at(header_size + 2), 0) << "to none, no acknowledgement";
+    }
+    // Nobody caches the file now: a further WRITE tells the arbiter nothing.
+    auto f = vfs::as_file_open(b.conn->find_open(*b.conn->find_session(7), fb));
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->state()->read_caching_opens.load(), 0u);
+    ASSERT_EQ(header_of(send(b, command::write, write_body(fb, 1, "y"))).status, status::success);
+    EXPECT_TRUE(a.run_strand().empty());
+    EXPECT_TRUE(b.run_strand().empty());
 }
 
 } // namespace
