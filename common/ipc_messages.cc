@@ -60,6 +60,8 @@ void put_share(byte_writer& w, const share_info& s) {
     w.u8(s.browseable);
     w.u8(s.encrypt_required);
     w.u8(s.direct_io);
+    w.u8(s.oplocks);
+    w.u8(s.level2_oplocks);
 }
 share_info get_share(byte_reader& r) {
     share_info s;
@@ -71,6 +73,8 @@ share_info get_share(byte_reader& r) {
     s.browseable = r.u8();
     s.encrypt_required = r.u8();
     s.direct_io = r.u8();
+    s.oplocks = r.u8();
+    s.level2_oplocks = r.u8();
     return s;
 }
 

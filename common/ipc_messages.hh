@@ -75,6 +75,8 @@ struct share_info {
     bool browseable = true;
     bool encrypt_required = false; // `smb encrypt = required`
     bool direct_io = false;
+    bool oplocks = true;        // `oplocks`: the share's CREATEs ask the arbiter
+    bool level2_oplocks = true; // `level2 oplocks`
 };
 
 struct tree_connect_request {

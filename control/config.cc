@@ -531,6 +531,14 @@ bool parser::share_param(share_config& s, const std::string& key, std::string_vi
         if (auto b = boolean("guest ok", v)) {
             s.guest_ok = *b;
         }
+    } else if (key == "oplocks") {
+        if (auto b = boolean("oplocks", v)) {
+            s.oplocks = *b;
+        }
+    } else if (key == "level2oplocks") {
+        if (auto b = boolean("level2 oplocks", v)) {
+            s.level2_oplocks = *b;
+        }
     } else if (key == "directio") {
         if (auto b = boolean("direct io", v)) {
             s.direct_io = *b;

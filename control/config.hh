@@ -38,6 +38,8 @@ struct share_config {
     bool browseable = true;
     bool guest_ok = false;
     bool direct_io = false;                // smbx-only: O_DIRECT for file data
+    bool oplocks = true;                   // `oplocks`: oplocks and leases granted
+    bool level2_oplocks = true;            // `level2 oplocks`
     std::vector<std::string> valid_users;  // empty: everyone
     std::optional<encrypt_policy> encrypt; // unset: the global `server smb encrypt`
     int line = 0;                          // line of the section header

@@ -78,6 +78,8 @@ ipc::share_info control_service::share_info_of(const config::share_config& s) co
     i.browseable = s.browseable;
     i.encrypt_required = _cfg.share_encrypt(s) == encrypt_policy::required;
     i.direct_io = s.direct_io;
+    i.oplocks = s.oplocks;
+    i.level2_oplocks = s.level2_oplocks;
     return i;
 }
 

@@ -98,6 +98,11 @@ open_decision lease_arbiter::open(const open_request& r, clock::time_point now) 
     // What this open may have: write caching only with the file to itself; a
     // directory only read and handle caching, and only by lease.
     uint8_t allowed = caching::all;
+    // An oplock request that broke another owner's caching gets level II at most, as
+    // Windows grants it (smbtorture smb2.oplock.exclusive5, batch13).
+    if (!lease && (r.after_break || !d.breaks.empty())) {
+        allowed = caching::read;
+    }
     if (others) {
         allowed &= ~caching::write;
     }
@@ -243,7 +248,11 @@ ack_result lease_arbiter::acknowledge_oplock(open_ref open, oplock_level level,
     owner_state& o = _owners.at(key);
     r.state = o.state;
     if (!o.breaking) {
-        r.status = status::invalid_device_state; // 3.3.5.22.1
+        // 3.3.5.22.1 says INVALID_DEVICE_STATE; an oplock already broken to none (level
+        // II to none is not acknowledged) answers as Windows does (smbtorture
+        // smb2.oplock.levelii500).
+        r.status = o.state == caching::none ? status::invalid_oplock_protocol
+                                            : status::invalid_device_state;
         return r;
     }
     uint8_t acked = caching_of(level);

@@ -80,6 +80,7 @@ struct open_request {
     oplock_level oplock = oplock_level::none;
     bool overwrite = false;     // FILE_SUPERSEDE / FILE_OVERWRITE / FILE_OVERWRITE_IF
     bool level2_oplocks = true; // the share's `level2 oplocks`
+    bool after_break = false;   // asked again after breaks it caused were acknowledged
 };
 
 struct open_decision {

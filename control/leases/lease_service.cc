@@ -39,6 +39,7 @@ open_request request_of(const ipc::lease_open_request& m) {
     r.oplock = static_cast<oplock_level>(m.oplock);
     r.overwrite = m.overwrite;
     r.level2_oplocks = m.level2_oplocks;
+    r.after_break = m.after_break;
     return r;
 }
 

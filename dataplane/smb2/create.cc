@@ -157,6 +157,8 @@ struct waiting_create {
     bool want_mxac = false;
     bool want_qfid = false;
     bool quota_fake = false;
+    bool oplocks = true; // the share's `oplocks` and `level2 oplocks`
+    bool level2_oplocks = true;
     caching_request caching;
     // A CREATE that met a sharing violation and waits for handle caching breaks: the
     // request, to be run again whole.
@@ -178,10 +180,11 @@ constexpr auto chain_wait_limit = std::chrono::seconds(40);
 // 2.1.5.1.2.1: the oplock checks skip an open whose access has nothing but
 // FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES and SYNCHRONIZE; smbtorture
 // smb2.oplock.statopen1).
-bool is_stat_open(const open_handle& open) {
+bool is_stat_open(const open_handle& open, uint32_t action) {
     constexpr uint32_t stat_access =
         vfs::file_read_attributes | vfs::file_write_attributes | vfs::synchronize;
-    return (open.granted_access & ~stat_access) == 0;
+    // One that created the file is an open like any other (smb2.oplock.batch9).
+    return (open.granted_access & ~stat_access) == 0 && action != vfs::file_created;
 }
 
 struct arbiter_answer {
@@ -195,7 +198,8 @@ struct arbiter_answer {
 // (directory leases are not offered), and only where the server arbitrates.
 arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
     auto& open = w.outcome.open;
-    if (!conn.leases || w.quota_fake || open->is_directory() || is_stat_open(*open)) {
+    if (!conn.leases || !w.oplocks || w.quota_fake || open->is_directory() ||
+        is_stat_open(*open, w.outcome.action)) {
         return {};
     }
     if (!w.ask.open) {
@@ -211,6 +215,7 @@ arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
         m->file_key = arbiter_file_key(k.device, k.inode, k.stream);
         m->file = open->shared_state();
         w.ask = arbiter_request(conn, w.caching, m->ref, m->file_key, w.outcome.overwrite_pending);
+        w.ask.level2_oplocks = w.level2_oplocks;
         open->caching = std::move(m);
     }
     auto reply = conn.leases->arbiter().lease_open(w.ask);
@@ -221,6 +226,7 @@ arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
         return {reply->status, false, {}};
     }
     if (reply->wait) {
+        w.ask.after_break = true; // the next question comes after the breaks ended
         return {status::success, true, {}};
     }
     return {status::success, false, grant_of(w.caching, *reply)};
@@ -298,7 +304,8 @@ uint64_t wait_async(request& req, response& resp) {
 // and, once they acknowledged, the CREATE runs again. True when it waits for that.
 bool break_handle_caching(request& req, response& resp, waiting_create& w) {
     const auto& conflict = w.outcome.sharing_conflict;
-    if (!req.conn.leases || !conflict || req.handle_caching_broken || !req.last_in_chain) {
+    if (!req.conn.leases || !w.oplocks || !conflict || req.handle_caching_broken ||
+        !req.last_in_chain) {
         return false;
     }
     ipc::lease_handles_request m;
@@ -496,6 +503,8 @@ void handle_create(request& req, response& resp) {
         return;
     }
     w->caching = *caching;
+    w->oplocks = req.tree->share.oplocks;
+    w->level2_oplocks = req.tree->share.level2_oplocks;
 
     w->quota_fake = is_quota_fake_file(name);
     auto parsed = vfs::parse_smb_name(w->quota_fake ? byte_span{} : name);

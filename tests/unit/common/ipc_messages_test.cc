@@ -17,6 +17,8 @@ share_info sample_share() {
     s.browseable = false;
     s.encrypt_required = true;
     s.direct_io = true;
+    s.oplocks = false;
+    s.level2_oplocks = false;
     return s;
 }
 
@@ -29,6 +31,8 @@ void expect_same(const share_info& a, const share_info& b) {
     EXPECT_EQ(a.browseable, b.browseable);
     EXPECT_EQ(a.encrypt_required, b.encrypt_required);
     EXPECT_EQ(a.direct_io, b.direct_io);
+    EXPECT_EQ(a.oplocks, b.oplocks);
+    EXPECT_EQ(a.level2_oplocks, b.level2_oplocks);
 }
 
 // Every strict prefix and every extension by one byte must fail to decode.

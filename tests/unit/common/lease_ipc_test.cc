@@ -23,6 +23,7 @@ TEST(lease_ipc, an_open_request_round_trips_every_field) {
     m.oplock = 0xFF;
     m.overwrite = true;
     m.level2_oplocks = false;
+    m.after_break = true;
     bytes wire = encode_fields(42, m);
     auto h = decode_header(wire);
     ASSERT_TRUE(h);
@@ -42,6 +43,7 @@ TEST(lease_ipc, an_open_request_round_trips_every_field) {
     EXPECT_EQ(back->oplock, 0xFF);
     EXPECT_TRUE(back->overwrite);
     EXPECT_FALSE(back->level2_oplocks);
+    EXPECT_TRUE(back->after_break);
 }
 
 TEST(lease_ipc, cut_padded_or_mistyped_messages_do_not_decode) {

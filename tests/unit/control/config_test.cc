@@ -68,6 +68,8 @@ TEST(config, share_defaults) {
     EXPECT_TRUE(s.browseable);
     EXPECT_FALSE(s.guest_ok);
     EXPECT_FALSE(s.direct_io);
+    EXPECT_TRUE(s.oplocks);
+    EXPECT_TRUE(s.level2_oplocks);
     EXPECT_TRUE(s.valid_users.empty());
     EXPECT_FALSE(s.encrypt.has_value());
     EXPECT_EQ(r.config.share_encrypt(s), encrypt_policy::if_required);
@@ -129,6 +131,8 @@ valid users = alice, bob "carol smith"
 smb encrypt = required
 guest ok = yes
 direct io = yes
+oplocks = no
+level2 oplocks = no
 )");
     ASSERT_EQ(r.config.shares.size(), 1u);
     const auto& s = r.config.shares[0];
@@ -140,6 +144,8 @@ direct io = yes
     EXPECT_EQ(s.encrypt, encrypt_policy::required);
     EXPECT_TRUE(s.guest_ok);
     EXPECT_TRUE(s.direct_io);
+    EXPECT_FALSE(s.oplocks);
+    EXPECT_FALSE(s.level2_oplocks);
 }
 
 TEST(config, writable_is_inverse_of_read_only_and_synonyms) {
@@ -335,6 +341,8 @@ TEST(config, data_plane_keys) {
     EXPECT_EQ(parse_ok("zero copy send = no\n").config.zero_copy_send, 0);
     EXPECT_EQ(parse_ok("zero copy send = auto\n").config.zero_copy_send, 2);
     EXPECT_FALSE(parse("zero copy send = sometimes\n", "t").ok());
+    EXPECT_TRUE(d.leases);
+    EXPECT_FALSE(parse_ok("smb2 leases = no\n").config.leases);
 }
 
 TEST(config, log_level_with_classes_uses_first_and_warns) {

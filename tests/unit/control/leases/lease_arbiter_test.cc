@@ -210,6 +210,22 @@ TEST_F(arbiter, a_writers_own_level_ii_oplock_breaks_but_its_own_lease_does_not)
     EXPECT_TRUE(a.write(3, "h", t0).empty()) << "batch caches its writes";
 }
 
+TEST_F(arbiter, an_oplock_that_broke_another_gets_level_ii_at_most) {
+    a.open(oplock_open(1, oplock_level::exclusive), t0);
+    auto first = a.open(oplock_open(2, oplock_level::exclusive), t0);
+    ASSERT_TRUE(first.wait);
+    ASSERT_EQ(a.acknowledge_oplock(1, oplock_level::none, t0).status, 0u);
+    a.close(1);
+    auto again = oplock_open(2, oplock_level::exclusive);
+    again.after_break = true;
+    EXPECT_EQ(a.open(again, t0).oplock, oplock_level::level_ii) << "alone now, yet level II";
+    // An acknowledgement of a level II broken to none (none is due): the Windows status.
+    a.open(oplock_open(3, oplock_level::level_ii, "g"), t0);
+    ASSERT_EQ(a.write(3, "g", t0).size(), 1u);
+    EXPECT_EQ(a.acknowledge_oplock(3, oplock_level::none, t0).status,
+              status::invalid_oplock_protocol);
+}
+
 TEST_F(arbiter, an_overwrite_breaks_read_caching_too) {
     auto k1 = lease(1, 1);
     a.open(lease_open(1, k1, RH), t0);

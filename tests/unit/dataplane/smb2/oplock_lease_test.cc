@@ -425,5 +425,15 @@ TEST_F(oplocks_and_leases, a_write_breaks_level_ii_oplocks_to_none_its_own_too_t
     EXPECT_TRUE(b.run_strand().empty());
 }
 
+TEST_F(oplocks_and_leases, a_share_with_oplocks_off_grants_nothing_and_asks_nothing) {
+    a.conn->sessions.begin()->second.sess->find_tree(3)->share.oplocks = false;
+    auto ra = send(a, command::create,
+                   with_oplock(create_body("x.txt", rw, open_if, 0, 7, 0, rqls_v2(0xCC, 7)), 0xFF));
+    ASSERT_EQ(header_of(ra).status, status::success);
+    EXPECT_EQ(oplock_level_of(ra), 0);
+    EXPECT_FALSE(lease_of(ra)) << "no lease context when none is granted";
+    EXPECT_EQ(router->opens().size(), 0u) << "the arbiter was not asked";
+}
+
 } // namespace
 } // namespace smbx::smb2
