@@ -105,6 +105,7 @@ open_decision lease_arbiter::open(const open_request& r, clock::time_point now) 
     }
     if (others) {
         allowed &= ~caching::write;
+        allowed &= mixed_caching(self, r.file, lease);
     }
     if (r.directory) {
         allowed = lease ? allowed & (caching::read | caching::handle) : caching::none;
@@ -122,7 +123,9 @@ open_decision lease_arbiter::open(const open_request& r, clock::time_point now) 
         o.epoch = lease && r.lease_version >= 2 ? uint16_t(r.epoch + 1) : 0;
     } else if (o.breaking) {
         d.break_in_progress = true; // 3.3.5.9.8: the state as it is, breaking
-    } else if (caching::subset(o.state, grant) && grant != o.state) {
+    } else if (!others && caching::subset(o.state, grant) && grant != o.state) {
+        // An upgrade only for a lease alone on the file: beside another owner it keeps
+        // what it holds (smbtorture smb2.lease.break, upgrade3, as Windows).
         o.state = grant; // an upgrade; a request for less leaves the lease as it is
         if (o.lease && o.version >= 2) {
             ++o.epoch;
@@ -158,6 +161,25 @@ bool lease_arbiter::lower_others(const owner_key& self, const file_key& file, cl
         }
     }
     return others;
+}
+
+uint8_t lease_arbiter::mixed_caching(const owner_key& self, const file_key& file,
+                                     bool lease) const {
+    uint8_t allowed = caching::all;
+    for (const owner_key& k : _files.at(file)) {
+        const owner_state& o = _owners.at(k);
+        uint8_t held = o.breaking ? o.break_to : o.state;
+        if (k == self || held == caching::none) {
+            continue;
+        }
+        if (!lease && o.lease && (held & caching::handle)) {
+            allowed = caching::none;
+        }
+        if (lease && !o.lease) {
+            allowed &= ~caching::handle;
+        }
+    }
+    return allowed;
 }
 
 owner_key lease_arbiter::owner_of(open_ref open) const {

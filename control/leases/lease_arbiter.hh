@@ -166,6 +166,10 @@ private:
                       std::vector<break_notice>& out,
                       const std::function<uint8_t(const owner_state&, uint8_t)>& keep);
     owner_key owner_of(open_ref open) const;
+    // What leases and oplocks on one file leave each other, as Windows grants them
+    // (smbtorture smb2.lease.oplock): no oplock beside a lease that caches handles, no
+    // handle caching for a lease beside an oplock. `file` has other owners.
+    uint8_t mixed_caching(const owner_key& self, const file_key& file, bool lease) const;
     // Whether a break on `file` not from `except` still waits for its acknowledgement.
     bool waiting_on(const file_key& file, const owner_key& except) const;
     // The break of `key` ends with `state` held; a further lowering goes out now.

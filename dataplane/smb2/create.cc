@@ -180,11 +180,13 @@ constexpr auto chain_wait_limit = std::chrono::seconds(40);
 // 2.1.5.1.2.1: the oplock checks skip an open whose access has nothing but
 // FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES and SYNCHRONIZE; smbtorture
 // smb2.oplock.statopen1).
-bool is_stat_open(const open_handle& open, uint32_t action) {
+bool is_stat_open(const open_handle& open, const vfs::create_outcome& outcome) {
     constexpr uint32_t stat_access =
         vfs::file_read_attributes | vfs::file_write_attributes | vfs::synchronize;
-    // One that created the file is an open like any other (smb2.oplock.batch9).
-    return (open.granted_access & ~stat_access) == 0 && action != vfs::file_created;
+    // One that created or overwrites the file is an open like any other (smbtorture
+    // smb2.oplock.batch9, exclusive5).
+    return (open.granted_access & ~stat_access) == 0 && outcome.action != vfs::file_created &&
+           !outcome.overwrite_pending;
 }
 
 struct arbiter_answer {
@@ -199,7 +201,7 @@ struct arbiter_answer {
 arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
     auto& open = w.outcome.open;
     if (!conn.leases || !w.oplocks || w.quota_fake || open->is_directory() ||
-        is_stat_open(*open, w.outcome.action)) {
+        is_stat_open(*open, w.outcome)) {
         return {};
     }
     if (!w.ask.open) {

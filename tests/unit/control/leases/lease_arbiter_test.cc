@@ -175,25 +175,31 @@ TEST_F(arbiter, without_level2_oplocks_a_batch_oplock_breaks_to_none) {
 TEST_F(arbiter, an_open_without_an_oplock_still_keeps_write_caching_from_others) {
     a.open(oplock_open(1, oplock_level::none), t0);
     EXPECT_EQ(a.open(oplock_open(2, oplock_level::batch), t0).oplock, oplock_level::level_ii);
-    EXPECT_EQ(a.open(lease_open(3, lease(1, 1), RWH), t0).granted, RH);
+    EXPECT_EQ(a.open(lease_open(3, lease(1, 1), RWH), t0).granted, R)
+        << "no write caching beside other opens, no handle caching beside an oplock";
 }
 
 TEST_F(arbiter, a_write_breaks_others_read_caching) {
-    a.open(oplock_open(1, oplock_level::level_ii), t0);
     a.open(lease_open(2, lease(1, 1), R), t0);
     a.open(lease_open(3, lease(2, 2), RH), t0);
     a.open(oplock_open(4, oplock_level::none), t0);
     auto breaks = a.write(4, "f", t0);
-    ASSERT_EQ(breaks.size(), 3u);
+    ASSERT_EQ(breaks.size(), 2u);
     for (auto& b : breaks) {
         EXPECT_EQ(b.to, caching::none);
         // R alone is not acknowledged; RH keeps a handle cached: it is.
         EXPECT_EQ(b.ack_required, b.from == RH) << int(b.from);
     }
-    EXPECT_EQ(a.state_of(owner_key::of_open(1)), caching::none);
     EXPECT_EQ(a.state_of(lease(1, 1)), caching::none);
     EXPECT_TRUE(a.breaking(lease(2, 2)));
     EXPECT_TRUE(a.write(4, "f", t0).empty()) << "nothing left to break";
+    // A level II oplock of another open breaks the same way (the writer's own too).
+    a.open(oplock_open(5, oplock_level::level_ii, "g"), t0);
+    a.open(oplock_open(6, oplock_level::none, "g"), t0);
+    auto other = a.write(6, "g", t0);
+    ASSERT_EQ(other.size(), 1u);
+    EXPECT_EQ(other[0].via, 5u);
+    EXPECT_EQ(a.state_of(owner_key::of_open(5)), caching::none);
 }
 
 TEST_F(arbiter, a_writers_own_level_ii_oplock_breaks_but_its_own_lease_does_not) {
@@ -224,6 +230,26 @@ TEST_F(arbiter, an_oplock_that_broke_another_gets_level_ii_at_most) {
     ASSERT_EQ(a.write(3, "g", t0).size(), 1u);
     EXPECT_EQ(a.acknowledge_oplock(3, oplock_level::none, t0).status,
               status::invalid_oplock_protocol);
+}
+
+// Rows of smbtorture smb2.lease.break and smb2.lease.oplock (what Windows grants).
+TEST_F(arbiter, a_lease_beside_another_owner_is_not_upgraded) {
+    a.open(lease_open(1, lease(1, 1), R), t0);
+    EXPECT_EQ(a.open(lease_open(2, lease(2, 2), RW), t0).granted, R);
+    auto up = a.open(lease_open(3, lease(1, 1), RWH), t0);
+    EXPECT_EQ(up.granted, R) << "alone it would be upgraded; beside lease 2 it is not";
+    EXPECT_TRUE(up.breaks.empty());
+    a.open(lease_open(4, lease(3, 3), R, "g"), t0);
+    EXPECT_EQ(a.open(lease_open(5, lease(3, 3), RH, "g"), t0).granted, RH) << "alone: upgraded";
+}
+
+TEST_F(arbiter, oplocks_and_leases_on_one_file_leave_each_other_less) {
+    a.open(lease_open(1, lease(1, 1), RH), t0);
+    auto o = a.open(oplock_open(2, oplock_level::batch), t0);
+    EXPECT_EQ(o.oplock, oplock_level::none) << "no oplock beside a handle-caching lease";
+    a.open(oplock_open(3, oplock_level::level_ii, "g"), t0);
+    EXPECT_EQ(a.open(lease_open(4, lease(2, 2), RWH, "g"), t0).granted, R)
+        << "no handle caching beside an oplock";
 }
 
 TEST_F(arbiter, an_overwrite_breaks_read_caching_too) {
