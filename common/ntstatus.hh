@@ -23,6 +23,7 @@ constexpr uint32_t invalid_device_request = 0xC0000010;
 constexpr uint32_t end_of_file = 0xC0000011;
 constexpr uint32_t more_processing_required = 0xC0000016;
 constexpr uint32_t no_memory = 0xC0000017;
+constexpr uint32_t invalid_view_size = 0xC000001F;
 constexpr uint32_t access_denied = 0xC0000022;
 constexpr uint32_t buffer_too_small = 0xC0000023;
 constexpr uint32_t object_name_invalid = 0xC0000033;

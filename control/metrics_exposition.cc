@@ -73,6 +73,8 @@ constexpr metric_def defs[] = {
      "Write-through flushes a worker handed to its own io_uring."},
     {"smb2_completions_to_request_threads", "smbx_smb2_completions_to_request_threads_total",
      kind::counter, "Deferred READ/WRITE completions answered on a request thread."},
+    {"server_copy_bytes", "smbx_server_copy_bytes_total", kind::counter,
+     "Bytes copied inside the server by FSCTL_SRV_COPYCHUNK (server-side copy)."},
     {"pool_bytes", "smbx_buffer_pool_bytes", kind::gauge, "Size of the buffer pool's region."},
     {"pool_hugepages", "smbx_buffer_pool_hugepages", kind::gauge,
      "1 if the buffer pool is backed by hugepages."},

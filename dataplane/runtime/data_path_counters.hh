@@ -96,6 +96,9 @@ struct alignas(64) data_path {
     counter worker_file_reads;
     counter worker_file_writes;
     counter worker_file_syncs;
+    // Bytes copied inside the server for FSCTL_SRV_COPYCHUNK(_WRITE) (copy_file_range
+    // or splice on a request thread; none of it crossed the network).
+    counter server_copy_bytes;
     // By command code; for the metrics, not listed in `smbxctl status`.
     smb2_command_counters smb2_commands[smb2_command_count];
 

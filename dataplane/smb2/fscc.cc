@@ -252,13 +252,15 @@ void put_fs_attribute(byte_writer& w, uint32_t attributes, uint32_t max_name_len
 }
 
 void put_fs_sector_size(byte_writer& w, uint32_t sector) {
-    w.u32(sector);     // LogicalBytesPerSector
-    w.u32(sector);     // PhysicalBytesPerSectorForAtomicity
-    w.u32(sector);     // PhysicalBytesPerSectorForPerformance
-    w.u32(sector);     // FileSystemEffectivePhysicalBytesPerSectorForAtomicity
-    w.u32(0x00000003); // SSINFO_FLAGS_ALIGNED_DEVICE | PARTITION_ALIGNED_ON_DEVICE
-    w.u32(0);          // ByteOffsetForSectorAlignment
-    w.u32(0);          // ByteOffsetForPartitionAlignment
+    w.u32(sector); // LogicalBytesPerSector
+    w.u32(sector); // PhysicalBytesPerSectorForAtomicity
+    w.u32(sector); // PhysicalBytesPerSectorForPerformance
+    w.u32(sector); // FileSystemEffectivePhysicalBytesPerSectorForAtomicity
+    // SSINFO_FLAGS_ALIGNED_DEVICE | PARTITION_ALIGNED_ON_DEVICE | TRIM_ENABLED (MS-FSCC
+    // 2.5.7): FSCTL_FILE_LEVEL_TRIM releases the ranges' storage (fsctl_sparse.cc).
+    w.u32(0x0000000B);
+    w.u32(0); // ByteOffsetForSectorAlignment
+    w.u32(0); // ByteOffsetForPartitionAlignment
 }
 
 void put_fs_object_id(byte_writer& w, const uint8_t (&object_id)[16]) {

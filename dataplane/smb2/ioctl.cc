@@ -8,6 +8,10 @@
 
 #include "common/log.hh"
 #include "dataplane/rpc/named_pipe.hh"
+#include "dataplane/smb2/fsctl.hh"
+#include "dataplane/smb2/fsctl_copychunk.hh"
+#include "dataplane/smb2/fsctl_duplicate_extents.hh"
+#include "dataplane/smb2/fsctl_sparse.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/negotiate.hh"
 #include "dataplane/smb2/network_interfaces.hh"
@@ -24,36 +28,13 @@ constexpr uint32_t fsctl_pipe_transceive = 0x0011C017;
 constexpr uint32_t fsctl_validate_negotiate_info = 0x00140204;
 constexpr uint32_t fsctl_query_network_interface_info = 0x001401FC;
 constexpr uint32_t fsctl_get_compression = 0x0009003C;
+constexpr uint32_t fsctl_set_compression = 0x0009C040;
 constexpr uint32_t fsctl_get_object_id = 0x0009009C;
 constexpr uint32_t fsctl_get_reparse_point = 0x000900A8;
 constexpr uint32_t fsctl_create_or_get_object_id = 0x000900C0;
-constexpr uint32_t fsctl_query_allocated_ranges = 0x000940CF;
+constexpr uint32_t fsctl_get_integrity_information = 0x0009027C;
+constexpr uint32_t fsctl_set_integrity_information = 0x0009C280;
 constexpr uint32_t ioctl_is_fsctl = 0x00000001;
-
-struct ioctl_request {
-    uint32_t ctl_code = 0;
-    file_id fid;
-    byte_span input;
-    uint32_t max_output = 0;
-    uint32_t flags = 0;
-};
-
-void write_body(response& resp, const ioctl_request& in, const bytes& output) {
-    auto& w = resp.body;
-    w.u16(49);
-    w.u16(0);
-    w.u32(in.ctl_code);
-    w.u64(in.fid.persistent);
-    w.u64(in.fid.volatile_id);
-    uint32_t data_offset = static_cast<uint32_t>(header_size + 48);
-    w.u32(data_offset); // InputOffset: no input echoed back
-    w.u32(0);
-    w.u32(data_offset);
-    w.u32(static_cast<uint32_t>(output.size()));
-    w.u32(0);
-    w.u32(0);
-    w.put(output);
-}
 
 // FSCTL_VALIDATE_NEGOTIATE_INFO (3.3.5.15.12): the client repeats what it sent in
 // NEGOTIATE; any difference means a man in the middle, and the connection goes.
@@ -89,7 +70,7 @@ void validate_negotiate(request& req, response& resp, const ioctl_request& in) {
     out.put(conn.settings.server_guid, 16);
     out.u16(server_security_mode(conn));
     out.u16(conn.dialect);
-    write_body(resp, in, out.buffer());
+    write_ioctl_body(resp, in, out.buffer());
 }
 
 // FSCTL_QUERY_NETWORK_INTERFACE_INFO (3.3.5.15.11): the interfaces the server listens
@@ -105,7 +86,7 @@ void query_network_interfaces(response& resp, const ioctl_request& in) {
         resp.fail(status::buffer_too_small);
         return;
     }
-    write_body(resp, in, out);
+    write_ioctl_body(resp, in, out);
 }
 
 void pipe_transceive(request& req, response& resp, const ioctl_request& in) {
@@ -126,24 +107,14 @@ void pipe_transceive(request& req, response& resp, const ioctl_request& in) {
         return;
     }
     resp.status = st;
-    write_body(resp, in, out);
-}
-
-// The open an FSCTL acts on, or nullptr after failing the request with FILE_CLOSED.
-std::shared_ptr<vfs::file_open> file_of(request& req, response& resp, const ioctl_request& in) {
-    auto h = find_request_open(req, in.fid);
-    auto f = vfs::as_file_open(h);
-    if (!f) {
-        resp.fail(h ? status::invalid_device_request : status::file_closed);
-    }
-    return f;
+    write_ioctl_body(resp, in, out);
 }
 
 // FSCTL_CREATE_OR_GET_OBJECT_ID / FSCTL_GET_OBJECT_ID (MS-FSCC 2.3.7, 2.3.23): a
 // FILE_OBJECTID_BUFFER. We store no object ids, so the id is derived from the file's
 // device and inode: stable for the file's life, unique on the volume.
 void object_id(request& req, response& resp, const ioctl_request& in) {
-    auto f = file_of(req, resp, in);
+    auto f = fsctl_file(req, resp, in);
     if (!f) {
         return;
     }
@@ -164,12 +135,12 @@ void object_id(request& req, response& resp, const ioctl_request& in) {
     out.u64(static_cast<uint64_t>(st.st_ino)); // BirthObjectId
     out.u64(static_cast<uint64_t>(st.st_dev));
     out.zeros(16); // DomainId
-    write_body(resp, in, out.buffer());
+    write_ioctl_body(resp, in, out.buffer());
 }
 
 // FSCTL_GET_COMPRESSION (MS-FSCC 2.3.12): nothing is compressed.
 void get_compression(request& req, response& resp, const ioctl_request& in) {
-    if (!file_of(req, resp, in)) {
+    if (!fsctl_file(req, resp, in)) {
         return;
     }
     if (in.max_output < 2) {
@@ -178,69 +149,63 @@ void get_compression(request& req, response& resp, const ioctl_request& in) {
     }
     byte_writer out;
     out.u16(0); // COMPRESSION_FORMAT_NONE
-    write_body(resp, in, out.buffer());
+    write_ioctl_body(resp, in, out.buffer());
+}
+
+// FSCTL_SET_COMPRESSION (MS-FSCC 2.3): a volume without compression, as Windows
+// Server 2016 answers on one: NONE succeeds, any other format is NOT_SUPPORTED
+// (smbtorture smb2.ioctl.compress_notsup_set).
+void set_compression(request& req, response& resp, const ioctl_request& in) {
+    if (!fsctl_file(req, resp, in)) {
+        return;
+    }
+    byte_reader r(in.input);
+    uint16_t format = r.u16();
+    if (!r.ok()) {
+        resp.fail(status::invalid_parameter);
+        return;
+    }
+    if (format != 0) { // COMPRESSION_FORMAT_NONE
+        resp.fail(status::not_supported);
+        return;
+    }
+    write_ioctl_body(resp, in, {});
 }
 
 // FSCTL_GET_REPARSE_POINT (MS-FSCC 2.3.27): no file here is a reparse point.
 void get_reparse_point(request& req, response& resp, const ioctl_request& in) {
-    if (file_of(req, resp, in)) {
+    if (fsctl_file(req, resp, in)) {
         resp.fail(status::not_a_reparse_point);
     }
 }
 
-// FSCTL_QUERY_ALLOCATED_RANGES (MS-FSCC 2.3.41, MS-FSA 2.1.5.9.21): the data ranges
-// inside the requested range, found with SEEK_DATA/SEEK_HOLE.
-void query_allocated_ranges(request& req, response& resp, const ioctl_request& in) {
-    auto f = file_of(req, resp, in);
-    if (!f) {
-        return;
-    }
-    byte_reader r(in.input);
-    int64_t offset = static_cast<int64_t>(r.u64());
-    int64_t length = static_cast<int64_t>(r.u64());
-    if (!r.ok() || offset < 0 || length < 0 || offset > INT64_MAX - length) {
-        resp.fail(status::invalid_parameter);
-        return;
-    }
-    if (!(f->granted_access & vfs::file_read_data)) {
-        resp.fail(status::access_denied);
-        return;
-    }
-    if (f->is_directory()) {
-        resp.fail(status::invalid_parameter);
-        return;
-    }
-    if (in.max_output < 16) {
-        resp.fail(status::buffer_too_small);
-        return;
-    }
-    byte_writer out;
-    uint32_t st = status::success;
-    int64_t end = offset + length;
-    int64_t pos = offset;
-    while (pos < end) {
-        off_t data = lseek(f->fd(), pos, SEEK_DATA);
-        if (data < 0 || data >= end) {
-            break; // ENXIO: no data at or after pos
-        }
-        off_t hole = lseek(f->fd(), data, SEEK_HOLE);
-        if (hole < 0) {
-            break;
-        }
-        int64_t stop = std::min<int64_t>(hole, end);
-        if (out.size() + 16 > in.max_output) {
-            st = status::buffer_overflow;
-            break;
-        }
-        out.u64(static_cast<uint64_t>(data));
-        out.u64(static_cast<uint64_t>(stop - data));
-        pos = stop;
-    }
-    resp.status = st;
-    write_body(resp, in, out.buffer());
+} // namespace
+
+void write_ioctl_body(response& resp, const ioctl_request& in, byte_span output) {
+    auto& w = resp.body;
+    w.u16(49);
+    w.u16(0);
+    w.u32(in.ctl_code);
+    w.u64(in.fid.persistent);
+    w.u64(in.fid.volatile_id);
+    uint32_t data_offset = static_cast<uint32_t>(header_size + 48);
+    w.u32(data_offset); // InputOffset: no input echoed back
+    w.u32(0);
+    w.u32(data_offset);
+    w.u32(static_cast<uint32_t>(output.size()));
+    w.u32(0);
+    w.u32(0);
+    w.put(output);
 }
 
-} // namespace
+std::shared_ptr<vfs::file_open> fsctl_file(request& req, response& resp, const ioctl_request& in) {
+    auto h = find_request_open(req, in.fid);
+    auto f = vfs::as_file_open(h);
+    if (!f) {
+        resp.fail(h ? status::invalid_device_request : status::file_closed);
+    }
+    return f;
+}
 
 void handle_ioctl(request& req, response& resp) {
     byte_reader r = req.body();
@@ -290,11 +255,42 @@ void handle_ioctl(request& req, response& resp) {
     case fsctl_get_compression:
         get_compression(req, resp, in);
         return;
+    case fsctl_set_compression:
+        set_compression(req, resp, in);
+        return;
     case fsctl_get_reparse_point:
         get_reparse_point(req, resp, in);
         return;
     case fsctl_query_allocated_ranges:
-        query_allocated_ranges(req, resp, in);
+        handle_query_allocated_ranges(req, resp, in);
+        return;
+    case fsctl_srv_request_resume_key:
+        handle_request_resume_key(req, resp, in);
+        return;
+    case fsctl_srv_copychunk:
+    case fsctl_srv_copychunk_write:
+        handle_copychunk(req, resp, in);
+        return;
+    case fsctl_set_sparse:
+        handle_set_sparse(req, resp, in);
+        return;
+    case fsctl_set_zero_data:
+        handle_set_zero_data(req, resp, in);
+        return;
+    case fsctl_file_level_trim:
+        handle_file_level_trim(req, resp, in);
+        return;
+    case fsctl_duplicate_extents_to_file:
+        handle_duplicate_extents(req, resp, in);
+        return;
+    case fsctl_get_integrity_information:
+    case fsctl_set_integrity_information:
+        // No integrity streams on these file systems: INVALID_DEVICE_REQUEST, as MS-FSA
+        // 2.1.5.10.10 answers for an object store without them (MS-FSCC 2.3.74), on a
+        // handle that must still be open.
+        if (fsctl_file(req, resp, in)) {
+            resp.fail(status::invalid_device_request);
+        }
         return;
     default:
         // A control we do not implement, on a handle that must still be open.

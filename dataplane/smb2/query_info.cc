@@ -317,10 +317,13 @@ encoded query_fs(const vfs::file_open& f, uint8_t cls, const tree_connect& tree)
         break;
     case fscc::fs_attribute_information:
         // Only what is true: names keep their case and are Unicode; lookups ignore
-        // case; EAs, named streams and NT ACLs (in xattrs); no sparse files or object ids.
+        // case; EAs, named streams and NT ACLs (in xattrs); sparse files (FSCTL_SET_SPARSE,
+        // fsctl_sparse.cc); no object ids, no block cloning advertised (whether the
+        // share's file system clones is known only when FICLONERANGE answers).
         fscc::put_fs_attribute(w,
                                fscc::fs_case_preserved_names | fscc::fs_unicode_on_disk |
                                    fscc::fs_named_streams | fscc::fs_persistent_acls |
+                                   fscc::fs_supports_sparse_files |
                                    fscc::fs_supports_extended_attributes,
                                255, "NTFS");
         e.fixed = fs_attribute_fixed;

@@ -105,7 +105,9 @@ uint32_t set_basic(file_open& f, const basic_change& c) {
         auto old = read_dos_info(f.fd());
         dos_info d = old.value_or(dos_info{fi->attributes & attr_settable, 0, 0, 0});
         if (c.attributes) {
-            d.attributes = c.attributes & attr_settable;
+            // FileBasicInformation cannot set or clear SPARSE_FILE (MS-FSA 2.1.5.14.2):
+            // only FSCTL_SET_SPARSE does.
+            d.attributes = (c.attributes & attr_settable) | (d.attributes & attr_sparse_file);
         }
         if (sets(c.creation_time)) {
             d.creation_time = uint64_t(c.creation_time);

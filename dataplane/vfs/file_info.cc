@@ -165,7 +165,8 @@ std::optional<file_info> query_file_info_at(int dirfd, const char* name) {
 }
 
 uint32_t effective_attributes(uint32_t stored, bool directory) {
-    uint32_t a = stored & attr_settable;
+    // SPARSE_FILE is stored only by FSCTL_SET_SPARSE (sparse_file.hh), never by SET_INFO.
+    uint32_t a = stored & (attr_settable | attr_sparse_file);
     if (directory) {
         a |= attr_directory;
     }

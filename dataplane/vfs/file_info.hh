@@ -52,8 +52,8 @@ std::optional<file_info> query_file_info(int fd);
 // The same for a name in a directory, without following symlinks.
 std::optional<file_info> query_file_info_at(int dirfd, const char* name);
 
-// Attributes to report: stored ones with DIRECTORY derived from the type and NORMAL
-// only when nothing else is set (MS-FSCC 2.6).
+// Attributes to report: stored ones (SPARSE_FILE included) with DIRECTORY derived from
+// the type and NORMAL only when nothing else is set (MS-FSCC 2.6).
 uint32_t effective_attributes(uint32_t stored, bool directory);
 
 } // namespace smbx::vfs
