@@ -24,6 +24,7 @@ packages=(
     # test tools
     python3 procps psmisc iproute2 openssl coreutils
     ethtool iputils-ping  # DPDK namespace test: checksum offload off, ping
+    xfsprogs e2fsprogs    # test_reflink_xfs: an xfs image with reflink, filefrag
 )
 missing=()
 for p in "${packages[@]}"; do
