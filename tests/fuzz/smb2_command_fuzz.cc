@@ -16,6 +16,9 @@
 
 #include "dataplane/smb2/create_contexts.hh"
 #include "dataplane/smb2/dispatch.hh"
+#include "dataplane/smb2/fsctl_copychunk.hh"
+#include "dataplane/smb2/fsctl_duplicate_extents.hh"
+#include "dataplane/smb2/fsctl_sparse.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/request_checks.hh"
 #include "dataplane/vfs/extended_attributes.hh"
@@ -65,6 +68,51 @@ void parse_get_eas(byte_span body) {
     (void)vfs::parse_get_ea_list(body);
 }
 
+// SRV_COPYCHUNK_COPY (fsctl_copychunk.hh): what parses lies within the server's limits,
+// and the key's FileId comes back only with the tag made for the session.
+void parse_copychunk(byte_span body) {
+    auto copy = smb2::parse_copychunk_copy(body);
+    if (copy) {
+        check(copy->chunks.size() <= smb2::copychunk_max_chunks);
+        uint64_t total = 0;
+        for (const auto& c : copy->chunks) {
+            check(c.length > 0 && c.length <= smb2::copychunk_max_chunk_size);
+            check(c.source_offset + c.length <= uint64_t(INT64_MAX));
+            check(c.target_offset + c.length <= uint64_t(INT64_MAX));
+            total += c.length;
+        }
+        check(total <= smb2::copychunk_max_data_size);
+        auto fid = smb2::resume_key_open(copy->source_key, 7);
+        if (fid) {
+            check(smb2::make_resume_key(7, *fid) == copy->source_key);
+        }
+    }
+}
+
+// The inputs of SET_SPARSE, SET_ZERO_DATA, FILE_LEVEL_TRIM, QUERY_ALLOCATED_RANGES
+// (fsctl_sparse.hh) and DUPLICATE_EXTENTS_TO_FILE: no range past INT64_MAX, no more
+// trim ranges than the input holds.
+void parse_range_inputs(byte_span body) {
+    (void)smb2::parse_set_sparse(body);
+    if (auto z = smb2::parse_zero_data(body)) {
+        check(z->offset + z->length <= uint64_t(INT64_MAX));
+    }
+    if (auto a = smb2::parse_allocated_range(body)) {
+        check(a->offset + a->length <= uint64_t(INT64_MAX));
+    }
+    if (auto t = smb2::parse_file_level_trim(body)) {
+        check(8 + t->size() * 16 <= body.size());
+        for (const auto& r : *t) {
+            check(r.offset + r.length <= uint64_t(INT64_MAX));
+        }
+    }
+    if (auto d = smb2::parse_duplicate_extents(body)) {
+        check(body.size() >= 40);
+        check(d->source_offset + d->byte_count <= uint64_t(INT64_MAX));
+        check(d->target_offset + d->byte_count <= uint64_t(INT64_MAX));
+    }
+}
+
 constexpr std::array targets = {
     target{smb2::command::session_setup, smb2::handle_session_setup, -1, false, nullptr},
     target{smb2::command::tree_connect, smb2::handle_tree_connect, -1, false, nullptr},
@@ -82,6 +130,8 @@ constexpr std::array targets = {
     target{smb2::command::negotiate, nullptr, -1, false, parse_contexts},
     target{smb2::command::negotiate, nullptr, -1, false, parse_full_eas},
     target{smb2::command::negotiate, nullptr, -1, false, parse_get_eas},
+    target{smb2::command::ioctl, nullptr, -1, false, parse_copychunk},
+    target{smb2::command::ioctl, nullptr, -1, false, parse_range_inputs},
 };
 
 // Option bits (byte 1).
