@@ -83,5 +83,14 @@ TEST(metrics_exposition, per_command_counters_become_labelled_families) {
     EXPECT_EQ(text.find("} 5\n"), std::string::npos);
 }
 
+TEST(metrics_exposition, server_copy_bytes_is_a_counter_by_worker) {
+    ipc::status_reply s;
+    s.counters = {{"server_copy_bytes", 64}};
+    s.worker_counters = {{"server_copy_bytes", ipc::worker_counter::other_threads, 64}};
+    auto text = format_metrics(s);
+    EXPECT_TRUE(has_line(text, "# TYPE smbx_server_copy_bytes_total counter"));
+    EXPECT_TRUE(has_line(text, "smbx_server_copy_bytes_total{worker=\"other\"} 64"));
+}
+
 } // namespace
 } // namespace smbx

@@ -89,11 +89,12 @@ TEST(data_path_counters, each_thread_has_its_own_cache_line_aligned_block) {
 
 TEST(data_path_counters, snapshot_keeps_status_names_in_order) {
     auto s = counters::snapshot();
-    ASSERT_GE(s.size(), 24u);
+    ASSERT_GE(s.size(), 25u);
     EXPECT_EQ(s.front().first, "file_read_fixed_bytes");
     EXPECT_EQ(s[17].first, "smb2_messages_on_worker");
     EXPECT_EQ(s[18].first, "smb2_messages_to_request_threads");
     EXPECT_EQ(s[19].first, "smb2_read_file_reads");
     EXPECT_EQ(s[20].first, "worker_file_reads");
     EXPECT_EQ(s[23].first, "smb2_completions_to_request_threads");
+    EXPECT_EQ(s[24].first, "server_copy_bytes");
 }
