@@ -50,15 +50,6 @@ say "each run: ${DURATION} s; $(nproc) cores; $(uname -r)"
 FAILED=0
 declare -A R # R[figure,server] = value
 
-load_now() { awk '{ print $1 }' /proc/loadavg; }
-
-# json_get JSON KEY.PATH: a number from smbx-bench's --json summary.
-json_get() {
-    python3 -c 'import json,sys
-v = json.loads(sys.argv[1])
-for k in sys.argv[2].split("."): v = v[k]
-print(v)' "$1" "$2"
-}
 
 # measure FIGURE SERVER ARGS...: one smbx-bench --json run, with the server's CPU.
 # Sets R[FIGURE.mbs|iops|p99|cpu_per_gib,SERVER].

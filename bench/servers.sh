@@ -245,3 +245,13 @@ bench_cmd() {
     SMBX_BENCH_PASSWORD=$BENCH_PASS run "$BENCH" //127.0.0.1/bench -U "$BENCH_USER" \
         --port "$port" "$@"
 }
+
+load_now() { awk '{ print $1 }' /proc/loadavg; }
+
+# json_get JSON KEY.PATH: a number from smbx-bench's --json summary.
+json_get() {
+    python3 -c 'import json,sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."): v = v[k]
+print(v)' "$1" "$2"
+}

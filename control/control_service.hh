@@ -47,6 +47,8 @@ public:
     ipc::share_enum_reply share_enum() const;
 
     int wake_control_fd() const { return _wake_control_fd; }
+    // Oplock and lease arbitration, for the handover across a SIGHUP re-exec.
+    leases::lease_service& leases() { return _leases; }
 
 private:
     void handle(const bytes& message);

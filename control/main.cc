@@ -31,6 +31,7 @@
 #include "control/auth/authenticator.hh"
 #include "control/config.hh"
 #include "control/control_service.hh"
+#include "control/leases/lease_handover.hh"
 #include "control/listen_sockets.hh"
 #include "control/metrics_exposition.hh"
 #include "control/metrics_server.hh"
@@ -419,11 +420,21 @@ int main(int argc, char** argv) {
                      std::to_string(h.wake_dataplane_fd)},
                     inherit});
     log_summary(cfg, h, users);
+    auto lease_state = inherited ? leases::take_lease_state() : std::nullopt;
     if (inherited && h.dataplane_pid > 0) {
         sup.adopt(h.dataplane_pid);
         LOG_NOTICE("re-executed with the new configuration; data plane pid %d", int(sup.pid()));
         if (sup.pid() <= 0) {
             service.reset_rings();
+        } else if (lease_state) {
+            // The same data plane, its opens and their clients' caching: the arbiter
+            // goes on where the old image left it.
+            if (service.leases().restore(*lease_state, std::chrono::steady_clock::now())) {
+                LOG_NOTICE("oplock and lease state taken over: %zu owners",
+                           service.leases().arbiter().owners());
+            } else {
+                LOG_ERROR("the lease state handed over does not read; starting without it");
+            }
         }
     } else {
         if (inherited) {
@@ -519,7 +530,11 @@ int main(int argc, char** argv) {
             h.dataplane_pid = sup.pid();
             metrics.reset(); // its port is bound again by the new image
             metrics_fd = -1; // (reexec returns only if it failed: no metrics then)
+            // The clients' oplocks and leases outlive this image with the data plane.
+            int lease_fd = leases::hand_over_lease_state(
+                service.leases().snapshot(std::chrono::steady_clock::now()));
             reexec(argv, h);
+            leases::cancel_lease_handover(lease_fd);
         }
     }
 }

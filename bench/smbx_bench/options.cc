@@ -9,8 +9,9 @@ namespace smbx::bench {
 const char* usage_text =
     "usage: smbx-bench //HOST/SHARE -U USER[%DOMAIN] [options]\n"
     "  --rw read|write|randread|randwrite|randrw|create   (default read); create: each\n"
-    "                     op a CREATE (open if, no oplock) and a CLOSE, measured together\n"
+    "                     op a CREATE (open if; --oplock) and a CLOSE, measured together\n"
     "  --files N          --rw create: files per connection, opened in turn (default 1)\n"
+    "  --oplock LEVEL     the oplock CREATE asks for: none (default), ii, exclusive, batch\n"
     "  --bs SIZE          block size, 4k..8m (default 1m)\n"
     "  --iodepth N        requests in flight per connection (default 1)\n"
     "  --connections N    connections in all (default: --threads, else 1)\n"
@@ -289,6 +290,19 @@ options parse_options(const std::vector<std::string>& args) {
                     o.client.max_dialect = smb2::dialect_210;
                 } else {
                     throw std::invalid_argument("--dialect: expected 3.1.1, 3.0.2, 3.0 or 2.1");
+                }
+            } else if (a == "--oplock") {
+                std::string l = value();
+                if (l == "none") {
+                    o.client.oplock_level = 0x00;
+                } else if (l == "ii") {
+                    o.client.oplock_level = 0x01;
+                } else if (l == "exclusive") {
+                    o.client.oplock_level = 0x08;
+                } else if (l == "batch") {
+                    o.client.oplock_level = 0x09;
+                } else {
+                    throw std::invalid_argument("--oplock: expected none, ii, exclusive or batch");
                 }
             } else if (a == "--files") {
                 unsigned long n = std::stoul(value(), nullptr, 0);

@@ -225,6 +225,10 @@ response smb2_client::receive(bytes* raw_response) {
             _credits += h.credits; // interim response (3.2.5.1.5)
             continue;
         }
+        if (h.cmd == command::oplock_break && h.message_id == ~0ULL) {
+            ++_breaks_received; // a break notification (3.2.5.19): nothing waits for it
+            continue;
+        }
         return parse(std::move(msg), raw_response);
     }
 }
@@ -494,8 +498,8 @@ uint64_t smb2_client::send_create(const std::string& name) {
     byte_writer w;
     w.u16(57);
     w.u8(0);
-    w.u8(0);  // no oplock
-    w.u32(2); // Impersonation
+    w.u8(_cfg.oplock_level); // RequestedOplockLevel (--oplock)
+    w.u32(2);                // Impersonation
     w.u64(0);
     w.u64(0);
     w.u32(0x0012019F); // read, write, attributes, synchronize

@@ -49,6 +49,7 @@ struct client_config {
     bool sign = false;
     bool encrypt = false;
     uint16_t max_dialect = smb2::dialect_311;
+    uint8_t oplock_level = 0; // what a CREATE asks for (--oplock)
 };
 
 // One response, its payload copied out (READ data) when it has one.
@@ -135,6 +136,7 @@ private:
     std::array<uint8_t, 64> _preauth{};
     uint64_t _next_message_id = 0;
     uint32_t _credits = 1;
+    uint64_t _breaks_received = 0; // oplock and lease break notifications, skipped
     uint64_t _session_id = 0;
     uint32_t _tree_id = 0;
     bool _sign = false;

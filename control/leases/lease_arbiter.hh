@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "common/byte_codec.hh"
 #include "control/leases/caching.hh"
 
 namespace smbx::leases {
@@ -135,6 +136,14 @@ public:
     std::vector<file_key> expire(clock::time_point now);
     // When the next break falls due, for the caller's timer.
     std::optional<clock::time_point> next_deadline() const;
+
+    // The whole state as bytes and back: how a SIGHUP re-exec of smbx-control keeps the
+    // caching its data plane's clients still hold (control/main.cc hands the bytes to
+    // the new image). Break deadlines travel as the time left. restore() refuses bytes
+    // that are not a snapshot whole (nullopt) and leaves nothing half-read.
+    bytes snapshot(clock::time_point now) const;
+    static std::optional<lease_arbiter> restore(byte_span data, clock::duration break_timeout,
+                                                clock::time_point now);
 
     // What an owner holds now (none if unknown), and whether it is breaking.
     uint8_t state_of(const owner_key& o) const;

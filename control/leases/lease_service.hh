@@ -28,6 +28,16 @@ public:
     // Breaks whose acknowledgement is overdue: the releases to send.
     std::vector<bytes> expire(clock::time_point now);
     std::optional<clock::time_point> next_deadline() const { return _arbiter.next_deadline(); }
+    // Across a SIGHUP re-exec of smbx-control (lease_handover.hh): the arbiter as bytes,
+    // and back; restore() keeps the current state if the bytes are not a snapshot.
+    bytes snapshot(clock::time_point now) const { return _arbiter.snapshot(now); }
+    bool restore(byte_span data, clock::time_point now) {
+        auto a = lease_arbiter::restore(data, _break_timeout, now);
+        if (a) {
+            _arbiter = std::move(*a);
+        }
+        return a.has_value();
+    }
     // A new data plane: no open of the old one is left.
     void reset() { _arbiter = lease_arbiter(_break_timeout); }
 

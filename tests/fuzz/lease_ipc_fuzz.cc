@@ -43,6 +43,13 @@ bool decodes_as_its_type(const bytes& m) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     leases::lease_service svc(std::chrono::seconds(35));
     auto now = leases::clock::time_point{} + std::chrono::hours(1);
+    // The input read as a re-exec's handover (lease_arbiter::restore): refused or taken
+    // whole, and what is taken snapshots back to bytes that restore again.
+    if (auto a =
+            leases::lease_arbiter::restore(byte_span(data, size), std::chrono::seconds(35), now)) {
+        check(leases::lease_arbiter::restore(a->snapshot(now), std::chrono::seconds(35), now)
+                  .has_value());
+    }
     std::set<uint64_t> opens;
     byte_reader in(byte_span(data, size));
     while (in.remaining() >= 2) {
@@ -69,6 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         now += std::chrono::seconds(1);
     }
+    // Whatever the messages built survives a handover whole.
+    auto handed = leases::lease_arbiter::restore(svc.snapshot(now), std::chrono::seconds(35), now);
+    check(handed && handed->owners() == svc.arbiter().owners());
     for (const auto& m : svc.expire(now + std::chrono::hours(1))) {
         check(decodes_as_its_type(m));
     }

@@ -55,6 +55,15 @@ TEST(options, errors_are_refused) {
     EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--bogus"}), std::invalid_argument);
     EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--size", "4k", "--bs", "8k"}),
                  std::invalid_argument);
+    EXPECT_THROW(parse_options({"//srv/d", "-U", "a", "--oplock", "lease"}), std::invalid_argument);
+}
+
+TEST(options, oplock_levels_are_the_wire_values) {
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a"}).client.oplock_level, 0);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--oplock", "ii"}).client.oplock_level, 0x01);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--oplock", "exclusive"}).client.oplock_level,
+              0x08);
+    EXPECT_EQ(parse_options({"//s/d", "-U", "a", "--oplock", "batch"}).client.oplock_level, 0x09);
 }
 
 TEST(options, connections_are_in_all_and_threads_share_them) {

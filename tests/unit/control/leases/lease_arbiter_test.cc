@@ -349,4 +349,59 @@ TEST_F(arbiter, a_lease_opened_again_while_breaking_says_break_in_progress) {
     EXPECT_EQ(d.granted, RWH) << "the state being broken, as it still is";
 }
 
+TEST_F(arbiter, a_snapshot_restores_grants_breaks_and_deadlines) {
+    a.open(lease_open(1, lease(1, 1), RWH), t0);
+    a.open(oplock_open(2, oplock_level::batch, "g"), t0);
+    auto d = a.open(lease_open(3, lease(2, 2), RH), t0); // breaks lease 1 to RH
+    ASSERT_TRUE(d.wait);
+    bytes snap = a.snapshot(t0 + 10s);
+
+    auto t1 = t0 + 500s; // the new image's clock
+    auto b = lease_arbiter::restore(snap, 35s, t1);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->owners(), a.owners());
+    EXPECT_EQ(b->state_of(lease(1, 1)), RWH);
+    EXPECT_TRUE(b->breaking(lease(1, 1)));
+    EXPECT_EQ(b->state_of(owner_key::of_open(2)), RWH);
+    // 25 s of the break's 35 were left at the snapshot.
+    EXPECT_TRUE(b->expire(t1 + 24s).empty());
+    auto c = *lease_arbiter::restore(snap, 35s, t1);
+    EXPECT_EQ(c.expire(t1 + 26s), std::vector<file_key>{"f"});
+    // The restored arbiter goes on: the acknowledgement, then a conflicting open breaks
+    // the oplock it carried over.
+    EXPECT_EQ(b->acknowledge_lease(lease(1, 1), RH, t1).status, 0u);
+    EXPECT_EQ(b->open(lease_open(3, lease(2, 2), RH), t1).granted, RH);
+    auto o = b->open(oplock_open(4, oplock_level::none, "g"), t1);
+    ASSERT_EQ(o.breaks.size(), 1u);
+    EXPECT_EQ(o.breaks[0].via, 2u);
+}
+
+TEST_F(arbiter, a_damaged_snapshot_is_refused_whole) {
+    a.open(lease_open(1, lease(1, 1), RWH), t0);
+    a.open(oplock_open(2, oplock_level::batch, "g"), t0);
+    bytes snap = a.snapshot(t0);
+    for (size_t cut = 0; cut < snap.size(); ++cut) {
+        EXPECT_FALSE(lease_arbiter::restore(byte_span(snap.data(), cut), 35s, t0)) << cut;
+    }
+    bytes longer = snap;
+    longer.push_back(0);
+    EXPECT_FALSE(lease_arbiter::restore(longer, 35s, t0));
+    // Two owners made of one's record, the second under another lease key: refused while
+    // they share the open, taken once the copy has an open of its own.
+    lease_arbiter one(35s);
+    one.open(lease_open(1, lease(1, 1), R), t0);
+    bytes s1 = one.snapshot(t0);
+    bytes record(s1.begin() + 8, s1.end());
+    record[16] ^= 1; // LeaseKey follows the 16-byte ClientGuid
+    bytes two(s1);
+    two[4] = 2; // the owner count
+    two.insert(two.end(), record.begin(), record.end());
+    EXPECT_FALSE(lease_arbiter::restore(two, 35s, t0)) << "one open in two owners";
+    two[two.size() - 8] = 9; // the copy's one open, the record's last field: 9
+    auto both = lease_arbiter::restore(two, 35s, t0);
+    ASSERT_TRUE(both);
+    EXPECT_EQ(both->owners(), 2u);
+    EXPECT_TRUE(lease_arbiter::restore(lease_arbiter(35s).snapshot(t0), 35s, t0));
+}
+
 } // namespace
