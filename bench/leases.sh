@@ -35,10 +35,11 @@ one() {
     RUNS[$fig,$server]="${RUNS[$fig,$server]:-} $ops"
 }
 
+SMBX_SHARE_LINES="    oplocks = yes" smbx_setup
 for round in $(seq 1 "$PAIRS"); do
     say "== round $round"
     for mode in yes no; do
-        SMBX_SHARE_LINES="    oplocks = $mode" smbx_setup
+        sed -i "s/^    oplocks = .*/    oplocks = $mode/" "$SMBX_CONF"
         start_smbx
         one qd1 "smbx-oplocks-$mode" --files 1 --iodepth 1
         one qd16 "smbx-oplocks-$mode" --files 100 --iodepth 16

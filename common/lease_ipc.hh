@@ -29,10 +29,11 @@ struct lease_open_request {
     bool overwrite = false;
     bool level2_oplocks = true;
     bool after_break = false; // asked again once breaks it caused ended
+    bool no_wait = false;     // inside a compound: break, then grant without waiting
     template <typename S, typename F> static void fields(S& s, F f) {
         f(s.open), f(s.file), f(s.directory), f(s.has_lease), f(s.client), f(s.lease_key),
             f(s.lease_version), f(s.epoch), f(s.requested), f(s.oplock), f(s.overwrite),
-            f(s.level2_oplocks), f(s.after_break);
+            f(s.level2_oplocks), f(s.after_break), f(s.no_wait);
     }
 };
 

@@ -90,7 +90,7 @@ open_decision lease_arbiter::open(const open_request& r, clock::time_point now) 
             uint8_t keep = r.overwrite ? held & caching::handle : held & ~caching::write;
             return normalize(o.lease, keep, r.level2_oplocks);
         });
-    if (waiting_on(r.file, self)) {
+    if (waiting_on(r.file, self) && !r.no_wait) {
         d.wait = true;
         return d;
     }

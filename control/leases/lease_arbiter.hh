@@ -82,6 +82,9 @@ struct open_request {
     bool overwrite = false;     // FILE_SUPERSEDE / FILE_OVERWRITE / FILE_OVERWRITE_IF
     bool level2_oplocks = true; // the share's `level2 oplocks`
     bool after_break = false;   // asked again after breaks it caused were acknowledged
+    // Granted at once even while breaks are under way (a CREATE inside a compound,
+    // which cannot wait): it gets what is left beside the owners as they break.
+    bool no_wait = false;
 };
 
 struct open_decision {

@@ -40,6 +40,7 @@ open_request request_of(const ipc::lease_open_request& m) {
     r.overwrite = m.overwrite;
     r.level2_oplocks = m.level2_oplocks;
     r.after_break = m.after_break;
+    r.no_wait = m.no_wait;
     return r;
 }
 

@@ -6,7 +6,6 @@
 // acknowledgement: asynchronously (STATUS_PENDING), retried when the arbiter releases
 // the file. Durable handles are not granted: DHnQ and DH2Q are ignored and not echoed,
 // a durable reconnect (DHnC, DH2C) finds nothing, and so does a snapshot (TWrp).
-#include <chrono>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -159,6 +158,10 @@ struct waiting_create {
     bool quota_fake = false;
     bool oplocks = true; // the share's `oplocks` and `level2 oplocks`
     bool level2_oplocks = true;
+    // Not the last request of its chain: it cannot go asynchronous (3.3.5.2.7) and its
+    // chain holds the connection's strand, which a break to this same connection needs;
+    // so it sends the breaks it causes and goes on without waiting for them.
+    bool in_compound = false;
     caching_request caching;
     // A CREATE that met a sharing violation and waits for handle caching breaks: the
     // request, to be run again whole.
@@ -170,11 +173,6 @@ struct waiting_create {
 };
 
 namespace {
-
-// How long a CREATE inside a compound (which cannot go asynchronous) blocks for a
-// release before it gives up: beyond the arbiter's break timeout (35 s), which ends
-// every break.
-constexpr auto chain_wait_limit = std::chrono::seconds(40);
 
 // An open for attributes alone neither breaks nor gets an oplock or a lease (MS-FSA
 // 2.1.5.1.2.1: the oplock checks skip an open whose access has nothing but
@@ -218,6 +216,7 @@ arbiter_answer ask_arbiter(connection& conn, waiting_create& w) {
         m->file = open->shared_state();
         w.ask = arbiter_request(conn, w.caching, m->ref, m->file_key, w.outcome.overwrite_pending);
         w.ask.level2_oplocks = w.level2_oplocks;
+        w.ask.no_wait = w.in_compound;
         open->caching = std::move(m);
     }
     auto reply = conn.leases->arbiter().lease_open(w.ask);
@@ -383,19 +382,6 @@ void retry_create(connection& conn, uint64_t async_id) {
     complete_async(conn, async_id, st, st == status::success ? resp.body.take() : bytes{});
 }
 
-// A CREATE that must wait but cannot go asynchronous (inside a compound) blocks here.
-arbiter_answer wait_in_chain(connection& conn, waiting_create& w, arbiter_answer asked) {
-    auto deadline = std::chrono::steady_clock::now() + chain_wait_limit;
-    while (asked.wait) {
-        if (!conn.leases->wait_blocking(w.releases_seen, deadline)) {
-            return {status::sharing_violation, false, {}};
-        }
-        w.releases_seen = conn.leases->releases();
-        asked = ask_arbiter(conn, w);
-    }
-    return asked;
-}
-
 } // namespace
 
 void handle_create(request& req, response& resp) {
@@ -506,6 +492,7 @@ void handle_create(request& req, response& resp) {
     }
     w->caching = *caching;
     w->oplocks = req.tree->share.oplocks;
+    w->in_compound = !req.last_in_chain;
     w->level2_oplocks = req.tree->share.level2_oplocks;
 
     w->quota_fake = is_quota_fake_file(name);
@@ -542,7 +529,6 @@ void handle_create(request& req, response& resp) {
         wait_for_release(req.conn, w->ask.file, w->releases_seen, async_id);
         return;
     }
-    asked = wait_in_chain(req.conn, *w, asked);
     if (asked.status != status::success) {
         resp.fail(asked.status);
         return;

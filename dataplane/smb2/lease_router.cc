@@ -56,11 +56,6 @@ void lease_router::wait_for_release(const std::string& file, uint64_t seen,
     }
 }
 
-bool lease_router::wait_blocking(uint64_t seen, std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(_mutex);
-    return _released_cv.wait_until(lock, deadline, [&] { return _releases != seen; });
-}
-
 void lease_router::on_notice(const bytes& message) {
     auto h = ipc::decode_header(message);
     if (!h) {
@@ -100,7 +95,6 @@ void lease_router::released(const std::string& file) {
         }
         _waiting.erase(from, to);
     }
-    _released_cv.notify_all();
     for (auto& w : ready) {
         if (w.run_on_strand) {
             w.run_on_strand(std::move(w.retry));

@@ -12,8 +12,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -47,9 +45,6 @@ public:
     void wait_for_release(const std::string& file, uint64_t seen,
                           std::function<void(connection::strand_task)> run_on_strand,
                           connection::strand_task retry);
-    // For a CREATE inside a compound, which cannot go asynchronous (3.3.5.2.7): blocks
-    // until a release after `seen` or `deadline`. False at the deadline.
-    bool wait_blocking(uint64_t seen, std::chrono::steady_clock::time_point deadline);
 
     // A notice the arbiter sent: a lease_break or a lease_released message.
     void on_notice(const bytes& message);
@@ -65,7 +60,6 @@ private:
     lease_arbitration& _arbiter;
     open_registry _opens;
     mutable std::mutex _mutex;
-    std::condition_variable _released_cv;
     uint64_t _releases = 0;
     std::multimap<std::string, waiter> _waiting;
 };

@@ -108,6 +108,13 @@ uint32_t maximal_access(bool read_only_share, bool directory, uint32_t attribute
     return m;
 }
 
+// AlSi: reserve space without changing the end of file; best effort.
+static void reserve_allocation(file_open& open, const create_params& p) {
+    if (p.allocation_size) {
+        (void)::fallocate(open.fd(), FALLOC_FL_KEEP_SIZE, 0, off_t(p.allocation_size));
+    }
+}
+
 static create_outcome create_once(const std::string& share_root, bool read_only_share,
                                   const smb_name& name, const create_params& p) {
     create_outcome out;
@@ -305,9 +312,8 @@ static create_outcome create_once(const std::string& share_root, bool read_only_
     } else {
         out.action = file_opened;
     }
-    if (!directory && p.allocation_size && out.action != file_opened) {
-        // AlSi: reserve space without changing the end of file; best effort.
-        (void)::fallocate(open->fd(), FALLOC_FL_KEEP_SIZE, 0, off_t(p.allocation_size));
+    if (!directory && out.action == file_created) {
+        reserve_allocation(*open, p); // an overwrite's comes in finish_overwrite
     }
     if (!directory && (p.options & (file_sequential_only | file_random_access))) {
         ::posix_fadvise(open->fd(), 0, 0,
@@ -341,6 +347,7 @@ uint32_t finish_overwrite(file_open& open, const create_params& p, create_outcom
     dos_info d{stored_attributes(p.file_attributes, false), old ? old->creation_time : 0};
     write_dos_info(open.fd(), d);
     out.action = p.disposition == file_supersede ? file_superseded : file_overwritten;
+    reserve_allocation(open, p);
     return status::success;
 }
 

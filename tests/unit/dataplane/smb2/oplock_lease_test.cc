@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -433,6 +434,42 @@ TEST_F(oplocks_and_leases, a_share_with_oplocks_off_grants_nothing_and_asks_noth
     EXPECT_EQ(oplock_level_of(ra), 0);
     EXPECT_FALSE(lease_of(ra)) << "no lease context when none is granted";
     EXPECT_EQ(router->opens().size(), 0u) << "the arbiter was not asked";
+}
+
+TEST_F(oplocks_and_leases, a_create_inside_a_compound_breaks_and_goes_on_without_waiting) {
+    auto ra = send(a, command::create, with_oplock(create_body("p.txt", rw, open_if), batch));
+    ASSERT_EQ(oplock_level_of(ra), batch);
+    // CREATE + CLOSE of the same file, related, on the holder's own connection (smbtorture
+    // smb2.compound.compound-break): the chain holds the strand the break needs.
+    header h;
+    h.cmd = command::create;
+    h.session_id = 7;
+    h.tree_id = 3;
+    h.message_id = a.next_mid++;
+    h.credit_charge = 1;
+    byte_writer w;
+    write_header(w, h);
+    w.put(create_body("p.txt", vfs::file_generic_read, open_existing));
+    bytes first = w.take();
+    first.resize((first.size() + 7) & ~size_t(7), 0);
+    uint32_t next = uint32_t(first.size());
+    std::memcpy(first.data() + 20, &next, 4);
+    header c = h;
+    c.cmd = command::close;
+    c.message_id = a.next_mid++;
+    c.flags = flag_related_operations;
+    byte_writer cw;
+    write_header(cw, c);
+    cw.put(close_body({~0ULL, ~0ULL}));
+    bytes chain = first;
+    bytes second = cw.take();
+    chain.insert(chain.end(), second.begin(), second.end());
+    auto r = smb2::process_message(*a.conn, pool_buffer(std::move(chain)));
+    ASSERT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(header_of(r.replies[0].head).status, status::success) << "answered at once";
+    auto breaks = a.run_strand();
+    ASSERT_EQ(breaks.size(), 1u) << "the holder is still told";
+    EXPECT_EQ(breaks[0].at(header_size + 2), level_ii);
 }
 
 } // namespace
