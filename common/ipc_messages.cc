@@ -236,6 +236,7 @@ void put_open(byte_writer& w, const open_status& o) {
     w.u64(o.session_id);
     put_str(w, o.share);
     put_str(w, o.path);
+    put_str(w, o.caching);
 }
 void put_counter(byte_writer& w, const std::pair<std::string, uint64_t>& c) {
     put_str(w, c.first);
@@ -252,7 +253,7 @@ size_t size_of(const session_status& s) {
     return 8 + 4 + s.user.size() + 4 + s.client_address.size() + 4;
 }
 size_t size_of(const open_status& o) {
-    return 8 + 4 + o.share.size() + 4 + o.path.size();
+    return 8 + 4 + o.share.size() + 4 + o.path.size() + 4 + o.caching.size();
 }
 size_t size_of(const std::pair<std::string, uint64_t>& c) {
     return 4 + c.first.size() + 8;
@@ -325,7 +326,8 @@ std::vector<bytes> encode_status_parts(uint64_t id, const status_reply& m, size_
         room_for(size_of(c)).sessions.push_back(std::move(c));
     }
     for (const auto& o : m.opens) {
-        open_status c{o.session_id, cut_utf8(o.share, cap), cut_utf8(o.path, cap)};
+        open_status c{o.session_id, cut_utf8(o.share, cap), cut_utf8(o.path, cap),
+                      cut_utf8(o.caching, cap)};
         room_for(size_of(c)).opens.push_back(std::move(c));
     }
     for (const auto& [name, value] : m.counters) {
@@ -385,6 +387,7 @@ std::optional<status_reply> decode_status_reply(byte_span m) {
         o.session_id = r->u64();
         o.share = get_str(*r);
         o.path = get_str(*r);
+        o.caching = get_str(*r);
         v.opens.push_back(std::move(o));
     }
     n = r->u32();

@@ -26,14 +26,14 @@ enum class msg_type : uint16_t {
     status_request = 9, // ctl -> dp: for `smbxctl status`
     status_reply = 10,  // dp -> ctl
     // Oplock and lease arbitration (lease_ipc.hh).
-    lease_open_request = 11, // dp -> ctl: a CREATE's oplock or lease request
-    lease_open_reply = 12,   // ctl -> dp
-    lease_break = 13,        // ctl -> dp: send this break to the open's client
-    lease_ack_request = 14,  // dp -> ctl: an OPLOCK_BREAK acknowledgement
-    lease_ack_reply = 15,    // ctl -> dp
-    lease_close = 16,        // dp -> ctl: an open is closed (no reply)
-    lease_released = 17,     // ctl -> dp: the opens waiting on a file may go on
-    lease_write = 18,        // dp -> ctl: a WRITE to a file others cache (no reply)
+    lease_open_request = 11,    // dp -> ctl: a CREATE's oplock or lease request
+    lease_open_reply = 12,      // ctl -> dp
+    lease_break = 13,           // ctl -> dp: send this break to the open's client
+    lease_ack_request = 14,     // dp -> ctl: an OPLOCK_BREAK acknowledgement
+    lease_ack_reply = 15,       // ctl -> dp
+    lease_close = 16,           // dp -> ctl: an open is closed (no reply)
+    lease_released = 17,        // ctl -> dp: the opens waiting on a file may go on
+    lease_write = 18,           // dp -> ctl: a WRITE to a file others cache (no reply)
     lease_handles_request = 19, // dp -> ctl: a CREATE met a sharing violation
     lease_handles_reply = 20,   // ctl -> dp
 };
@@ -108,6 +108,9 @@ struct open_status {
     uint64_t session_id = 0;
     std::string share;
     std::string path;
+    // What the open's client may cache, as the data plane last saw it: "" (nothing),
+    // an oplock ("level2", "exclusive", "batch") or a lease ("lease R", "lease RWH"...).
+    std::string caching;
 };
 
 // One data-path counter of one worker thread; `worker` other_threads for the sum of

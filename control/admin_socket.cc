@@ -251,10 +251,10 @@ std::string format_status(const ipc::status_reply& s) {
     }
     out += "open files: " + std::to_string(s.opens.size()) + "\n";
     if (!s.opens.empty()) {
-        std::vector<std::vector<std::string>> rows{{"SESSION", "SHARE", "PATH"}};
+        std::vector<std::vector<std::string>> rows{{"SESSION", "SHARE", "PATH", "CACHING"}};
         for (const auto& o : s.opens) {
-            rows.push_back(
-                {session_id_text(o.session_id), o.share, o.path.empty() ? "\\" : o.path});
+            rows.push_back({session_id_text(o.session_id), o.share, o.path.empty() ? "\\" : o.path,
+                            o.caching.empty() ? "-" : o.caching});
         }
         out += table(rows);
     }

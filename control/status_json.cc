@@ -86,7 +86,8 @@ std::string format_status_json(const ipc::status_reply& s, int dataplane_pid) {
     for (const auto& o : s.opens) {
         out += sep;
         out += "{\"session_id\": " + json_string(session_id_text(o.session_id)) +
-               ", \"share\": " + json_string(o.share) + ", \"path\": " + json_string(o.path) + "}";
+               ", \"share\": " + json_string(o.share) + ", \"path\": " + json_string(o.path) +
+               ", \"caching\": " + json_string(o.caching) + "}";
         sep = ",\n  ";
     }
     out += "],\n \"data_path\": {";

@@ -237,7 +237,8 @@ ipc::status_reply smb_server::status() {
             {s.id, s.user, s.client_address, s.dialect, s.signing_required, s.encrypt_data});
         for (auto& h : s.opens()) {
             auto t = s.find_tree(h->tree_id);
-            out.opens.push_back({h->session_id, t ? t->share.name : std::string(), h->path});
+            out.opens.push_back({h->session_id, t ? t->share.name : std::string(), h->path,
+                                 smb2::caching_text(*h)});
         }
     }
     out.counters = counters::snapshot();

@@ -56,6 +56,9 @@ constexpr named_counter named[] = {
     {"worker_file_syncs", &data_path::worker_file_syncs},
     {"smb2_completions_to_request_threads", &data_path::smb2_completions_to_request_threads},
     {"server_copy_bytes", &data_path::server_copy_bytes},
+    {"oplock_breaks_sent", &data_path::oplock_breaks_sent},
+    {"lease_breaks_sent", &data_path::lease_breaks_sent},
+    {"break_acknowledgements", &data_path::break_acknowledgements},
 };
 // Calls f(name, a's counter, b's counter) for each per-command counter of two blocks.
 template <typename F> void for_each_command_counter(data_path& a, const data_path& b, F f) {

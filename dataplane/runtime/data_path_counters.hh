@@ -99,6 +99,11 @@ struct alignas(64) data_path {
     // Bytes copied inside the server for FSCTL_SRV_COPYCHUNK(_WRITE) (copy_file_range
     // or splice on a request thread; none of it crossed the network).
     counter server_copy_bytes;
+    // Oplock and lease break notifications sent to clients (smb2/lease_router), and the
+    // acknowledgements the arbiter accepted (smb2/oplock_break.cc).
+    counter oplock_breaks_sent;
+    counter lease_breaks_sent;
+    counter break_acknowledgements;
     // By command code; for the metrics, not listed in `smbxctl status`.
     smb2_command_counters smb2_commands[smb2_command_count];
 

@@ -1,6 +1,7 @@
 #include "dataplane/smb2/lease_router.hh"
 
 #include "common/log.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/dispatch.hh"
 
 namespace smbx::smb2 {
@@ -32,6 +33,8 @@ void send_break(connection& c, uint64_t session_id, const std::weak_ptr<open_han
                                                           c.is_smb3() ? b.epoch : 0, b.ack_required)
                          : write_oplock_break(oplock_level_of(b.to), id);
     queue_notification(c, *s, command::oplock_break, body);
+    auto& d = counters::data();
+    counters::add(b.lease ? d.lease_breaks_sent : d.oplock_breaks_sent, 1);
 }
 
 } // namespace
@@ -136,6 +139,24 @@ void tell_write(const vfs::file_open& f) {
 
 lease_membership* membership_of(const open_handle& open) {
     return dynamic_cast<lease_membership*>(open.caching.get());
+}
+
+std::string caching_text(const open_handle& open) {
+    auto* m = membership_of(open);
+    uint8_t c = m ? m->caching() : 0;
+    if (c == 0) {
+        return {};
+    }
+    if (!m->lease) {
+        return c == lease_read_caching      ? "level2"
+               : (c & lease_handle_caching) ? "batch"
+                                            : "exclusive";
+    }
+    std::string s = "lease ";
+    s += (c & lease_read_caching) ? "R" : "";
+    s += (c & lease_handle_caching) ? "H" : "";
+    s += (c & lease_write_caching) ? "W" : "";
+    return s;
 }
 
 std::string arbiter_file_key(uint64_t device, uint64_t inode, const std::string& stream) {

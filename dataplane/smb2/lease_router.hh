@@ -97,6 +97,9 @@ void tell_write(const vfs::file_open& f);
 
 // The membership of `open`, if it has one.
 lease_membership* membership_of(const open_handle& open);
+// What `open` caches, for status: "" (nothing or not arbitrated), "level2",
+// "exclusive", "batch", or "lease " and the state's letters (R, RH, RW, RWH).
+std::string caching_text(const open_handle& open);
 
 // The arbiter's name for a file: device, inode and stream.
 std::string arbiter_file_key(uint64_t device, uint64_t inode, const std::string& stream);

@@ -4,6 +4,7 @@
 // under way and answers with the status and the state now held, which the response
 // carries (2.2.25.1, 2.2.25.2). The command table leaves the StructureSize to this
 // handler, the one command with two.
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/handlers.hh"
 #include "dataplane/smb2/lease_messages.hh"
 #include "dataplane/smb2/lease_router.hh"
@@ -21,6 +22,7 @@ std::optional<uint8_t> ask_arbiter(request& req, response& resp, const ipc::leas
         resp.fail(reply ? reply->status : status::unsuccessful);
         return std::nullopt;
     }
+    counters::add(counters::data().break_acknowledgements, 1);
     return reply->state;
 }
 

@@ -59,11 +59,15 @@ for suite in "${suites[@]}"; do
         continue
     fi
     # A suite marked `slow` (its subtests wait out break timeouts) gets 300 s and runs
-    # in the default data-plane variant only: what it tests is not the worker model's.
+    # in two data-plane variants only: the default (a worker per core, two here) and one
+    # worker, adaptive (what it tests is the arbitration across workers, not the idle
+    # policy).
     timeout=$SUITE_TIMEOUT
     if [ -n "${slow[$suite]:-}" ]; then
-        if [ -n "${SMBX_TEST_GLOBAL:-}" ]; then
-            echo "$suite: slow, run in the default variant only"
+        if [ -n "${SMBX_TEST_GLOBAL:-}" ] &&
+            ! { grep -q 'workers = 1' <<<"$SMBX_TEST_GLOBAL" &&
+                grep -q 'adaptive' <<<"$SMBX_TEST_GLOBAL"; }; then
+            echo "$suite: slow, run in the default and w1-adaptive variants only"
             continue
         fi
         [ "$timeout" -lt 300 ] && timeout=300

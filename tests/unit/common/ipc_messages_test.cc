@@ -171,7 +171,7 @@ TEST(ipc_messages, status) {
     status_reply s;
     s.sessions.push_back({0x100000001, "alice", "127.0.0.1:1234", 0x0311, true, false});
     s.sessions.push_back({2, "", "10.0.0.2:445", 0x0202, false, true});
-    s.opens.push_back({0x100000001, "data", "dir/file.txt"});
+    s.opens.push_back({0x100000001, "data", "dir/file.txt", "lease RH"});
     s.part = 3;
     s.more = true;
     s.worker_counters.push_back({"pool_gets", 1, 77});
@@ -197,6 +197,7 @@ TEST(ipc_messages, status) {
     ASSERT_EQ(d->opens.size(), 1u);
     EXPECT_EQ(d->opens[0].share, "data");
     EXPECT_EQ(d->opens[0].path, "dir/file.txt");
+    EXPECT_EQ(d->opens[0].caching, "lease RH");
     expect_strict(m, [](byte_span s) { return decode_status_reply(s); });
 }
 

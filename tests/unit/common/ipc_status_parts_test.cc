@@ -13,7 +13,7 @@ ipc::status_reply many_clients(size_t n) {
     for (size_t i = 0; i < n; ++i) {
         s.sessions.push_back(
             {i + 1, "alice", "10.20.30.40:" + std::to_string(40000 + i), 0x0311, false, false});
-        s.opens.push_back({i + 1, "share", "smbx-bench/file-" + std::to_string(i)});
+        s.opens.push_back({i + 1, "share", "smbx-bench/file-" + std::to_string(i), ""});
     }
     // About as many counters as the data plane reports with `transport = dpdk`.
     for (int i = 0; i < 30; ++i) {
@@ -81,7 +81,7 @@ TEST(ipc_status_parts, an_entry_too_long_for_a_part_is_cut_at_a_utf8_boundary) {
     while (path.size() < 3000) {
         path += "d\xC3\xA9j\xC3\xA0/"; // "déjà/": two-byte sequences to cut around
     }
-    s.opens.push_back({1, "share", path});
+    s.opens.push_back({1, "share", path, ""});
     s.sessions.push_back({1, std::string(5000, 'u'), "127.0.0.1:1", 0x0311, true, true});
     auto parts = ipc::encode_status_parts(1, s, 1024);
     auto back = reassemble(parts, 1024);

@@ -147,10 +147,14 @@ TEST(admin_status, format_table) {
     ipc::status_reply s;
     s.sessions.push_back({0x100000001, "alice", "127.0.0.1:50000", 0x0311, true, false});
     s.sessions.push_back({2, "", "10.0.0.9:1234", 0x0202, false, true});
-    s.opens.push_back({0x100000001, "share", "dir/file.txt"});
+    s.opens.push_back({0x100000001, "share", "dir/file.txt", "batch"});
+    s.opens.push_back({2, "share", "b.txt", ""});
     auto text = format_status(s);
     EXPECT_NE(text.find("sessions: 2\n"), std::string::npos);
-    EXPECT_NE(text.find("open files: 1\n"), std::string::npos);
+    EXPECT_NE(text.find("open files: 2\n"), std::string::npos);
+    EXPECT_NE(text.find("CACHING"), std::string::npos);
+    EXPECT_NE(text.find("dir/file.txt  batch"), std::string::npos);
+    EXPECT_NE(text.find("b.txt         -"), std::string::npos) << "nothing cached: a dash";
     EXPECT_NE(text.find("0x0000000100000001"), std::string::npos);
     EXPECT_NE(text.find("alice"), std::string::npos);
     EXPECT_NE(text.find("(anonymous)"), std::string::npos);

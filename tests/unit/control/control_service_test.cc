@@ -249,7 +249,7 @@ TEST_F(control_service_test, query_status_round_trip_with_dataplane_thread) {
                 if (h && h->type == ipc::msg_type::status_request) {
                     ipc::status_reply s;
                     s.sessions.push_back({5, "alice", "127.0.0.1:1", 0x0311, true, true});
-                    s.opens.push_back({5, "team", "a.txt"});
+                    s.opens.push_back({5, "team", "a.txt", ""});
                     // An auth request first: control must keep serving while it waits.
                     _channel.to_control().push(ipc::encode(77, ipc::auth_request{0, "c", {1}}));
                     _channel.to_control().push(ipc::encode(h->id, s));
@@ -283,7 +283,7 @@ TEST_F(control_service_test, query_status_assembles_parts_and_refuses_a_gap) {
     ipc::status_reply s;
     for (uint64_t i = 0; i < 1000; ++i) {
         s.sessions.push_back({i + 1, "alice", "127.0.0.1:" + std::to_string(i), 0x0311, 1, 0});
-        s.opens.push_back({i + 1, "team", "file-" + std::to_string(i)});
+        s.opens.push_back({i + 1, "team", "file-" + std::to_string(i), ""});
     }
     auto answer = [&](bool drop_one) {
         // The request comes once query_status runs; other replies (the auth reply of

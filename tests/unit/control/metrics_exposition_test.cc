@@ -23,7 +23,7 @@ TEST(metrics_exposition, counters_by_worker_gauges_and_sessions) {
     s.sessions.push_back({1, "alice", "127.0.0.1:1", 0x0311, true, false});
     s.sessions.push_back({2, "bob", "127.0.0.1:2", 0x0311, true, false});
     s.sessions.push_back({3, "", "127.0.0.1:3", 0x0202, false, false});
-    s.opens.push_back({1, "share", "a"});
+    s.opens.push_back({1, "share", "a", ""});
     s.counters = {{"file_read_fixed_bytes", 300},
                   {"pool_in_use", 7},
                   {"dpdk_rx_frames", 9},

@@ -23,7 +23,7 @@ TEST(status_json, escapes_and_replaces_bytes_that_are_not_utf8) {
 TEST(status_json, documented_keys_in_order) {
     ipc::status_reply s;
     s.sessions.push_back({0x100000001, "alice", "127.0.0.1:50000", 0x0311, true, false});
-    s.opens.push_back({0x100000001, "share", "dir\\file.txt"});
+    s.opens.push_back({0x100000001, "share", "dir\\file.txt", "lease RWH"});
     s.counters.emplace_back("pool_gets", 42);
     EXPECT_EQ(format_status_json(s, 1234),
               "{\"dataplane_pid\": 1234,\n"
@@ -33,7 +33,7 @@ TEST(status_json, documented_keys_in_order) {
               "false}],\n"
               " \"open_files\": [\n"
               "  {\"session_id\": \"0x0000000100000001\", \"share\": \"share\", \"path\": "
-              "\"dir\\\\file.txt\"}],\n"
+              "\"dir\\\\file.txt\", \"caching\": \"lease RWH\"}],\n"
               " \"data_path\": {\n"
               "  \"pool_gets\": 42}}\n");
     EXPECT_EQ(format_status_json({}, 1),

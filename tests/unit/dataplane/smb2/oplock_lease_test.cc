@@ -14,6 +14,7 @@
 
 #include "../vfs/smb2_harness.hh"
 #include "control/leases/lease_service.hh"
+#include "dataplane/runtime/data_path_counters.hh"
 #include "dataplane/smb2/create_contexts.hh"
 #include "dataplane/smb2/dispatch.hh"
 #include "dataplane/smb2/lease_router.hh"
@@ -225,8 +226,11 @@ TEST_F(oplocks_and_leases,
     EXPECT_TRUE(header_of(rb).is_async());
     EXPECT_TRUE(b.tasks.empty());
 
+    auto sent_before = counters::total(&counters::data_path::oplock_breaks_sent);
+    auto acks_before = counters::total(&counters::data_path::break_acknowledgements);
     auto breaks = a.run_strand();
     ASSERT_EQ(breaks.size(), 1u);
+    EXPECT_EQ(counters::total(&counters::data_path::oplock_breaks_sent), sent_before + 1);
     header bh = header_of(breaks[0]);
     EXPECT_EQ(bh.cmd, command::oplock_break);
     EXPECT_EQ(bh.message_id, ~0ULL);
@@ -239,9 +243,13 @@ TEST_F(oplocks_and_leases,
     EXPECT_EQ(bb.u64(), fa.persistent);
     EXPECT_EQ(bb.u64(), fa.volatile_id);
 
+    auto open_a = a.conn->find_open(*a.conn->find_session(7), fa);
+    ASSERT_TRUE(open_a);
+    EXPECT_EQ(caching_text(*open_a), "level2") << "as the break sent it (smbxctl status)";
     auto ack = send(a, command::oplock_break, oplock_ack(fa, level_ii));
     ASSERT_EQ(header_of(ack).status, status::success);
     EXPECT_EQ(ack.at(header_size + 2), level_ii);
+    EXPECT_EQ(counters::total(&counters::data_path::break_acknowledgements), acks_before + 1);
 
     auto finals = b.run_strand();
     ASSERT_EQ(finals.size(), 1u);
@@ -267,6 +275,9 @@ TEST_F(oplocks_and_leases, a_v2_lease_breaks_from_rwh_to_rh_and_is_acknowledged)
     EXPECT_EQ(granted->version, 2);
     EXPECT_EQ(granted->state, 7u);
     EXPECT_EQ(granted->key[0], 0xAA);
+    auto open_a = a.conn->find_open(*a.conn->find_session(7), file_id_of(ra));
+    ASSERT_TRUE(open_a);
+    EXPECT_EQ(caching_text(*open_a), "lease RHW");
 
     auto rb = send(b, command::create, create_body("l.txt", vfs::file_generic_read, open_existing));
     EXPECT_EQ(header_of(rb).status, pending);
