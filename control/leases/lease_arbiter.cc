@@ -69,9 +69,10 @@ bool lease_arbiter::waiting_on(const file_key& file, const owner_key& except) co
 
 open_decision lease_arbiter::open(const open_request& r, clock::time_point now) {
     open_decision d;
-    if (_opens.count(r.open)) {
-        // An open is asked about once: the data plane's ids are unique, so this is a
-        // broken or hostile data plane, which must not make the arbiter lose track.
+    if (r.open == 0 || _opens.count(r.open)) {
+        // An open is asked about once and never has id 0 (open_registry): anything else
+        // is a broken or hostile data plane, which must not make the arbiter lose track
+        // (id 0 would make an oplock's owner key look like a lease's).
         d.status = status::invalid_parameter;
         return d;
     }

@@ -131,6 +131,9 @@ TEST_F(arbiter, an_open_asked_about_twice_is_refused_and_nothing_is_lost) {
     EXPECT_EQ(a.owners(), 1u);
     a.close(1);
     EXPECT_EQ(a.owners(), 0u) << "found by lease_ipc_fuzz: a reused id left an owner behind";
+    // Id 0 is no open's (found by lease_ipc_fuzz: its owner would not survive a handover).
+    EXPECT_EQ(a.open(oplock_open(0, oplock_level::batch), t0).status, status::invalid_parameter);
+    EXPECT_EQ(a.owners(), 0u);
 }
 
 TEST_F(arbiter, directories_get_read_and_handle_caching_by_lease_only) {
